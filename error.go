@@ -1,0 +1,123 @@
+package grantd
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code says what went wrong. OAuth codes are the RFC 6749/6750/7591/8707
+// error strings; the others are management-API problems. The HTTP layer
+// maps each code to a status and renders it in the endpoint's own format
+// from one table (internal/httpapi/errors.go).
+type Code string
+
+// OAuth protocol error codes.
+const (
+	CodeInvalidRequest          Code = "invalid_request"
+	CodeInvalidClient           Code = "invalid_client"
+	CodeInvalidGrant            Code = "invalid_grant"
+	CodeUnauthorizedClient      Code = "unauthorized_client"
+	CodeUnsupportedGrantType    Code = "unsupported_grant_type"
+	CodeUnsupportedResponseType Code = "unsupported_response_type"
+	CodeInvalidScope            Code = "invalid_scope"
+	CodeInvalidTarget           Code = "invalid_target"
+	CodeAccessDenied            Code = "access_denied"
+	CodeInvalidToken            Code = "invalid_token"
+	CodeInvalidClientMetadata   Code = "invalid_client_metadata"
+	CodeInvalidRedirectURI      Code = "invalid_redirect_uri"
+	CodeServerError             Code = "server_error"
+	CodeTemporarilyUnavailable  Code = "temporarily_unavailable"
+)
+
+// Management (and general HTTP) error codes.
+const (
+	CodeUnauthenticated      Code = "unauthenticated"        // 401, Telnyx 10009
+	CodeForbidden            Code = "forbidden"              // 403, Telnyx 10010
+	CodeNotFound             Code = "not_found"              // 404, Telnyx 10005
+	CodeBadRequest           Code = "bad_request"            // 400, Telnyx 10015
+	CodeMethodNotAllowed     Code = "method_not_allowed"     // 405, Telnyx 10015
+	CodeTooLarge             Code = "request_too_large"      // 413, Telnyx 10015
+	CodeUnsupportedMediaType Code = "unsupported_media_type" // 415, Telnyx 10015
+	CodeValidation           Code = "validation_failed"      // 422, Telnyx 10027
+	CodeTooManyRequests      Code = "too_many_requests"      // 429, Telnyx 10011
+	CodeInternal             Code = "internal"               // 500, Telnyx 10007
+)
+
+// FieldError is one invalid field: a JSON pointer ("/name") and what is
+// wrong with it.
+type FieldError struct {
+	Pointer string
+	Detail  string
+}
+
+// Error is the one error type of grantd. Description is safe to show to
+// the client; Err is the cause, logged and never serialised.
+type Error struct {
+	Code        Code
+	Description string
+	Fields      []FieldError
+	Err         error
+}
+
+func (e *Error) Error() string {
+	msg := string(e.Code)
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches another *Error by code, so errors.Is(err, &Error{Code: X})
+// asks "is this an X".
+func (e *Error) Is(target error) bool {
+	var t *Error
+	if errors.As(target, &t) {
+		return t.Code == e.Code
+	}
+	return false
+}
+
+// E makes a fresh error with a client-safe description.
+func E(code Code, format string, args ...any) *Error {
+	if len(args) == 0 {
+		return &Error{Code: code, Description: format}
+	}
+	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
+}
+
+// Wrap makes a fresh error with a cause that is logged, never shown.
+func Wrap(code Code, cause error, format string, args ...any) *Error {
+	e := E(code, format, args...)
+	e.Err = cause
+	return e
+}
+
+// Invalid makes a 422 validation error from field problems.
+func Invalid(fields ...FieldError) *Error {
+	return &Error{Code: CodeValidation, Description: "validation failed", Fields: fields}
+}
+
+// ErrorCode answers the code of err: its own for an *Error, server_error
+// otherwise (a foreign error is always an internal one).
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeServerError
+}
+
+// AsError answers err as an *Error, wrapping a foreign error as an internal
+// one whose description reveals nothing.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: CodeServerError, Description: "internal error", Err: err}
+}

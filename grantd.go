@@ -1,0 +1,214 @@
+// Package grantd holds the domain of the grantd OAuth 2.0 authorization
+// server: its types, the Store interface every storage backend implements,
+// and the one error type every layer returns. It imports only the standard
+// library; adapters (storage, HTTP, CLI) import it, never the reverse.
+package grantd
+
+import (
+	"slices"
+	"time"
+)
+
+// ClientType is "public" or "confidential" (RFC 6749 §2.1).
+type ClientType string
+
+const (
+	ClientPublic       ClientType = "public"
+	ClientConfidential ClientType = "confidential"
+)
+
+// Grant types a client may be allowed.
+const (
+	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+)
+
+// Token endpoint authentication methods (RFC 7591 §2).
+const (
+	AuthMethodNone              = "none"
+	AuthMethodClientSecretBasic = "client_secret_basic"
+	AuthMethodClientSecretPost  = "client_secret_post"
+)
+
+// User is a person who signs in, owns API keys and clients, and grants
+// consent. Every user belongs to exactly one organisation.
+type User struct {
+	ID           string // UUID
+	OrgID        string // UUID
+	Email        string // stored lower-cased
+	PasswordHash string // argon2id PHC string; empty: cannot sign in to the web pages
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// APIKey authenticates management calls for its user. Only the SHA-256 hash
+// of the key is stored.
+type APIKey struct {
+	ID         string // UUID
+	UserID     string
+	Name       string
+	Hash       string // hex SHA-256 of the whole key
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// Client is an OAuth client.
+type Client struct {
+	ID           string // client_id
+	Name         string
+	OrgID        string // empty for a client registered without an owner
+	UserID       string // empty for a client registered without an owner
+	Type         ClientType
+	RequirePKCE  bool
+	GrantTypes   []string
+	Scopes       []string
+	RedirectURIs []string
+	SecretHash   string // hex SHA-256 of the secret; empty for public clients
+	LogoURI      string
+	TosURI       string
+	PolicyURI    string
+	Verified     bool
+
+	// Set for clients created by dynamic registration (RFC 7591/7592).
+	Registered              bool
+	TokenEndpointAuthMethod string // none, client_secret_basic, client_secret_post
+	ResponseTypes           []string
+	RegistrationTokenHash   string
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Allows reports whether the client may use the grant type.
+func (c Client) Allows(grantType string) bool { return slices.Contains(c.GrantTypes, grantType) }
+
+// Public reports whether the client has no secret.
+func (c Client) Public() bool { return c.Type == ClientPublic }
+
+// PKCERequired reports whether authorization requests must carry PKCE.
+func (c Client) PKCERequired() bool { return c.Public() || c.RequirePKCE }
+
+// Grant is a user's standing consent to one client. There is at most one
+// grant per (user, client); approving again widens its scopes.
+type Grant struct {
+	ID         string // UUID
+	UserID     string
+	ClientID   string
+	Scopes     []string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// Consent is a pending authorization request waiting for the user's
+// decision. The consent token itself is never stored, only its hash.
+type Consent struct {
+	Hash                string
+	UserID              string
+	ClientID            string
+	RedirectURI         string
+	Scopes              []string
+	State               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Resource            string
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+	UsedAt              *time.Time
+}
+
+// AuthCode is an authorization code (RFC 6749 §4.1) waiting to be redeemed.
+type AuthCode struct {
+	Hash          string
+	ClientID      string
+	UserID        string
+	GrantID       string
+	RedirectURI   string
+	Scopes        []string
+	Resource      string
+	CodeChallenge string // S256 challenge; empty when the client did not use PKCE
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+
+	// Set when the code is redeemed, so that a second use can revoke what
+	// the first one issued.
+	UsedAt          *time.Time
+	FamilyID        string
+	AccessJTI       string
+	AccessExpiresAt *time.Time
+}
+
+// RefreshToken is one refresh token. Rotation marks the old row rotated and
+// adds a new row in the same family.
+type RefreshToken struct {
+	Hash      string
+	FamilyID  string // one per authorization code redemption
+	GrantID   string
+	ClientID  string
+	UserID    string
+	Scopes    []string
+	Resource  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RotatedAt *time.Time // set when it was exchanged for a successor
+
+	// The access token issued together with this refresh token, so that
+	// revoking the family can revoke it too.
+	AccessJTI       string
+	AccessExpiresAt time.Time
+}
+
+// Session is a signed-in browser session.
+type Session struct {
+	Hash      string
+	UserID    string
+	CSRFToken string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// SigningKey is a key that signs access tokens. The private key is stored
+// encrypted with the master key.
+type SigningKey struct {
+	ID         string // kid
+	Algorithm  string // ES256, RS256, EdDSA
+	PrivateEnc []byte // private key, PKCS#8 DER, sealed with the master key
+	PublicJWK  []byte // public key as a JWK (JSON)
+	CreatedAt  time.Time
+	// ActiveAt is when the key starts signing. A new key is published
+	// before it signs so that caches of the JWKS pick it up first.
+	ActiveAt time.Time
+	// RetiredAt is when a newer key took over signing; nil while active.
+	RetiredAt *time.Time
+	// ExpiresAt is when the key leaves the JWKS: RetiredAt plus the
+	// longest access token lifetime. Nil while it signs.
+	ExpiresAt *time.Time
+}
+
+// Scope is one entry of the scope catalog.
+type Scope struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// Page asks for one page of a list. Number starts at 1.
+type Page struct {
+	Number int
+	Size   int
+}
+
+// Offset is the number of rows before the page.
+func (p Page) Offset() int { return (p.Number - 1) * p.Size }
+
+// ClientFilter narrows ListClients. Empty fields do not filter.
+type ClientFilter struct {
+	OwnerUserID       string // always set by the API: callers see only their own
+	ClientType        ClientType
+	Name              string // exact
+	NameContains      string // case-insensitive substring
+	ClientID          string
+	GrantTypeContains string
+	Verified          *bool
+}

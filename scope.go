@@ -1,0 +1,107 @@
+package grantd
+
+import (
+	"slices"
+	"strings"
+)
+
+// ScopeAdmin lets a token act on the management API for its user.
+const ScopeAdmin = "admin"
+
+// DefaultScopes is the catalog used when no scopes file is configured.
+var DefaultScopes = []Scope{
+	{ID: ScopeAdmin, Name: "Administer your account", Description: "Create, change and delete your OAuth clients and grants, and everything else the API lets you do."},
+}
+
+// Catalog is the set of scopes clients may ask for, in a stable order.
+type Catalog struct {
+	scopes []Scope
+	byID   map[string]Scope
+}
+
+// NewCatalog makes a catalog from scopes; a scope id must be an RFC 6749
+// scope-token and appear once.
+func NewCatalog(scopes []Scope) (*Catalog, error) {
+	c := &Catalog{byID: make(map[string]Scope, len(scopes))}
+	for _, s := range scopes {
+		if !ValidScopeToken(s.ID) {
+			return nil, E(CodeInvalidRequest, "scope catalog: %q is not a valid scope", s.ID)
+		}
+		if _, dup := c.byID[s.ID]; dup {
+			return nil, E(CodeInvalidRequest, "scope catalog: %q appears twice", s.ID)
+		}
+		if s.Name == "" {
+			s.Name = s.ID
+		}
+		c.byID[s.ID] = s
+		c.scopes = append(c.scopes, s)
+	}
+	if len(c.scopes) == 0 {
+		return nil, E(CodeInvalidRequest, "scope catalog is empty")
+	}
+	return c, nil
+}
+
+// All answers every scope in catalog order.
+func (c *Catalog) All() []Scope { return slices.Clone(c.scopes) }
+
+// IDs answers every scope id in catalog order.
+func (c *Catalog) IDs() []string {
+	ids := make([]string, len(c.scopes))
+	for i, s := range c.scopes {
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+// Get answers the scope with that id.
+func (c *Catalog) Get(id string) (Scope, bool) {
+	s, ok := c.byID[id]
+	return s, ok
+}
+
+// Has reports whether id is in the catalog.
+func (c *Catalog) Has(id string) bool { _, ok := c.byID[id]; return ok }
+
+// ValidScopeToken reports whether s is a scope-token of RFC 6749 §3.3:
+// one or more of %x21 / %x23-5B / %x5D-7E.
+func ValidScopeToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b < 0x21 || b > 0x7e || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseScope splits a space-delimited scope parameter into unique tokens,
+// keeping their order. It answers false if any token is malformed.
+func ParseScope(s string) ([]string, bool) {
+	var out []string
+	for _, tok := range strings.Split(s, " ") {
+		if tok == "" {
+			continue
+		}
+		if !ValidScopeToken(tok) {
+			return nil, false
+		}
+		if !slices.Contains(out, tok) {
+			out = append(out, tok)
+		}
+	}
+	return out, true
+}
+
+// Subset reports whether every element of a is in b.
+func Subset(a, b []string) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}

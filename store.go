@@ -1,0 +1,116 @@
+package grantd
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every Store returns, compared with errors.Is.
+var (
+	// ErrNotFound: no such row (or it has expired where the method says so).
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: a unique key is taken.
+	ErrAlreadyExists = errors.New("already exists")
+)
+
+// Store is everything grantd keeps. Every backend (SQLite, PostgreSQL) runs
+// the conformance suite in internal/store/storetest. Methods take value
+// types and return copies; updaters run inside the backend's transaction,
+// so they must not call the store themselves. Time is always passed in.
+type Store interface {
+	// Ping answers nil while the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+
+	// Users and organisations. CreateUser creates the user's organisation
+	// row too when it does not exist. Email is unique (ErrAlreadyExists).
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, id string) (User, error)
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
+
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// GetAPIKeyByHash looks a key up by the hash of the presented key.
+	GetAPIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	// TouchAPIKey sets last_used_at.
+	TouchAPIKey(ctx context.Context, id string, now time.Time) error
+
+	// Clients. Deleting a client deletes its grants, codes, consents and
+	// refresh tokens.
+	CreateClient(ctx context.Context, c Client) error
+	GetClient(ctx context.Context, id string) (Client, error)
+	UpdateClient(ctx context.Context, id string, update func(Client) (Client, error)) (Client, error)
+	DeleteClient(ctx context.Context, id string) error
+	// ListClients answers one page, newest first (ties broken by client_id),
+	// and the total number of matching clients.
+	ListClients(ctx context.Context, f ClientFilter, p Page) ([]Client, int, error)
+
+	// Grants. (UserID, ClientID) is unique (ErrAlreadyExists).
+	CreateGrant(ctx context.Context, g Grant) error
+	GetGrant(ctx context.Context, id string) (Grant, error)
+	GetGrantByUserClient(ctx context.Context, userID, clientID string) (Grant, error)
+	UpdateGrant(ctx context.Context, id string, update func(Grant) (Grant, error)) (Grant, error)
+	// ListGrants answers the user's grants, newest first, and the total.
+	ListGrants(ctx context.Context, userID string, p Page) ([]Grant, int, error)
+	// DeleteGrant deletes the grant and its refresh tokens and revokes the
+	// access tokens issued under it (RevokedJTI) in one transaction.
+	DeleteGrant(ctx context.Context, id string) error
+	// TouchGrant sets last_used_at.
+	TouchGrant(ctx context.Context, id string, now time.Time) error
+
+	// Consents, by hash of the consent token.
+	CreateConsent(ctx context.Context, c Consent) error
+	GetConsent(ctx context.Context, hash string) (Consent, error)
+	// ConsumeConsent marks the consent used and answers it, once: a second
+	// call answers the consent with UsedAt already set and ErrAlreadyUsed.
+	ConsumeConsent(ctx context.Context, hash string, now time.Time) (Consent, error)
+
+	// Authorization codes, by hash of the code.
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// RedeemAuthCode runs issue on the unused code inside a transaction and
+	// stores what it returns: the code marked used (with FamilyID and
+	// AccessJTI set) and, when non-nil, the first refresh token of the
+	// family. If issue fails nothing is written. A code already used answers
+	// it with ErrAlreadyUsed after revoking everything its family issued.
+	RedeemAuthCode(ctx context.Context, hash string, now time.Time, issue func(AuthCode) (AuthCode, *RefreshToken, error)) (AuthCode, error)
+
+	// Refresh tokens, by hash of the token.
+	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	// RotateRefreshToken runs next on the presented token inside a
+	// transaction; next validates it and returns its successor. The old
+	// token is marked rotated, the successor stored and the grant's
+	// last_used_at set, all or nothing. A token already rotated more than
+	// grace ago is reuse: every token under its grant is revoked and the
+	// answer is ErrReused. Within grace, next runs again (a retry).
+	RotateRefreshToken(ctx context.Context, hash string, now time.Time, grace time.Duration, next func(RefreshToken) (RefreshToken, error)) (RefreshToken, error)
+	// RevokeRefreshToken deletes the token and revokes the access token
+	// issued with it.
+	RevokeRefreshToken(ctx context.Context, hash string) error
+
+	// Revoked access tokens, by jti, kept until they would have expired.
+	RevokeJTI(ctx context.Context, jti string, expiresAt time.Time) error
+	IsJTIRevoked(ctx context.Context, jti string) (bool, error)
+
+	// Browser sessions, by hash of the session cookie.
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, hash string) (Session, error)
+	DeleteSession(ctx context.Context, hash string) error
+
+	// Signing keys.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	UpdateSigningKey(ctx context.Context, id string, update func(SigningKey) (SigningKey, error)) (SigningKey, error)
+
+	// DeleteExpired removes consents, codes, refresh tokens, sessions,
+	// revoked jtis and signing keys whose time has passed.
+	DeleteExpired(ctx context.Context, now time.Time) error
+}
+
+// More sentinels for single-use things.
+var (
+	// ErrAlreadyUsed: a consent token or authorization code was used before.
+	ErrAlreadyUsed = errors.New("already used")
+	// ErrReused: a rotated-out refresh token was presented again.
+	ErrReused = errors.New("refresh token reused")
+)
