@@ -1,0 +1,266 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/password"
+	"github.com/grantd/grantd/internal/token"
+)
+
+func (a *app) migrateCmd() *cobra.Command {
+	var f dbFlags
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply schema migrations and exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, _, err := f.openStore(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			return st.Close()
+		},
+	}
+	a.addDBFlags(cmd, &f)
+	return cmd
+}
+
+func (a *app) apikeyCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "apikey", Short: "Manage API keys"}
+	var f dbFlags
+	var email, name string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a user if missing and print a new API key for it (and nothing else)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, _, err := f.openStore(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			key, err := createAPIKey(cmd.Context(), st, email, name, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, key)
+			return nil
+		},
+	}
+	a.addDBFlags(create, &f)
+	create.Flags().StringVar(&email, "email", "", "the user's email (required)")
+	create.Flags().StringVar(&name, "name", "", "a name for the key")
+	_ = create.MarkFlagRequired("email")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func (a *app) userCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage users"}
+	var f dbFlags
+	var email string
+	var passwordStdin bool
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a user who can sign in to the web pages",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !passwordStdin {
+				return errors.New("--password-stdin is required: pass the password on standard input")
+			}
+			line, err := bufio.NewReader(a.stdin).ReadString('\n')
+			if err != nil && line == "" {
+				return errors.New("no password on standard input")
+			}
+			password := strings.TrimRight(line, "\r\n")
+			if err := checkPassword(password); err != nil {
+				return err
+			}
+			st, _, err := f.openStore(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			u, err := createUser(cmd.Context(), st, email, password, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "created user %s (%s)\n", u.Email, u.ID)
+			return nil
+		},
+	}
+	a.addDBFlags(create, &f)
+	create.Flags().StringVar(&email, "email", "", "the user's email (required)")
+	create.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
+	_ = create.MarkFlagRequired("email")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func (a *app) keysCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage the keys that sign access tokens"}
+	var lf, rf dbFlags
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List signing keys",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, dbPath, err := lf.openStore(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			master, _, err := lf.masterKey(dbPath, dbPath != "")
+			if err != nil {
+				return err
+			}
+			kr, err := lf.keyring(st, master)
+			if err != nil {
+				return err
+			}
+			if err := kr.Load(cmd.Context()); err != nil {
+				return err
+			}
+			keys, err := kr.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tRETIRED\tPUBLISHED UNTIL")
+			for _, k := range keys {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State,
+					fmtTime(k.CreatedAt), fmtTime(k.ActiveAt), fmtTime(k.RetiredAt), fmtTime(k.ExpiresAt))
+			}
+			return tw.Flush()
+		},
+	}
+	a.addDBFlags(list, &lf)
+	var activateIn time.Duration
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Add a new signing key; the old one stays published until its last token expires",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, dbPath, err := rf.openStore(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			master, _, err := rf.masterKey(dbPath, dbPath != "")
+			if err != nil {
+				return err
+			}
+			kr, err := rf.keyring(st, master)
+			if err != nil {
+				return err
+			}
+			if err := kr.Load(cmd.Context()); err != nil {
+				return err
+			}
+			k, err := kr.Rotate(cmd.Context(), activateIn)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "new key %s (%s) is published now and signs from %s\n", k.ID, k.Algorithm, k.ActiveAt.UTC().Format(time.RFC3339))
+			return nil
+		},
+	}
+	a.addDBFlags(rotate, &rf)
+	rotate.Flags().DurationVar(&activateIn, "activate-in", 5*time.Minute, "how long the new key is published before it signs, so that resource servers' JWKS caches pick it up first")
+	cmd.AddCommand(list, rotate)
+	return cmd
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// normalizeEmail checks an address and lower-cases it.
+func normalizeEmail(email string) (string, error) {
+	email = strings.TrimSpace(email)
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || len(email) > 254 {
+		return "", fmt.Errorf("--email %q is not an email address", email)
+	}
+	return strings.ToLower(email), nil
+}
+
+// ensureUser answers the user with that email, creating it (and its
+// organisation) when missing.
+func ensureUser(ctx context.Context, st grantd.Store, email string, now time.Time) (grantd.User, error) {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return grantd.User{}, err
+	}
+	u, err := st.GetUserByEmail(ctx, email)
+	if err == nil {
+		return u, nil
+	}
+	if !errors.Is(err, grantd.ErrNotFound) {
+		return grantd.User{}, err
+	}
+	now = now.UTC()
+	u = grantd.User{ID: uuid.NewString(), OrgID: uuid.NewString(), Email: email, CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, grantd.ErrAlreadyExists) { // created meanwhile by another process
+			return st.GetUserByEmail(ctx, email)
+		}
+		return grantd.User{}, err
+	}
+	return u, nil
+}
+
+// createAPIKey creates the user if missing and a new key for it.
+func createAPIKey(ctx context.Context, st grantd.Store, email, name string, now time.Time) (string, error) {
+	u, err := ensureUser(ctx, st, email, now)
+	if err != nil {
+		return "", err
+	}
+	key, hash := token.NewOpaque(token.PrefixAPIKey)
+	if err := st.CreateAPIKey(ctx, grantd.APIKey{ID: uuid.NewString(), UserID: u.ID, Name: name, Hash: hash, CreatedAt: now.UTC()}); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+func checkPassword(p string) error {
+	switch {
+	case len(p) < 8:
+		return errors.New("the password must be at least 8 characters")
+	case len(p) > 1024:
+		return errors.New("the password must be at most 1024 characters")
+	}
+	return nil
+}
+
+// createUser creates a user with a password, or sets the password of an
+// existing user with no password yet.
+func createUser(ctx context.Context, st grantd.Store, email, pw string, now time.Time) (grantd.User, error) {
+	u, err := ensureUser(ctx, st, email, now)
+	if err != nil {
+		return grantd.User{}, err
+	}
+	hash := password.Hash(pw, password.Default)
+	return st.UpdateUser(ctx, u.ID, func(u grantd.User) (grantd.User, error) {
+		if u.PasswordHash != "" {
+			return u, fmt.Errorf("user %s already exists and has a password", u.Email)
+		}
+		u.PasswordHash = hash
+		u.UpdatedAt = now.UTC()
+		return u, nil
+	})
+}

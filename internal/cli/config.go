@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/store/sqlite"
+	"github.com/grantd/grantd/internal/token"
+)
+
+// dbFlags are the flags of every command that touches the database, each
+// with a GRANTD_ environment twin (SPEC §1). A flag given on the command
+// line wins over its environment variable.
+type dbFlags struct {
+	database   string
+	addr       string
+	issuer     string
+	secretFile string
+	noMigrate  bool
+
+	consentURL      string
+	resources       []string
+	registration    string
+	accessTTL       time.Duration
+	refreshTTL      time.Duration
+	refreshGrace    time.Duration
+	signingAlg      string
+	scopesFile      string
+	logLevel        string
+	keyReload       time.Duration
+	shutdownTimeout time.Duration
+}
+
+func (a *app) env(name, def string) string {
+	if v := a.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (a *app) envDuration(name string, def time.Duration) time.Duration {
+	if v := a.getenv(name); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// addDBFlags registers the database flags on cmd.
+func (a *app) addDBFlags(cmd *cobra.Command, f *dbFlags) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.database, "database", a.env("GRANTD_DATABASE", "grantd.db"), "database: sqlite:PATH, a bare path, or postgres://… (env GRANTD_DATABASE)")
+	fs.StringVar(&f.addr, "addr", a.env("GRANTD_ADDR", "127.0.0.1:8080"), "address to listen on (env GRANTD_ADDR)")
+	fs.StringVar(&f.issuer, "issuer", a.env("GRANTD_ISSUER", ""), "public base URL, no path; default http:// + addr (env GRANTD_ISSUER)")
+	fs.StringVar(&f.secretFile, "secret-file", a.env("GRANTD_SECRET_FILE", ""), "master key file that encrypts private keys at rest; default grantd.secret beside a SQLite database (env GRANTD_SECRET_FILE)")
+	fs.StringVar(&f.signingAlg, "signing-alg", a.env("GRANTD_SIGNING_ALG", "ES256"), "algorithm of new signing keys: ES256, RS256 or EdDSA (env GRANTD_SIGNING_ALG)")
+	fs.DurationVar(&f.accessTTL, "access-token-ttl", a.envDuration("GRANTD_ACCESS_TOKEN_TTL", 30*time.Minute), "access token lifetime (env GRANTD_ACCESS_TOKEN_TTL)")
+	fs.StringVar(&f.logLevel, "log-level", a.env("GRANTD_LOG_LEVEL", "info"), "debug, info, warn or error (env GRANTD_LOG_LEVEL)")
+}
+
+// addServeFlags registers the flags only serve needs.
+func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
+	fs := cmd.Flags()
+	fs.BoolVar(&f.noMigrate, "no-migrate", a.env("GRANTD_NO_MIGRATE", "") == "true", "do not apply schema migrations at start (env GRANTD_NO_MIGRATE)")
+	fs.StringVar(&f.consentURL, "consent-url", a.env("GRANTD_CONSENT_URL", ""), "external consent page; default the built-in /consent (env GRANTD_CONSENT_URL)")
+	var envRes []string
+	if v := a.getenv("GRANTD_RESOURCE"); v != "" {
+		envRes = strings.Fields(strings.ReplaceAll(v, ",", " "))
+	}
+	fs.StringArrayVar(&f.resources, "resource", envRes, "an API that tokens may be issued for (RFC 8707), repeatable; the issuer and {issuer}/v2 are always included (env GRANTD_RESOURCE, comma separated)")
+	fs.StringVar(&f.registration, "registration", a.env("GRANTD_REGISTRATION", "open"), "dynamic client registration: open, api_key or disabled (env GRANTD_REGISTRATION)")
+	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", a.envDuration("GRANTD_REFRESH_TOKEN_TTL", 30*24*time.Hour), "refresh token lifetime (env GRANTD_REFRESH_TOKEN_TTL)")
+	fs.DurationVar(&f.refreshGrace, "refresh-grace", a.envDuration("GRANTD_REFRESH_GRACE", 0), "how long a rotated-out refresh token may still be retried; 0 turns the grace off (env GRANTD_REFRESH_GRACE)")
+	fs.StringVar(&f.scopesFile, "scopes-file", a.env("GRANTD_SCOPES_FILE", ""), "JSON scope catalog: [{\"id\",\"name\",\"description\"}] (env GRANTD_SCOPES_FILE)")
+	fs.DurationVar(&f.keyReload, "key-reload", a.envDuration("GRANTD_KEY_RELOAD", 30*time.Second), "how often to reload signing keys from the database (env GRANTD_KEY_RELOAD)")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", a.envDuration("GRANTD_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish at shutdown (env GRANTD_SHUTDOWN_TIMEOUT)")
+}
+
+// sqlitePath answers the file of a SQLite database setting, or "" when the
+// setting names another kind of database.
+func sqlitePath(database string) string {
+	switch {
+	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
+		return ""
+	case strings.HasPrefix(database, "sqlite:"):
+		return strings.TrimPrefix(strings.TrimPrefix(database, "sqlite:"), "//")
+	default:
+		return database
+	}
+}
+
+// openStore opens the configured database and applies migrations unless
+// told not to.
+func (f *dbFlags) openStore(ctx context.Context, migrate bool) (grantd.Store, string, error) {
+	path := sqlitePath(f.database)
+	if path == "" {
+		return nil, "", fmt.Errorf("database %q: PostgreSQL is not supported by this build yet; use a SQLite path", redactDSN(f.database))
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, "", fmt.Errorf("database directory: %w", err)
+		}
+	}
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, "", fmt.Errorf("open database %s: %w", path, err)
+	}
+	if migrate {
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, "", fmt.Errorf("migrate database %s: %w", path, err)
+		}
+	}
+	return st, path, nil
+}
+
+// redactDSN hides a password in a connection string.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "@"); i > 0 {
+		if j := strings.Index(dsn, "://"); j > 0 && j < i {
+			return dsn[:j+3] + "…@" + dsn[i+1:]
+		}
+	}
+	return dsn
+}
+
+// masterKey loads the master key; beside a SQLite database it is created
+// on first start.
+func (f *dbFlags) masterKey(sqliteFile string, create bool) ([]byte, string, error) {
+	path := f.secretFile
+	if path == "" {
+		if sqliteFile == "" {
+			return nil, "", fmt.Errorf("--secret-file (GRANTD_SECRET_FILE) is required with PostgreSQL so that every node shares one master key")
+		}
+		path = filepath.Join(filepath.Dir(sqliteFile), "grantd.secret")
+	}
+	k, err := token.LoadOrCreateMasterKey(path, create)
+	if err != nil {
+		return nil, "", fmt.Errorf("master key %s: %w", path, err)
+	}
+	return k, path, nil
+}
+
+// keyring builds the signing key ring on the store.
+func (f *dbFlags) keyring(st grantd.Store, master []byte) (*token.Keyring, error) {
+	alg := f.signingAlg
+	switch alg {
+	case "ES256", "RS256", "EdDSA":
+	default:
+		return nil, fmt.Errorf("--signing-alg %q: use ES256, RS256 or EdDSA", alg)
+	}
+	return token.NewKeyring(token.KeyringConfig{
+		Store:        st,
+		MasterKey:    master,
+		Algorithm:    alg,
+		Now:          time.Now,
+		MaxAccessTTL: f.accessTTL,
+	})
+}
+
+// loadCatalog reads the scope catalog file, or answers the default one.
+func loadCatalog(path string) (*grantd.Catalog, error) {
+	if path == "" {
+		return grantd.NewCatalog(grantd.DefaultScopes)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scopes file: %w", err)
+	}
+	var scopes []grantd.Scope
+	if err := json.Unmarshal(b, &scopes); err != nil {
+		return nil, fmt.Errorf("scopes file %s: want a JSON array of {\"id\",\"name\",\"description\"}: %w", path, err)
+	}
+	return grantd.NewCatalog(scopes)
+}
+
+func newLogger(w interface{ Write([]byte) (int, error) }, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}

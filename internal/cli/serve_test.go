@@ -1,0 +1,247 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine to write
+// while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func env(m map[string]string) Env { return func(k string) string { return m[k] } }
+
+// runServe starts the real program (`grantd serve` on port 0) in the
+// background and answers its base URL, its stdout and a stop function
+// that shuts it down and answers its exit code.
+func runServe(t *testing.T, dir string, extra ...string) (base string, stdout *syncBuffer, stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	args := append([]string{"grantd", "serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(dir, "grantd.db")}, extra...)
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, args, env(nil), strings.NewReader(""), stdout, stderr) }()
+	re := regexp.MustCompile(`grantd listening on (\S+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(stdout.String()); m != nil {
+			base = "http://" + m[1]
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited with %d before listening; stderr:\n%s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not start; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Poll /healthz as an operator's probe would.
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("healthz never answered 200")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var once sync.Once
+	code := -1
+	stop = func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("serve did not stop within 30 s of the signal")
+			}
+		})
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return base, stdout, stop
+}
+
+func TestServeFirstStartBootstrapAndClients(t *testing.T) {
+	dir := t.TempDir()
+	base, stdout, stop := runServe(t, dir)
+
+	// The bootstrap key is printed once and saved with mode 0600.
+	keyFile := filepath.Join(dir, "grantd.bootstrap-key")
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatalf("bootstrap key file: %v", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(key, "grantd_key_") || !strings.Contains(stdout.String(), key) {
+		t.Fatalf("bootstrap key %q not printed on stdout:\n%s", key, stdout.String())
+	}
+	if fi, _ := os.Stat(keyFile); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("bootstrap key file mode = %v, want 0600", fi.Mode().Perm())
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "grantd.secret")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("master key file: %v, %v", fi, err)
+	}
+
+	resp, err := http.Get(base + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// The Telnyx reference's create request, as a newcomer would send it.
+	body := `{"name": "My OAuth client", "allowed_scopes": ["admin"], "client_type": "confidential", "allowed_grant_types": ["client_credentials"]}`
+	req, _ := http.NewRequest("POST", base+"/v2/oauth_clients", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := decode(t, resp, 201)
+	data := created["data"].(map[string]any)
+	if data["record_type"] != "oauth_client" || data["name"] != "My OAuth client" || data["client_secret"] == nil {
+		t.Fatalf("created client = %v", data)
+	}
+
+	req, _ = http.NewRequest("GET", base+"/v2/oauth_clients", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := decode(t, resp, 200)
+	items := list["data"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["client_id"] != data["client_id"] || items[0].(map[string]any)["client_secret"] != nil {
+		t.Fatalf("list = %v", list)
+	}
+
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exit code after SIGTERM-equivalent = %d, want 0", code)
+	}
+
+	// A second start on the same database prints no new bootstrap key.
+	_, stdout2, stop2 := runServe(t, dir)
+	if strings.Contains(stdout2.String(), "Bootstrap") {
+		t.Fatalf("second start printed a bootstrap key again:\n%s", stdout2.String())
+	}
+	stop2()
+}
+
+func decode(t *testing.T, resp *http.Response, want int) map[string]any {
+	t.Helper()
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("status %d, want %d: %s", resp.StatusCode, want, b)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("body %q: %v", b, err)
+	}
+	return m
+}
+
+func TestAPIKeyCreatePrintsOnlyTheKey(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "g.db")
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"grantd", "apikey", "create", "--email", "Dev@Example.com", "--name", "ci", "--database", db}, env(nil), strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !regexp.MustCompile(`^grantd_key_[A-Za-z0-9_-]{43}\n$`).MatchString(out.String()) {
+		t.Fatalf("stdout = %q, want only the key", out.String())
+	}
+	// Bad email: non-zero exit and a message on stderr.
+	out.Reset()
+	errb.Reset()
+	code = Run(context.Background(), []string{"grantd", "apikey", "create", "--email", "not an email", "--database", db}, env(nil), strings.NewReader(""), &out, &errb)
+	if code == 0 || out.Len() != 0 || !strings.Contains(errb.String(), "email") {
+		t.Fatalf("bad email: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+}
+
+func TestUserCreatePasswordStdin(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "g.db")
+	run := func(stdin string, args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), append([]string{"grantd"}, args...), env(map[string]string{"GRANTD_DATABASE": db}), strings.NewReader(stdin), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, _, stderr := run("short\n", "user", "create", "--email", "a@example.com", "--password-stdin"); code == 0 || !strings.Contains(stderr, "8 characters") {
+		t.Fatalf("short password accepted: %d %s", code, stderr)
+	}
+	if code, _, stderr := run("a long passphrase\n", "user", "create", "--email", "a@example.com", "--password-stdin"); code != 0 {
+		t.Fatalf("user create: %d %s", code, stderr)
+	}
+	if code, _, stderr := run("another passphrase\n", "user", "create", "--email", "a@example.com", "--password-stdin"); code == 0 || !strings.Contains(stderr, "already") {
+		t.Fatalf("second create of the same user: %d %s", code, stderr)
+	}
+	if code, _, _ := run("", "user", "create", "--email", "b@example.com"); code == 0 {
+		t.Fatal("user create without --password-stdin succeeded")
+	}
+}
+
+func TestMigrateAndKeys(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "g.db")
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), append([]string{"grantd"}, args...), env(map[string]string{"GRANTD_DATABASE": "sqlite:" + db}), strings.NewReader(""), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, _, stderr := run("migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, stderr)
+	}
+	if code, _, stderr := run("migrate"); code != 0 {
+		t.Fatalf("migrate twice: %d %s", code, stderr)
+	}
+	code, out, stderr := run("keys", "list")
+	if code != 0 || strings.Count(out, "ES256") != 1 || !strings.Contains(out, "active") {
+		t.Fatalf("keys list: %d %q %s", code, out, stderr)
+	}
+	code, out, stderr = run("keys", "rotate")
+	if code != 0 || !strings.Contains(out, "new key") {
+		t.Fatalf("keys rotate: %d %q %s", code, out, stderr)
+	}
+	code, out, _ = run("keys", "list")
+	if code != 0 || strings.Count(out, "ES256") != 2 || !strings.Contains(out, "pending") {
+		t.Fatalf("keys list after rotate: %q", out)
+	}
+	if code, _, stderr := run("keys", "list", "--database", "postgres://u:secretpw@localhost/db"); code == 0 || strings.Contains(stderr, "secretpw") {
+		t.Fatalf("postgres DSN: exit %d, stderr %q (must fail without echoing the password)", code, stderr)
+	}
+}

@@ -1,0 +1,130 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/token"
+)
+
+// Principal is who a management call acts for.
+type Principal struct {
+	UserID string
+	OrgID  string
+	// ClientID is set when the caller is an access token.
+	ClientID string
+	// APIKeyID is set when the caller is an API key.
+	APIKeyID string
+}
+
+// bearerToken answers the token of an "Authorization: Bearer" header.
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return "", false
+	}
+	t := strings.TrimSpace(h[7:])
+	return t, t != ""
+}
+
+// apiKeyTouchEvery limits last_used_at writes to one a minute a key, so
+// that a busy key does not turn every read into a write.
+const apiKeyTouchEvery = time.Minute
+
+// authenticateAPIKey answers the principal of a grantd API key.
+func (s *Server) authenticateAPIKey(ctx context.Context, key string) (Principal, error) {
+	k, err := s.store.GetAPIKeyByHash(ctx, token.Hash(key))
+	if errors.Is(err, grantd.ErrNotFound) {
+		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the API key is not valid")
+	}
+	if err != nil {
+		return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+	}
+	u, err := s.store.GetUser(ctx, k.UserID)
+	if errors.Is(err, grantd.ErrNotFound) {
+		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the API key is not valid")
+	}
+	if err != nil {
+		return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+	}
+	now := s.now()
+	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= apiKeyTouchEvery {
+		if err := s.store.TouchAPIKey(ctx, k.ID, now); err != nil {
+			s.log.WarnContext(ctx, "could not record API key use", "error", err)
+		}
+	}
+	return Principal{UserID: u.ID, OrgID: u.OrgID, APIKeyID: k.ID}, nil
+}
+
+// authenticateAccessToken answers the principal of an admin access token
+// whose audience is this API (SPEC §2, Callers).
+func (s *Server) authenticateAccessToken(ctx context.Context, tok string) (Principal, error) {
+	c, ok, err := s.oauth.ActiveAccessToken(ctx, tok)
+	if err != nil {
+		return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+	}
+	if !ok {
+		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the access token is not valid")
+	}
+	if c.Audience != s.cfg.Issuer && c.Audience != s.cfg.Issuer+"/v2" {
+		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the access token is not meant for this API")
+	}
+	scopes, _ := grantd.ParseScope(c.Scope)
+	if !slices.Contains(scopes, grantd.ScopeAdmin) {
+		return Principal{}, grantd.E(grantd.CodeForbidden, "the access token lacks the admin scope")
+	}
+	userID := c.Subject
+	if c.GrantID == "" {
+		// client_credentials: the token acts for the client's owner.
+		cl, err := s.store.GetClient(ctx, c.ClientID)
+		if err != nil {
+			return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		}
+		if cl.UserID == "" {
+			return Principal{}, grantd.E(grantd.CodeForbidden, "this client has no owner and reaches no management data")
+		}
+		userID = cl.UserID
+	}
+	u, err := s.store.GetUser(ctx, userID)
+	if errors.Is(err, grantd.ErrNotFound) {
+		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the access token's user no longer exists")
+	}
+	if err != nil {
+		return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+	}
+	return Principal{UserID: u.ID, OrgID: u.OrgID, ClientID: c.ClientID}, nil
+}
+
+// authenticateBearer answers the principal of the request's bearer
+// credential: an API key or an admin access token.
+func (s *Server) authenticateBearer(r *http.Request) (Principal, error) {
+	tok, ok := bearerToken(r)
+	if !ok {
+		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "missing Authorization: Bearer credential")
+	}
+	if token.HasPrefix(tok, token.PrefixAPIKey) {
+		return s.authenticateAPIKey(r.Context(), tok)
+	}
+	return s.authenticateAccessToken(r.Context(), tok)
+}
+
+// managed wraps a management handler: it authenticates the caller and puts
+// the principal in the context; errors in the Telnyx envelope.
+func (s *Server) managed(h func(http.ResponseWriter, *http.Request, Principal) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticateBearer(r)
+		if err != nil {
+			s.writeAPIError(w, r, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), ctxPrincipal, p))
+		if err := h(w, r, p); err != nil {
+			s.writeAPIError(w, r, err)
+		}
+	})
+}

@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/grantd/grantd"
+)
+
+// routes is the whole HTTP surface of grantd in one place.
+func (s *Server) routes() {
+	s.route("/healthz", methods{"GET": http.HandlerFunc(s.healthz)})
+	s.route("/readyz", methods{"GET": http.HandlerFunc(s.readyz)})
+
+	// Management API (Telnyx envelope).
+	s.route("/v2/oauth_clients", methods{
+		"GET":  s.managed(s.listClients),
+		"POST": s.managed(s.createClient),
+	})
+	s.route("/v2/oauth_clients/{id}", methods{
+		"GET":    s.managed(s.getClient),
+		"PUT":    s.managed(s.updateClient),
+		"DELETE": s.managed(s.deleteClient),
+	})
+
+	// Anything else: 404 in the envelope of the path's family.
+	s.mux.HandleFunc("/", s.notFound)
+}
+
+type methods map[string]http.Handler
+
+// route registers each method of a path and answers other methods with
+// 405 and Allow, in the path's own error format.
+func (s *Server) route(path string, ms methods) {
+	allow := make([]string, 0, len(ms)+1)
+	for m, h := range ms {
+		s.mux.Handle(m+" "+path, h)
+		allow = append(allow, m)
+		if m == "GET" {
+			allow = append(allow, "HEAD")
+		}
+	}
+	sort.Strings(allow)
+	allowed := strings.Join(allow, ", ")
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allowed)
+		err := grantd.E(grantd.CodeMethodNotAllowed, "method %s is not allowed here; use %s", r.Method, allowed)
+		if isProtocolPath(r.URL.Path) {
+			s.writeOAuthError(w, r, err)
+			return
+		}
+		s.writeAPIError(w, r, err)
+	})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	err := grantd.E(grantd.CodeNotFound, "no such endpoint")
+	if isProtocolPath(r.URL.Path) {
+		s.writeOAuthError(w, r, err)
+		return
+	}
+	s.writeAPIError(w, r, err)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeRaw(w, http.StatusOK, []byte(`{"status":"ok"}`))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.log.WarnContext(r.Context(), "readiness check failed", "error", err)
+		writeRaw(w, http.StatusServiceUnavailable, []byte(`{"status":"unavailable"}`))
+		return
+	}
+	writeRaw(w, http.StatusOK, []byte(`{"status":"ok"}`))
+}

@@ -1,0 +1,54 @@
+// Package httpapi serves grantd's HTTP API: the OAuth protocol endpoints,
+// the management API and the discovery documents. It renders every error
+// in the format of its endpoint from one status table (errors.go).
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/token"
+)
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	oauth   *oauth.Provider
+	cfg     oauth.Config
+	store   grantd.Store
+	keys    *token.Keyring
+	catalog *grantd.Catalog
+	log     *slog.Logger
+	now     func() time.Time
+	mux     *http.ServeMux
+	web     http.Handler
+}
+
+// NewServer builds the handler of the whole API around the protocol
+// engine. web, when not nil, serves the people-facing pages (sign-in,
+// consent, connected apps); log may be nil.
+func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger) *Server {
+	s := &Server{
+		oauth:   p,
+		cfg:     p.Config(),
+		store:   p.Store(),
+		keys:    p.Keys(),
+		catalog: p.Catalog(),
+		log:     log,
+		now:     p.Now,
+		mux:     http.NewServeMux(),
+		web:     web,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.routes()
+	return s
+}
+
+// ServeHTTP runs the middleware chain around the routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler().ServeHTTP(w, r)
+}

@@ -1,0 +1,268 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/token"
+)
+
+// ClientInput is what a person asks a client to be: the body of a create
+// or an update, from the management API or the developer pages. A nil
+// field is absent; an empty string or slice clears an optional field.
+type ClientInput struct {
+	Name              *string
+	ClientType        *string // create only
+	AllowedScopes     *[]string
+	AllowedGrantTypes *[]string
+	RedirectURIs      *[]string
+	RequirePKCE       *bool
+	LogoURI           *string
+	TosURI            *string
+	PolicyURI         *string
+}
+
+// Limits on client fields; generous for real use, small enough that one
+// client cannot bloat a page of results.
+const (
+	MaxNameLength   = 255
+	MaxRedirectURIs = 50
+	MaxScopes       = 100
+)
+
+// GrantTypes are the grant types a client may be allowed.
+var GrantTypes = []string{grantd.GrantClientCredentials, grantd.GrantAuthorizationCode, grantd.GrantRefreshToken}
+
+// Apply checks the input and applies it to c. For a create every required
+// field must be present; for an update only the present ones change. It
+// answers every problem, each with the JSON pointer of its field.
+func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catalog) []grantd.FieldError {
+	var p []grantd.FieldError
+	bad := func(ptr, format string, args ...any) {
+		p = append(p, grantd.FieldError{Pointer: ptr, Detail: fmt.Sprintf(format, args...)})
+	}
+	required := func(present bool, name string) bool {
+		if create && !present {
+			bad("/"+name, "%s is required", name)
+		}
+		return present
+	}
+
+	if create && required(in.ClientType != nil, "client_type") {
+		switch t := grantd.ClientType(*in.ClientType); t {
+		case grantd.ClientPublic, grantd.ClientConfidential:
+			c.Type = t
+		default:
+			bad("/client_type", "client_type must be public or confidential")
+		}
+	}
+	if required(in.Name != nil, "name") {
+		name := strings.TrimSpace(*in.Name)
+		switch {
+		case name == "":
+			bad("/name", "name must not be blank")
+		case utf8.RuneCountInString(name) > MaxNameLength:
+			bad("/name", "name is longer than %d characters", MaxNameLength)
+		case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+			bad("/name", "name must not contain control characters")
+		default:
+			c.Name = name
+		}
+	}
+	if required(in.AllowedScopes != nil, "allowed_scopes") {
+		scopes := *in.AllowedScopes
+		switch {
+		case len(scopes) == 0:
+			bad("/allowed_scopes", "allowed_scopes must name at least one scope")
+		case len(scopes) > MaxScopes:
+			bad("/allowed_scopes", "allowed_scopes has more than %d entries", MaxScopes)
+		default:
+			ok := true
+			for i, sc := range scopes {
+				if !catalog.Has(sc) {
+					bad(fmt.Sprintf("/allowed_scopes/%d", i), "%s is not a scope of this server", quote(sc))
+					ok = false
+				}
+			}
+			if ok {
+				c.Scopes = dedupe(scopes)
+			}
+		}
+	}
+	if required(in.AllowedGrantTypes != nil, "allowed_grant_types") {
+		gts := *in.AllowedGrantTypes
+		if len(gts) == 0 {
+			bad("/allowed_grant_types", "allowed_grant_types must name at least one grant type")
+		} else {
+			ok := true
+			for i, g := range gts {
+				if !slices.Contains(GrantTypes, g) {
+					bad(fmt.Sprintf("/allowed_grant_types/%d", i), "%s is not a grant type; use client_credentials, authorization_code or refresh_token", quote(g))
+					ok = false
+				}
+			}
+			if ok {
+				c.GrantTypes = dedupe(gts)
+			}
+		}
+	}
+	if in.RedirectURIs != nil {
+		uris := *in.RedirectURIs
+		if len(uris) > MaxRedirectURIs {
+			bad("/redirect_uris", "redirect_uris has more than %d entries", MaxRedirectURIs)
+		} else {
+			ok := true
+			for i, u := range uris {
+				if why := CheckRedirectURI(u); why != "" {
+					bad(fmt.Sprintf("/redirect_uris/%d", i), "redirect URI %s", why)
+					ok = false
+				}
+			}
+			if ok {
+				c.RedirectURIs = dedupe(uris)
+			}
+		}
+	}
+	if in.RequirePKCE != nil {
+		c.RequirePKCE = *in.RequirePKCE
+	}
+	for _, u := range []struct {
+		name string
+		v    *string
+		dst  *string
+	}{
+		{"logo_uri", in.LogoURI, &c.LogoURI},
+		{"tos_uri", in.TosURI, &c.TosURI},
+		{"policy_uri", in.PolicyURI, &c.PolicyURI},
+	} {
+		switch {
+		case u.v == nil:
+		case *u.v == "":
+			*u.dst = ""
+		default:
+			if why := CheckWebURI(*u.v); why != "" {
+				bad("/"+u.name, "%s %s", u.name, why)
+				continue
+			}
+			*u.dst = *u.v
+		}
+	}
+	if len(p) > 0 {
+		return p
+	}
+	// Rules across fields, checked on the result.
+	if c.Public() && c.Allows(grantd.GrantClientCredentials) {
+		bad("/allowed_grant_types", "a public client cannot use client_credentials")
+	}
+	if c.Allows(grantd.GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
+		bad("/redirect_uris", "redirect_uris is required when authorization_code is allowed")
+	}
+	return p
+}
+
+func dedupe(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// quote shows a value in a message, cut short.
+func quote(s string) string {
+	if utf8.RuneCountInString(s) > 64 {
+		s = string([]rune(s)[:64]) + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// CreateClient validates the input and creates a client owned by the
+// user; it answers the plain secret of a confidential client, which is
+// never stored and cannot be shown again.
+func (p *Provider) CreateClient(ctx context.Context, owner grantd.User, in ClientInput) (grantd.Client, string, error) {
+	now := p.now().UTC().Truncate(time.Second)
+	c := grantd.Client{
+		ID:        token.NewID(),
+		OrgID:     owner.OrgID,
+		UserID:    owner.ID,
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	if probs := in.Apply(&c, true, p.catalog); len(probs) > 0 {
+		return grantd.Client{}, "", grantd.Invalid(probs...)
+	}
+	var secret string
+	if c.Type == grantd.ClientConfidential {
+		secret, c.SecretHash = token.NewOpaque(token.PrefixClientSecret)
+		c.TokenEndpointAuthMethod = grantd.AuthMethodClientSecretBasic
+	} else {
+		c.TokenEndpointAuthMethod = grantd.AuthMethodNone
+	}
+	if err := p.store.CreateClient(ctx, c); err != nil {
+		return grantd.Client{}, "", grantd.Wrap(grantd.CodeInternal, err, "internal error")
+	}
+	return c, secret, nil
+}
+
+// errNoClient is the answer for a client that does not exist or is not
+// the caller's: the two are indistinguishable on purpose.
+func errNoClient() *grantd.Error {
+	return grantd.E(grantd.CodeNotFound, "no OAuth client with that id")
+}
+
+// OwnClient answers the user's client; anyone else's is not found.
+func (p *Provider) OwnClient(ctx context.Context, userID, clientID string) (grantd.Client, error) {
+	c, err := p.store.GetClient(ctx, clientID)
+	if errors.Is(err, grantd.ErrNotFound) || (err == nil && (c.UserID == "" || c.UserID != userID)) {
+		return grantd.Client{}, errNoClient()
+	}
+	if err != nil {
+		return grantd.Client{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+	}
+	return c, nil
+}
+
+// UpdateClient changes the fields the input names, atomically.
+func (p *Provider) UpdateClient(ctx context.Context, userID, clientID string, in ClientInput) (grantd.Client, error) {
+	c, err := p.store.UpdateClient(ctx, clientID, func(c grantd.Client) (grantd.Client, error) {
+		if c.UserID == "" || c.UserID != userID {
+			return c, errNoClient()
+		}
+		if probs := in.Apply(&c, false, p.catalog); len(probs) > 0 {
+			return c, grantd.Invalid(probs...)
+		}
+		c.UpdatedAt = p.now().UTC().Truncate(time.Second)
+		return c, nil
+	})
+	switch {
+	case errors.Is(err, grantd.ErrNotFound):
+		return grantd.Client{}, errNoClient()
+	case err != nil:
+		var ge *grantd.Error
+		if errors.As(err, &ge) {
+			return grantd.Client{}, ge
+		}
+		return grantd.Client{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+	}
+	return c, nil
+}
+
+// DeleteClient deletes the user's client with its grants and tokens.
+func (p *Provider) DeleteClient(ctx context.Context, userID, clientID string) error {
+	c, err := p.OwnClient(ctx, userID, clientID)
+	if err != nil {
+		return err
+	}
+	if err := p.store.DeleteClient(ctx, c.ID); err != nil && !errors.Is(err, grantd.ErrNotFound) {
+		return grantd.Wrap(grantd.CodeInternal, err, "internal error")
+	}
+	return nil
+}

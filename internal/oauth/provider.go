@@ -1,0 +1,112 @@
+package oauth
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/token"
+)
+
+// Config is what the protocol engine needs to know of the deployment.
+type Config struct {
+	// Issuer is the public origin, no path and no trailing slash.
+	Issuer string
+	// Resources are the RFC 8707 resource identifiers tokens may be issued
+	// for. The issuer and {issuer}/v2 are always added.
+	Resources []string
+	// ConsentURL is where authorize sends the user to decide; empty means
+	// the built-in page {issuer}/consent.
+	ConsentURL string
+	// Registration is the dynamic registration policy: "open", "api_key"
+	// or "disabled".
+	Registration string
+
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	CodeTTL         time.Duration
+	ConsentTTL      time.Duration
+	SessionTTL      time.Duration
+	// RefreshGrace tolerates a client retrying with a just-rotated refresh
+	// token; zero (the default) treats every second use as reuse.
+	RefreshGrace time.Duration
+}
+
+// WithDefaults fills unset values with SPEC §5's defaults.
+func (c Config) WithDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.AccessTokenTTL, 30*time.Minute)
+	def(&c.RefreshTokenTTL, 30*24*time.Hour)
+	def(&c.CodeTTL, 60*time.Second)
+	def(&c.ConsentTTL, 10*time.Minute)
+	def(&c.SessionTTL, 12*time.Hour)
+	if c.Registration == "" {
+		c.Registration = "open"
+	}
+	if c.ConsentURL == "" {
+		c.ConsentURL = c.Issuer + "/consent"
+	}
+	return c
+}
+
+// Provider is the protocol engine: every OAuth decision grantd makes goes
+// through it, whichever adapter (JSON API, web pages) asked. It returns
+// *grantd.Error values; adapters render them.
+type Provider struct {
+	cfg       Config
+	store     grantd.Store
+	keys      *token.Keyring
+	catalog   *grantd.Catalog
+	resources *Resources
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+// Deps are the Provider's dependencies; Now defaults to time.Now and
+// Logger to a discarding one.
+type Deps struct {
+	Config  Config
+	Store   grantd.Store
+	Keys    *token.Keyring
+	Catalog *grantd.Catalog
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// NewProvider builds the engine. It fails only for a resource that is not
+// an absolute URI.
+func NewProvider(d Deps) (*Provider, error) {
+	cfg := d.Config.WithDefaults()
+	rs, bad, ok := NewResources(append([]string{cfg.Issuer, cfg.Issuer + "/v2"}, cfg.Resources...))
+	if !ok {
+		return nil, grantd.E(grantd.CodeInvalidRequest, "resource %q must be an absolute URI without a fragment", bad)
+	}
+	cfg.Resources = rs.List()
+	p := &Provider{cfg: cfg, store: d.Store, keys: d.Keys, catalog: d.Catalog, resources: rs, log: d.Logger, now: d.Now}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p, nil
+}
+
+// Config answers the effective configuration.
+func (p *Provider) Config() Config { return p.cfg }
+
+// Catalog answers the scope catalog.
+func (p *Provider) Catalog() *grantd.Catalog { return p.catalog }
+
+// Store answers the store, for adapters' plain reads and writes.
+func (p *Provider) Store() grantd.Store { return p.store }
+
+// Keys answers the signing key ring.
+func (p *Provider) Keys() *token.Keyring { return p.keys }
+
+// Now answers the engine's clock.
+func (p *Provider) Now() time.Time { return p.now() }
