@@ -17,7 +17,10 @@ var (
 // Store is everything grantd keeps. Every backend (SQLite, PostgreSQL) runs
 // the conformance suite in internal/store/storetest. Methods take value
 // types and return copies; updaters run inside the backend's transaction,
-// so they must not call the store themselves. Time is always passed in.
+// so they must not call the store themselves; an updater's error is
+// returned as it is and nothing is written. A method given a key that
+// matches no row answers ErrNotFound (deletes and touches included). Time
+// is always passed in.
 type Store interface {
 	// Ping answers nil while the database answers.
 	Ping(ctx context.Context) error
@@ -37,13 +40,14 @@ type Store interface {
 	TouchAPIKey(ctx context.Context, id string, now time.Time) error
 
 	// Clients. Deleting a client deletes its grants, codes, consents and
-	// refresh tokens.
+	// refresh tokens and revokes the access tokens issued under them
+	// (RevokedJTI), in one transaction.
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, id string) (Client, error)
 	UpdateClient(ctx context.Context, id string, update func(Client) (Client, error)) (Client, error)
 	DeleteClient(ctx context.Context, id string) error
-	// ListClients answers one page, newest first (ties broken by client_id),
-	// and the total number of matching clients.
+	// ListClients answers one page, newest first (ties broken by client_id,
+	// ascending byte order), and the total number of matching clients.
 	ListClients(ctx context.Context, f ClientFilter, p Page) ([]Client, int, error)
 
 	// Grants. (UserID, ClientID) is unique (ErrAlreadyExists).
@@ -51,10 +55,12 @@ type Store interface {
 	GetGrant(ctx context.Context, id string) (Grant, error)
 	GetGrantByUserClient(ctx context.Context, userID, clientID string) (Grant, error)
 	UpdateGrant(ctx context.Context, id string, update func(Grant) (Grant, error)) (Grant, error)
-	// ListGrants answers the user's grants, newest first, and the total.
+	// ListGrants answers the user's grants, newest first (ties broken by
+	// id), and the total.
 	ListGrants(ctx context.Context, userID string, p Page) ([]Grant, int, error)
-	// DeleteGrant deletes the grant and its refresh tokens and revokes the
-	// access tokens issued under it (RevokedJTI) in one transaction.
+	// DeleteGrant deletes the grant, its codes and refresh tokens and
+	// revokes the access tokens issued under it (RevokedJTI) in one
+	// transaction.
 	DeleteGrant(ctx context.Context, id string) error
 	// TouchGrant sets last_used_at.
 	TouchGrant(ctx context.Context, id string, now time.Time) error
@@ -71,24 +77,33 @@ type Store interface {
 	// RedeemAuthCode runs issue on the unused code inside a transaction and
 	// stores what it returns: the code marked used (with FamilyID and
 	// AccessJTI set) and, when non-nil, the first refresh token of the
-	// family. If issue fails nothing is written. A code already used answers
-	// it with ErrAlreadyUsed after revoking everything its family issued.
+	// family. If issue fails nothing is written. AccessExpiresAt must be set
+	// with AccessJTI (a revocation lasts until then). A code already used
+	// answers it with ErrAlreadyUsed after revoking everything its family
+	// issued: the code's access token and every refresh token of the family
+	// with its access token.
 	RedeemAuthCode(ctx context.Context, hash string, now time.Time, issue func(AuthCode) (AuthCode, *RefreshToken, error)) (AuthCode, error)
 
-	// Refresh tokens, by hash of the token.
+	// Refresh tokens, by hash of the token. A token revoked by reuse
+	// detection or by its code's second use is ErrNotFound to
+	// GetRefreshToken and RevokeRefreshToken.
 	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
 	// RotateRefreshToken runs next on the presented token inside a
 	// transaction; next validates it and returns its successor. The old
 	// token is marked rotated, the successor stored and the grant's
 	// last_used_at set, all or nothing. A token already rotated more than
-	// grace ago is reuse: every token under its grant is revoked and the
-	// answer is ErrReused. Within grace, next runs again (a retry).
+	// grace ago (with zero grace: rotated at all) is reuse: every token
+	// under its grant is revoked (the grant stays) and the answer is the
+	// presented token with ErrReused. Within grace, next runs again (a
+	// retry) and its successor is stored too. A revoked token answers
+	// ErrReused and revokes nothing more.
 	RotateRefreshToken(ctx context.Context, hash string, now time.Time, grace time.Duration, next func(RefreshToken) (RefreshToken, error)) (RefreshToken, error)
 	// RevokeRefreshToken deletes the token and revokes the access token
 	// issued with it.
 	RevokeRefreshToken(ctx context.Context, hash string) error
 
 	// Revoked access tokens, by jti, kept until they would have expired.
+	// Revoking a jti again is no error; the later expiry wins.
 	RevokeJTI(ctx context.Context, jti string, expiresAt time.Time) error
 	IsJTIRevoked(ctx context.Context, jti string) (bool, error)
 
@@ -97,13 +112,15 @@ type Store interface {
 	GetSession(ctx context.Context, hash string) (Session, error)
 	DeleteSession(ctx context.Context, hash string) error
 
-	// Signing keys.
+	// Signing keys. ListSigningKeys answers every key, oldest first.
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
 	UpdateSigningKey(ctx context.Context, id string, update func(SigningKey) (SigningKey, error)) (SigningKey, error)
 
 	// DeleteExpired removes consents, codes, refresh tokens, sessions,
-	// revoked jtis and signing keys whose time has passed.
+	// revoked jtis and signing keys whose time has passed. A used code
+	// stays while the access token of its first use lives, so that a late
+	// second use still revokes.
 	DeleteExpired(ctx context.Context, now time.Time) error
 }
 

@@ -1,0 +1,149 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/grantd/grantd"
+)
+
+// racers is how many goroutines present the same single-use thing at once.
+const racers = 50
+
+// race runs f on racers goroutines released together and answers their
+// errors, indexed by goroutine.
+func race(f func(i int) error) []error {
+	errs := make([]error, racers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			errs[i] = f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// oneWinner checks that exactly one goroutine succeeded and every other
+// one failed with loss, and answers the winner.
+func (e env) oneWinner(what string, errs []error, loss error) int {
+	e.t.Helper()
+	winner, wins := -1, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			winner = i
+			wins++
+		case !errors.Is(err, loss):
+			e.t.Errorf("%s: goroutine %d: err = %v, want nil or %v", what, i, err, loss)
+		}
+	}
+	if wins != 1 {
+		e.t.Fatalf("%s: %d goroutines succeeded, want exactly 1", what, wins)
+	}
+	return winner
+}
+
+func testRaceConsumeConsent(e env) {
+	u := e.user(1)
+	c := e.client(newClient("client-1", u))
+	cs := e.consent("one", u, c)
+
+	errs := race(func(i int) error {
+		_, err := e.s.ConsumeConsent(e.ctx, cs.Hash, at(time.Duration(i)*time.Millisecond))
+		return err
+	})
+	winner := e.oneWinner("ConsumeConsent", errs, grantd.ErrAlreadyUsed)
+	got, err := e.s.GetConsent(e.ctx, cs.Hash)
+	e.ok(err, "get consent")
+	if got.UsedAt == nil || !got.UsedAt.Equal(at(time.Duration(winner)*time.Millisecond)) {
+		e.t.Errorf("consent used_at = %v, want the winner's time", got.UsedAt)
+	}
+}
+
+// testRaceRedeemAuthCode: one redemption wins; every loser is a second use
+// and revokes what the winner issued.
+func testRaceRedeemAuthCode(e env) {
+	u := e.user(1)
+	c := e.client(newClient("client-1", u))
+	g := e.grant(1, u, c)
+	code := e.code("one", g)
+	now := at(time.Second)
+
+	errs := race(func(i int) error {
+		_, err := e.s.RedeemAuthCode(e.ctx, code.Hash, now, issueFor(fmt.Sprintf("racer-%d", i), g, now, true))
+		return err
+	})
+	winner := e.oneWinner("RedeemAuthCode", errs, grantd.ErrAlreadyUsed)
+
+	name := fmt.Sprintf("racer-%d", winner)
+	e.wantRevoked(true, "jti-"+name)
+	e.wantRefresh(false, newRefresh(name, "fam-"+name, g, now))
+	for i := range racers {
+		if i != winner {
+			e.wantRefresh(false, newRefresh(fmt.Sprintf("racer-%d", i), "", g, now))
+		}
+	}
+}
+
+// testRaceRotateRefreshToken: without grace, one rotation wins; every loser
+// presents a rotated-out token, which is reuse and revokes the whole grant,
+// the winner's successor included.
+func testRaceRotateRefreshToken(e env) {
+	u := e.user(1)
+	c := e.client(newClient("client-1", u))
+	g := e.grant(1, u, c)
+	_, rt := e.redeem("one", g, at(0), true)
+	now := at(time.Minute)
+
+	errs := race(func(i int) error {
+		_, err := e.s.RotateRefreshToken(e.ctx, rt.Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+			return successor(old, fmt.Sprintf("racer-%d", i), now), nil
+		})
+		return err
+	})
+	winner := e.oneWinner("RotateRefreshToken", errs, grantd.ErrReused)
+
+	won := successor(*rt, fmt.Sprintf("racer-%d", winner), now)
+	e.wantRefresh(false, *rt, won)
+	e.wantRevoked(true, rt.AccessJTI, won.AccessJTI)
+	_, err := e.s.GetGrant(e.ctx, g.ID)
+	e.ok(err, "get grant after reuse")
+}
+
+// testConcurrentWriters: writers on different rows all succeed; contention
+// is the backend's to absorb (no "database is locked" for the caller).
+func testConcurrentWriters(e env) {
+	u := e.user(1)
+	c := e.client(newClient("client-1", u))
+	g := e.grant(1, u, c)
+	tokens := make([]grantd.RefreshToken, racers)
+	for i := range racers {
+		_, rt := e.redeem(fmt.Sprintf("w-%d", i), g, at(0), true)
+		tokens[i] = *rt
+	}
+	now := at(time.Minute)
+	errs := race(func(i int) error {
+		_, err := e.s.RotateRefreshToken(e.ctx, tokens[i].Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+			return successor(old, fmt.Sprintf("w-%d-next", i), now), nil
+		})
+		if err != nil {
+			return err
+		}
+		return e.s.RevokeJTI(e.ctx, fmt.Sprintf("jti-extra-%d", i), now.Add(time.Hour))
+	})
+	for i, err := range errs {
+		if err != nil {
+			e.t.Errorf("writer %d: %v", i, err)
+		}
+	}
+	for i := range racers {
+		e.wantRefresh(true, successor(tokens[i], fmt.Sprintf("w-%d-next", i), now))
+		e.wantRevoked(true, fmt.Sprintf("jti-extra-%d", i))
+	}
+}
