@@ -120,6 +120,17 @@ func (f *dbFlags) openStore(ctx context.Context, migrate bool) (grantd.Store, st
 			st.Close()
 			return nil, "", fmt.Errorf("migrate database %s: %w", path, err)
 		}
+	} else {
+		// An old schema would fail later, on some request; refuse now.
+		pending, err := st.MigrationsPending(ctx)
+		if err != nil {
+			st.Close()
+			return nil, "", fmt.Errorf("database %s: %w", path, err)
+		}
+		if pending {
+			st.Close()
+			return nil, "", fmt.Errorf("database %s has migrations that are not applied: run `grantd migrate` first, or start without --no-migrate", path)
+		}
 	}
 	return st, path, nil
 }

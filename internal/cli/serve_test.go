@@ -245,3 +245,36 @@ func TestMigrateAndKeys(t *testing.T) {
 		t.Fatalf("postgres DSN: exit %d, stderr %q (must fail without echoing the password)", code, stderr)
 	}
 }
+
+func TestServeNoMigrateRefusesAnOldSchema(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"grantd", "serve", "--no-migrate", "--addr", "127.0.0.1:0", "--database", filepath.Join(dir, "new.db")}, env(nil), strings.NewReader(""), &out, &errb)
+	if code == 0 || !strings.Contains(errb.String(), "grantd migrate") {
+		t.Fatalf("serve --no-migrate on an empty database: exit %d, stderr %q", code, errb.String())
+	}
+	// After `grantd migrate` the same command starts.
+	if code := Run(context.Background(), []string{"grantd", "migrate", "--database", filepath.Join(dir, "new.db")}, env(nil), strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errb.String())
+	}
+	_, _, stop := runServe(t, dir, "--no-migrate", "--database", filepath.Join(dir, "new.db"))
+	stop()
+}
+
+func TestAPIKeyCreateWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	base, _, stop := runServe(t, dir)
+	defer stop()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"grantd", "apikey", "create", "--email", "second@example.com", "--database", filepath.Join(dir, "grantd.db")}, env(nil), strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Fatalf("apikey create beside a running server: %d %s", code, errb.String())
+	}
+	req, _ := http.NewRequest("GET", base+"/v2/oauth_clients", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(out.String()))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode(t, resp, 200)
+}

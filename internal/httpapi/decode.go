@@ -76,7 +76,7 @@ func decodeObject(w http.ResponseWriter, r *http.Request, fields ...field) error
 		return grantd.E(grantd.CodeBadRequest, "request body is not valid JSON")
 	}
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
 		return grantd.E(grantd.CodeBadRequest, "request body must be a JSON object")
 	}
 	known := make(map[string]field, len(fields))
@@ -150,7 +150,7 @@ func readOAuthParams(w http.ResponseWriter, r *http.Request) (url.Values, error)
 
 func parseJSONParams(body []byte) (url.Values, error) {
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
 		return nil, grantd.E(grantd.CodeInvalidRequest, "request body must be a JSON object")
 	}
 	v := make(url.Values, len(raw))

@@ -74,11 +74,13 @@ func (s *Server) handler() http.Handler {
 					s.writeInternal(sw, r)
 				}
 			}
-			// The query string can carry codes and tokens: log the path only.
+			// Paths and query strings can carry codes and tokens
+			// (/v2/oauth/consent/{consent_token}): log the route pattern
+			// the request matched, never the URL.
 			s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("route", routeOf(r)),
 				slog.Int("status", sw.status),
 				slog.Int("bytes", sw.bytes),
 				slog.Duration("duration", s.now().Sub(start)),
@@ -110,4 +112,17 @@ func isProtocolPath(p string) bool {
 // debug is a shorthand for debug logs with the request id.
 func (s *Server) debug(r *http.Request, msg string, args ...any) {
 	s.log.DebugContext(r.Context(), msg, append([]any{"request_id", requestID(r.Context())}, args...)...)
+}
+
+// routeOf answers the pattern the request matched, without its method,
+// or "unmatched" for the catch-all.
+func routeOf(r *http.Request) string {
+	p := r.Pattern
+	if i := strings.IndexByte(p, ' '); i >= 0 {
+		p = p[i+1:]
+	}
+	if p == "" || p == "/" {
+		return "unmatched"
+	}
+	return p
 }
