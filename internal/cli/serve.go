@@ -17,6 +17,7 @@ import (
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/web"
 )
 
 // bootstrapEmail is the user the first start creates, with an API key.
@@ -104,7 +105,12 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 		ln.Close()
 		return fmt.Errorf("--resource: %w", err)
 	}
-	api := httpapi.NewServer(provider, nil, log)
+	pages, err := web.New(web.Deps{Provider: provider, Logger: log, Secure: strings.HasPrefix(issuer, "https://")})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	api := httpapi.NewServer(provider, pages, log)
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

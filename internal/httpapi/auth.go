@@ -82,6 +82,10 @@ func (s *Server) authenticateAccessToken(ctx context.Context, tok string) (Princ
 	if c.GrantID == "" {
 		// client_credentials: the token acts for the client's owner.
 		cl, err := s.store.GetClient(ctx, c.ClientID)
+		if errors.Is(err, grantd.ErrNotFound) {
+			// Deleted since ActiveAccessToken looked: the token died with it.
+			return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the access token is not valid")
+		}
 		if err != nil {
 			return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
 		}

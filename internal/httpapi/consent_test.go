@@ -9,7 +9,6 @@ import (
 	"github.com/grantd/grantd/internal/token"
 )
 
-
 func TestConsentEndpoint(t *testing.T) {
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	alice := env.createUser(t, "alice@example.com")

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -122,30 +123,37 @@ func quote(s string) string {
 }
 
 // readOAuthParams reads a protocol endpoint's parameters from an
-// application/x-www-form-urlencoded or application/json body. A parameter
-// given twice is invalid_request (RFC 6749 §3.1); for JSON, values must be
-// strings (numbers and booleans are taken as their text).
-func readOAuthParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+// application/x-www-form-urlencoded or application/json body (without a
+// Content-Type, a body that opens an object is JSON). A parameter given
+// twice is invalid_request (RFC 6749 §3.1) unless it is one of repeatable,
+// whose repeats the engine judges (a repeated resource is invalid_target,
+// RFC 8707 §2). For JSON, values must be strings (numbers and booleans are
+// taken as their text).
+func readOAuthParams(w http.ResponseWriter, r *http.Request, repeatable ...string) (url.Values, error) {
 	mt := mediaType(r)
+	switch mt {
+	case "application/x-www-form-urlencoded", "application/json", "":
+	default:
+		// Refused before the body is read: there is nothing to parse.
+		return nil, grantd.E(grantd.CodeInvalidRequest, "Content-Type must be application/x-www-form-urlencoded or application/json")
+	}
 	body, err := readBody(w, r)
 	if err != nil {
 		return nil, err
 	}
-	switch mt {
-	case "application/x-www-form-urlencoded", "":
-		if mt == "" && len(bytes.TrimSpace(body)) > 0 && body[0] == '{' {
-			return parseJSONParams(body)
-		}
-		v, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, grantd.E(grantd.CodeInvalidRequest, "malformed form body")
-		}
-		return v, checkRepeated(v)
-	case "application/json":
+	if trimmed := bytes.TrimSpace(body); mt == "application/json" || (mt == "" && len(trimmed) > 0 && trimmed[0] == '{') {
 		return parseJSONParams(body)
-	default:
-		return nil, grantd.E(grantd.CodeInvalidRequest, "Content-Type must be application/x-www-form-urlencoded or application/json")
 	}
+	v, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, grantd.E(grantd.CodeInvalidRequest, "malformed form body")
+	}
+	for k, vs := range v {
+		if len(vs) > 1 && !slices.Contains(repeatable, k) {
+			return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s is repeated", quote(k))
+		}
+	}
+	return v, nil
 }
 
 func parseJSONParams(body []byte) (url.Values, error) {
@@ -172,14 +180,4 @@ func parseJSONParams(body []byte) (url.Values, error) {
 		}
 	}
 	return v, nil
-}
-
-// checkRepeated refuses parameters that appear more than once.
-func checkRepeated(v url.Values) error {
-	for k, vs := range v {
-		if len(vs) > 1 {
-			return grantd.E(grantd.CodeInvalidRequest, "parameter %s is repeated", quote(k))
-		}
-	}
-	return nil
 }

@@ -103,10 +103,10 @@ func (s *Server) writeInternal(w http.ResponseWriter, r *http.Request) {
 // isProtocolPath reports whether the path answers RFC 6749 errors.
 func isProtocolPath(p string) bool {
 	switch p {
-	case "/v2/oauth/token", "/v2/oauth/introspect", "/v2/oauth/revoke", "/v2/oauth/register":
+	case "/v2/oauth/token", "/v2/oauth/introspect", "/v2/oauth/revoke", "/v2/oauth/register", "/v2/oauth/jwks":
 		return true
 	}
-	return strings.HasPrefix(p, "/v2/oauth/register/")
+	return strings.HasPrefix(p, "/v2/oauth/register/") || strings.HasPrefix(p, "/.well-known/") || strings.HasPrefix(p, "/v2/.well-known/")
 }
 
 // debug is a shorthand for debug logs with the request id.

@@ -24,6 +24,39 @@ func (s *Server) routes() {
 		"DELETE": s.managed(s.deleteClient),
 	})
 
+	// Authorization code flow: the user's side (SPEC §6).
+	s.route("/v2/oauth/authorize", methods{"GET": http.HandlerFunc(s.authorize)})
+	s.route("/v2/oauth/consent/{consent_token}", methods{"GET": http.HandlerFunc(s.consentDetails)})
+	s.route("/v2/oauth/grants", methods{"POST": http.HandlerFunc(s.decideGrant)})
+	s.route("/v2/oauth_grants", methods{"GET": s.managed(s.listGrants)})
+	s.route("/v2/oauth_grants/{id}", methods{
+		"GET":    s.managed(s.getGrant),
+		"DELETE": s.managed(s.revokeGrant),
+	})
+
+	// Token, introspection, revocation and keys (SPEC §3, RFC 6749/7662/7009).
+	s.route("/v2/oauth/token", methods{"POST": http.HandlerFunc(s.token)})
+	s.route("/v2/oauth/introspect", methods{"POST": http.HandlerFunc(s.introspect)})
+	s.route("/v2/oauth/revoke", methods{"POST": http.HandlerFunc(s.revoke)})
+	s.route("/v2/oauth/jwks", methods{"GET": http.HandlerFunc(s.jwks)})
+
+	// Discovery (SPEC §4): at the origin root and under /v2.
+	asMeta, rootResource, apiResource := metadataDocuments(s.oauth)
+	s.route("/.well-known/oauth-authorization-server", methods{"GET": asMeta})
+	s.route("/v2/.well-known/oauth-authorization-server", methods{"GET": asMeta})
+	s.route("/.well-known/oauth-protected-resource", methods{"GET": rootResource})
+	s.route("/v2/.well-known/oauth-protected-resource", methods{"GET": rootResource})
+	s.route("/.well-known/oauth-protected-resource/v2", methods{"GET": apiResource})
+
+	// People's pages (internal/web), when served. Each path goes whole to
+	// the web handler, which answers its own HTML 404 and 405 pages; every
+	// other path keeps the API's answers.
+	if s.web != nil {
+		for _, p := range []string{"/{$}", "/login", "/logout", "/consent", "/apps", "/apps/", "/developer", "/developer/", "/static/"} {
+			s.mux.Handle(p, s.web)
+		}
+	}
+
 	// Anything else: 404 in the envelope of the path's family.
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -1,0 +1,333 @@
+package httpapi
+
+// The shared test server of the httpapi tests: the real SQLite store in
+// t.TempDir(), a real keyring, the protocol engine and the whole handler,
+// on a fake clock. Use it in every test of this package:
+//
+//	env := newTestEnv(t)                       // listening on 127.0.0.1
+//	env := newTestEnv(t, withIssuer(goldenIssuer)) // in-process only (env.do)
+//	u := env.createUser(t, "a@example.com")
+//	key := env.createAPIKey(t, u)
+//	c, secret := env.createClient(t, u, clientSpec{...})
+//	res := env.postForm(t, "/v2/oauth/token", url.Values{...}, c.ID, secret)
+//	env.Clock.Advance(31 * time.Minute)
+//
+// Golden files: checkGolden(t, "name.golden", got), refreshed by
+// `go test ./internal/httpapi/ -run TestX -update`.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/store/sqlite"
+	"github.com/grantd/grantd/internal/token"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
+
+// goldenIssuer is the issuer of tests whose output is pinned in golden
+// files: with it the documents do not depend on a random port.
+const goldenIssuer = "http://127.0.0.1:8080"
+
+// testStart is where every fake clock starts: a fixed time keeps stored
+// rows and token lifetimes the same from run to run.
+var testStart = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// testClock is a clock tests move by hand; never sleep to wait for expiry.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// testScopes is the catalog of the test server.
+var testScopes = []grantd.Scope{
+	{ID: grantd.ScopeAdmin, Name: "Administer your account", Description: "Create, change and delete your OAuth clients and grants."},
+	{ID: "read", Name: "Read your data", Description: "See your numbers and messages."},
+	{ID: "write", Name: "Change your data", Description: "Send messages and change settings."},
+}
+
+// testResource is an operator-configured resource (--resource) of the
+// test server, besides the issuer and {issuer}/v2.
+const testResource = "https://api.example.com/v1"
+
+// testOptions configure newTestEnv.
+type testOptions struct {
+	issuer    string // empty: listen on 127.0.0.1 and use that address
+	cfg       oauth.Config
+	algorithm string
+}
+
+type testOption func(*testOptions)
+
+// withIssuer serves in process only (no listener) under a fixed issuer;
+// call env.do or env.handler directly.
+func withIssuer(iss string) testOption { return func(o *testOptions) { o.issuer = iss } }
+
+// withConfig changes the engine's configuration (the issuer is set by
+// newTestEnv).
+func withConfig(f func(*oauth.Config)) testOption { return func(o *testOptions) { f(&o.cfg) } }
+
+// withAlgorithm selects the signing algorithm (token.AlgES256 by default).
+func withAlgorithm(alg string) testOption { return func(o *testOptions) { o.algorithm = alg } }
+
+// testEnv is one grantd server for a test.
+type testEnv struct {
+	URL      string // the issuer; the API is under URL+"/v2"
+	Store    *sqlite.Store
+	Keys     *token.Keyring
+	Provider *oauth.Provider
+	Server   *Server      // the whole handler, middleware included
+	Clock    *testClock   // the one clock of the store rows, keyring and engine
+	HTTP     *http.Client // reaches URL; nil when in process only (withIssuer)
+	DBPath   string
+
+	introspector *[2]string // client id and secret introspect() uses, made on first use
+}
+
+// newTestEnv builds a server on a fresh database. Unless withIssuer is
+// given it listens on a random loopback port (closed at cleanup) and the
+// issuer is its address, so real HTTP clients (golang.org/x/oauth2) can
+// reach it.
+func newTestEnv(t testing.TB, opts ...testOption) *testEnv {
+	t.Helper()
+	o := testOptions{cfg: oauth.Config{Resources: []string{testResource}}}
+	for _, f := range opts {
+		f(&o)
+	}
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "grantd.db")
+	st, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := grantd.NewCatalog(testScopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{t: testStart}
+	cfg := o.cfg.WithDefaults()
+	keys, err := token.NewKeyring(token.KeyringConfig{
+		Store:        st,
+		MasterKey:    bytes.Repeat([]byte{7}, token.MasterKeySize),
+		Algorithm:    o.algorithm,
+		Now:          clock.Now,
+		MaxAccessTTL: cfg.AccessTokenTTL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	var ts *httptest.Server
+	issuer := o.issuer
+	if issuer == "" {
+		// The issuer must be known before the engine is built, and it is
+		// the listener's address: listen first, serve once built.
+		ts = httptest.NewUnstartedServer(nil)
+		issuer = "http://" + ts.Listener.Addr().String()
+	}
+	o.cfg.Issuer = issuer
+	p, err := oauth.NewProvider(oauth.Deps{Config: o.cfg, Store: st, Keys: keys, Catalog: catalog, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(p, nil, nil)
+	env := &testEnv{URL: issuer, Store: st, Keys: keys, Provider: p, Server: srv, Clock: clock, DBPath: dbPath}
+	if ts != nil {
+		ts.Config.Handler = srv
+		ts.Start()
+		t.Cleanup(ts.Close)
+		env.HTTP = ts.Client()
+	}
+	return env
+}
+
+// createUser makes a user (with a fresh organisation).
+func (e *testEnv) createUser(t testing.TB, email string) grantd.User {
+	t.Helper()
+	now := e.Clock.Now()
+	u := grantd.User{ID: uuid.NewString(), OrgID: uuid.NewString(), Email: strings.ToLower(email), CreatedAt: now, UpdatedAt: now}
+	if err := e.Store.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// createAPIKey makes an API key for the user and answers the plain key.
+func (e *testEnv) createAPIKey(t testing.TB, u grantd.User) string {
+	t.Helper()
+	key, hash := token.NewOpaque(token.PrefixAPIKey)
+	err := e.Store.CreateAPIKey(context.Background(), grantd.APIKey{
+		ID: uuid.NewString(), UserID: u.ID, Name: "test", Hash: hash, CreatedAt: e.Clock.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// clientSpec describes a client to create; zero fields take defaults.
+type clientSpec struct {
+	Public       bool     // default confidential
+	GrantTypes   []string // default client_credentials (authorization_code + refresh_token when Public)
+	Scopes       []string // default every scope of testScopes
+	RedirectURIs []string // default https://app.example.com/cb when authorization_code is allowed
+	RequirePKCE  bool
+}
+
+// createClient makes a client owned by owner (a zero owner: a client
+// without an owner, as open registration makes) and answers it with its
+// plain secret ("" for a public client).
+func (e *testEnv) createClient(t testing.TB, owner grantd.User, spec clientSpec) (grantd.Client, string) {
+	t.Helper()
+	typ := string(grantd.ClientConfidential)
+	if spec.Public {
+		typ = string(grantd.ClientPublic)
+	}
+	if spec.GrantTypes == nil {
+		spec.GrantTypes = []string{grantd.GrantClientCredentials}
+		if spec.Public {
+			spec.GrantTypes = []string{grantd.GrantAuthorizationCode, grantd.GrantRefreshToken}
+		}
+	}
+	if spec.Scopes == nil {
+		for _, s := range testScopes {
+			spec.Scopes = append(spec.Scopes, s.ID)
+		}
+	}
+	for _, g := range spec.GrantTypes {
+		if g == grantd.GrantAuthorizationCode && spec.RedirectURIs == nil {
+			spec.RedirectURIs = []string{"https://app.example.com/cb"}
+		}
+	}
+	in := oauth.ClientInput{
+		Name: ptr("test client"), ClientType: &typ, AllowedScopes: &spec.Scopes,
+		AllowedGrantTypes: &spec.GrantTypes, RedirectURIs: &spec.RedirectURIs, RequirePKCE: &spec.RequirePKCE,
+	}
+	c, secret, err := e.Provider.CreateClient(context.Background(), owner, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner.ID == "" {
+		// CreateClient always sets an owner; unset it as registration
+		// without an owner would.
+		c, err = e.Store.UpdateClient(context.Background(), c.ID, func(c grantd.Client) (grantd.Client, error) {
+			c.UserID, c.OrgID = "", ""
+			return c, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, secret
+}
+
+// createGrant makes the user's grant to the client.
+func (e *testEnv) createGrant(t testing.TB, u grantd.User, c grantd.Client, scopes ...string) grantd.Grant {
+	t.Helper()
+	now := e.Clock.Now()
+	g := grantd.Grant{ID: uuid.NewString(), UserID: u.ID, ClientID: c.ID, Scopes: scopes, CreatedAt: now, UpdatedAt: now}
+	if err := e.Store.CreateGrant(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// do serves one request in process, through the whole handler.
+func (e *testEnv) do(r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	e.Server.ServeHTTP(rec, r)
+	return rec
+}
+
+// postForm posts a form to path in process, with HTTP Basic client
+// credentials unless user is empty.
+func (e *testEnv) postForm(t testing.TB, path string, v url.Values, user, password string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, e.URL+path, strings.NewReader(v.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if user != "" {
+		r.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(password))
+	}
+	return e.do(r)
+}
+
+// decodeJSON decodes a response body into a map, failing the test on
+// anything but a JSON object.
+func decodeJSON(t testing.TB, body []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v\n%s", err, body)
+	}
+	return m
+}
+
+// checkGolden compares got with testdata/name, or rewrites the file
+// under -update.
+func checkGolden(t testing.TB, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output (run with -update after checking the change)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// readAll reads and closes a response body.
+func readAll(t testing.TB, r io.ReadCloser) []byte {
+	t.Helper()
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,122 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/token"
+)
+
+// authorizationCode runs the authorization_code grant (RFC 6749 §4.1.3).
+//
+// The code (made by Authorize) carries what the user approved: the client,
+// the redirect_uri parameter exactly as sent to authorize ("" when none
+// was), the S256 challenge, the resource and the scopes. Redemption checks
+// them and issues inside the store's transaction, so that of any number
+// of concurrent redemptions exactly one succeeds; a second use revokes
+// what the first issued (the store does that part).
+func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req TokenRequest) (TokenResponse, error) {
+	if !c.Allows(grantd.GrantAuthorizationCode) {
+		return TokenResponse{}, grantd.E(grantd.CodeUnauthorizedClient, "this client is not allowed the authorization_code grant")
+	}
+	if req.Code == "" {
+		return TokenResponse{}, grantd.E(grantd.CodeInvalidRequest, "code is required")
+	}
+	if len(req.Resources) > 1 {
+		return TokenResponse{}, errOneResource()
+	}
+	withRefresh := c.Allows(grantd.GrantRefreshToken)
+	now := p.now()
+
+	var resp TokenResponse
+	code, err := p.store.RedeemAuthCode(ctx, token.Hash(req.Code), now, func(code grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+		// Nothing is written when this answers an error, so the code
+		// stays redeemable: a client that sent a wrong verifier or
+		// redirect_uri has not used it.
+		if err := checkCode(c, code, req, now); err != nil {
+			return code, nil, err
+		}
+		aud, err := p.grantedAudience(code.Resource, req.Resources)
+		if err != nil {
+			return code, nil, err
+		}
+		scopes := code.Scopes
+		if scopes, err = narrowScope("", scopes, c.Scopes); err != nil {
+			return code, nil, err
+		}
+		scope := joinScopes(scopes)
+		at, err := p.sign(now, accessToken{subject: code.UserID, clientID: c.ID, audience: aud, scope: scope, grantID: code.GrantID})
+		if err != nil {
+			return code, nil, err
+		}
+		exp := at.expiresAt
+		code.FamilyID = token.NewID()
+		code.AccessJTI = at.jti
+		code.AccessExpiresAt = &exp
+		resp = TokenResponse{AccessToken: at.token, ExpiresIn: p.expiresIn(), Scope: scope}
+
+		if !withRefresh {
+			return code, nil, nil
+		}
+		var rt grantd.RefreshToken
+		resp.RefreshToken, rt.Hash = token.NewOpaque(token.PrefixRefreshToken)
+		rt.FamilyID = code.FamilyID
+		rt.GrantID = code.GrantID
+		rt.ClientID = c.ID
+		rt.UserID = code.UserID
+		// The refresh token keeps the scopes of the grant even if the
+		// client's allowance shrank: each refresh narrows again.
+		rt.Scopes = code.Scopes
+		rt.Resource = code.Resource
+		rt.CreatedAt = now
+		rt.ExpiresAt = now.Add(p.cfg.RefreshTokenTTL)
+		rt.AccessJTI = at.jti
+		rt.AccessExpiresAt = exp
+		return code, &rt, nil
+	})
+	switch {
+	case errors.Is(err, grantd.ErrAlreadyUsed):
+		p.log.WarnContext(ctx, "authorization code used twice: revoked the tokens of its first use", "client_id", c.ID, "grant_id", code.GrantID)
+		return TokenResponse{}, grantd.E(grantd.CodeInvalidGrant, "the authorization code was already used")
+	case err != nil:
+		return TokenResponse{}, storeErr(err, "the authorization code is invalid or expired")
+	}
+	// last_used_at is bookkeeping: failing to record it must not take the
+	// tokens back.
+	if err := p.store.TouchGrant(ctx, code.GrantID, now); err != nil {
+		p.log.WarnContext(ctx, "could not record grant use", "grant_id", code.GrantID, "error", err)
+	}
+	return resp, nil
+}
+
+// checkCode checks that the code may be redeemed by this request.
+func checkCode(c grantd.Client, code grantd.AuthCode, req TokenRequest, now time.Time) *grantd.Error {
+	switch {
+	case code.ClientID != c.ID:
+		// Same answer as an unknown code: the code is not this client's
+		// to learn anything about.
+		return grantd.E(grantd.CodeInvalidGrant, "the authorization code is invalid or expired")
+	case !now.Before(code.ExpiresAt):
+		return grantd.E(grantd.CodeInvalidGrant, "the authorization code is invalid or expired")
+	case code.RedirectURI != "" && req.RedirectURI != code.RedirectURI:
+		// RFC 6749 §4.1.3: required, and identical, when authorize had it.
+		return grantd.E(grantd.CodeInvalidGrant, "redirect_uri must be the one sent to the authorization endpoint")
+	case code.RedirectURI == "" && req.RedirectURI != "":
+		return grantd.E(grantd.CodeInvalidGrant, "redirect_uri was not sent to the authorization endpoint")
+	}
+	switch {
+	case code.CodeChallenge == "" && req.CodeVerifier != "":
+		// RFC 9700 §2.1.1: a verifier for a code without a challenge is
+		// how a PKCE downgrade attack shows.
+		return grantd.E(grantd.CodeInvalidGrant, "code_verifier was sent but the authorization request had no code_challenge")
+	case code.CodeChallenge == "" && c.PKCERequired():
+		return grantd.E(grantd.CodeInvalidGrant, "this client must use PKCE")
+	case code.CodeChallenge != "" && req.CodeVerifier == "":
+		return grantd.E(grantd.CodeInvalidGrant, "code_verifier is required for this code")
+	case code.CodeChallenge != "" && !VerifyPKCE(code.CodeChallenge, req.CodeVerifier):
+		return grantd.E(grantd.CodeInvalidGrant, "code_verifier does not match the code_challenge")
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/token"
+)
+
+// TokenRequest is a request to the token endpoint (RFC 6749 §4, §6), as
+// the adapter read it. Empty strings are absent parameters.
+type TokenRequest struct {
+	Client       ClientAuth
+	GrantType    string
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
+	RefreshToken string
+	Scope        string
+	// Resources holds every resource parameter (RFC 8707); more than one
+	// is invalid_target, so the adapter must not drop repeats.
+	Resources []string
+}
+
+// TokenResponse is a successful token answer; the token type is always
+// Bearer.
+type TokenResponse struct {
+	AccessToken  string
+	ExpiresIn    int64 // seconds
+	Scope        string
+	RefreshToken string // empty when none was issued
+}
+
+// Token runs the token endpoint: it authenticates the client and hands
+// the request to the grant type's own file.
+func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
+	if req.GrantType == "" {
+		return TokenResponse{}, grantd.E(grantd.CodeInvalidRequest, "grant_type is required")
+	}
+	client, err := p.AuthenticateClient(ctx, req.Client, true)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	switch req.GrantType {
+	case grantd.GrantClientCredentials:
+		return p.clientCredentials(client, req)
+	case grantd.GrantAuthorizationCode:
+		return p.authorizationCode(ctx, client, req)
+	case grantd.GrantRefreshToken:
+		return p.refreshToken(ctx, client, req)
+	}
+	return TokenResponse{}, grantd.E(grantd.CodeUnsupportedGrantType, "grant_type %s is not supported; use authorization_code, client_credentials or refresh_token", quote(req.GrantType))
+}
+
+// accessToken is an access token about to be issued.
+type accessToken struct {
+	subject, clientID, audience, scope, grantID string
+}
+
+// issuedAccess is a signed access token and what the store must remember
+// of it to revoke it later.
+type issuedAccess struct {
+	token     string
+	jti       string
+	expiresAt time.Time
+}
+
+// sign makes the RFC 9068 access token. It touches no database: the JWT
+// is self-contained, and revocation is recorded only when it happens.
+func (p *Provider) sign(now time.Time, a accessToken) (issuedAccess, error) {
+	exp := now.Add(p.cfg.AccessTokenTTL)
+	jti := token.NewID()
+	tok, err := p.keys.Sign(token.AccessClaims{
+		Issuer:    p.cfg.Issuer,
+		Subject:   a.subject,
+		Audience:  a.audience,
+		ClientID:  a.clientID,
+		Scope:     a.scope,
+		JTI:       jti,
+		IssuedAt:  now,
+		ExpiresAt: exp,
+		GrantID:   a.grantID,
+	})
+	if err != nil {
+		return issuedAccess{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
+	}
+	return issuedAccess{token: tok, jti: jti, expiresAt: exp}, nil
+}
+
+func (p *Provider) expiresIn() int64 { return int64(p.cfg.AccessTokenTTL / time.Second) }
+
+// requestedAudience answers the aud for a request that is not bound to a
+// resource by an earlier step: the configured identifier the single
+// resource parameter names, or the issuer when there is none.
+func (p *Provider) requestedAudience(resources []string) (string, error) {
+	switch len(resources) {
+	case 0:
+		return p.cfg.Issuer, nil
+	case 1:
+		if aud, ok := p.resources.Match(resources[0]); ok {
+			return aud, nil
+		}
+		return "", grantd.E(grantd.CodeInvalidTarget, "resource is not a resource of this server")
+	}
+	return "", errOneResource()
+}
+
+func errOneResource() *grantd.Error {
+	return grantd.E(grantd.CodeInvalidTarget, "only one resource may be requested")
+}
+
+// grantedAudience answers the aud for a code or refresh token bound to
+// granted (the resource chosen at authorization, "" for none, which means
+// the issuer). A resource parameter may only repeat that choice: the user
+// consented to one audience.
+func (p *Provider) grantedAudience(granted string, resources []string) (string, error) {
+	aud := granted
+	if aud == "" {
+		aud = p.cfg.Issuer
+	}
+	switch len(resources) {
+	case 0:
+		return aud, nil
+	case 1:
+		// The granted value was matched when it was stored, but the
+		// operator may have removed it since: match it again.
+		want, ok1 := p.resources.Match(aud)
+		got, ok2 := p.resources.Match(resources[0])
+		if ok1 && ok2 && got == want {
+			return want, nil
+		}
+		return "", grantd.E(grantd.CodeInvalidTarget, "resource must be the one granted at authorization")
+	}
+	return "", errOneResource()
+}
+
+// narrowScope answers the scopes a token may carry: the requested ones
+// (all of which must be in granted) or, when none are requested, all of
+// granted; either way only those the client is still allowed, so that
+// narrowing a client's allowed_scopes takes effect at the next refresh.
+func narrowScope(requested string, granted, clientScopes []string) ([]string, error) {
+	want, ok := grantd.ParseScope(requested)
+	if !ok {
+		return nil, grantd.E(grantd.CodeInvalidScope, "scope is malformed")
+	}
+	if len(want) == 0 {
+		want = granted
+	} else if !grantd.Subset(want, granted) {
+		return nil, grantd.E(grantd.CodeInvalidScope, "scope asks for more than was granted")
+	}
+	out := make([]string, 0, len(want))
+	for _, s := range want {
+		if containsString(clientScopes, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 && len(want) > 0 {
+		return nil, grantd.E(grantd.CodeInvalidScope, "this client is no longer allowed any of the granted scopes")
+	}
+	return out, nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func joinScopes(s []string) string { return strings.Join(s, " ") }
+
+// storeErr turns an error from a store callback or the store itself into
+// one a client may see: the callback's own *grantd.Error as it is, a
+// missing row as invalid_grant, anything else as a server error.
+func storeErr(err error, notFound string) error {
+	var ge *grantd.Error
+	switch {
+	case errors.As(err, &ge):
+		return ge
+	case errors.Is(err, grantd.ErrNotFound):
+		return grantd.E(grantd.CodeInvalidGrant, "%s", notFound)
+	}
+	return grantd.Wrap(grantd.CodeServerError, err, "internal error")
+}

@@ -1,0 +1,103 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/grantd/grantd/internal/oauth"
+)
+
+type consentData struct {
+	App   oauth.ConsentView
+	Logo  string // https only: the page's CSP would block anything else
+	Token string
+	// Host is where the browser goes after the decision, shown
+	// prominently: a look-alike app name cannot fake it.
+	Host string
+	// Where explains Host for redirect URIs that are not a web site.
+	Where string
+}
+
+// consentHint is said on every page about a consent request that cannot
+// be used: the person can only start again from the app.
+const consentHint = "Go back to the app you were signing in to and start again."
+
+func (h *handler) consentPage(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("consent_token")
+	if tok == "" {
+		h.failWith(w, r, http.StatusBadRequest, errorData{
+			Heading: "Nothing to approve",
+			Message: "This page shows a request from an app to use your account, and this address does not name one.",
+			Hint:    consentHint,
+		})
+		return
+	}
+	a, ok := h.requireAccount(w, r)
+	if !ok {
+		return
+	}
+	cv, err := h.p.ConsentDetails(r.Context(), a.User.ID, tok)
+	if err != nil {
+		h.failErr(w, r, err, errorData{Heading: "This request can no longer be used", Hint: consentHint})
+		return
+	}
+	d := consentData{App: cv, Token: tok}
+	if u, err := url.Parse(cv.LogoURI); err == nil && u.Scheme == "https" && u.Host != "" {
+		d.Logo = cv.LogoURI
+	}
+	d.Host, d.Where = redirectHost(cv.RedirectURI)
+	h.render(w, r, http.StatusOK, "consent.html", view{
+		Title: "Allow " + cv.Name + "?",
+		User:  &a.User,
+		CSRF:  a.Session.CSRFToken,
+		Data:  d,
+	}, cspSource(cv.RedirectURI))
+}
+
+func (h *handler) consentDecide(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.post(w, r)
+	if !ok {
+		return
+	}
+	var allowed bool
+	switch r.PostFormValue("allowed") {
+	case "true":
+		allowed = true
+	case "false":
+	default:
+		h.fail(w, r, http.StatusBadRequest, "No decision", "Choose Allow or Deny.")
+		return
+	}
+	uri, err := h.p.Decide(r.Context(), a.User.ID, r.PostFormValue("consent_token"), allowed)
+	if err != nil {
+		h.failErr(w, r, err, errorData{Heading: "This request can no longer be used", Hint: consentHint})
+		return
+	}
+	// The URI carries an authorization code.
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, uri, http.StatusSeeOther)
+}
+
+// redirectHost answers how to name where a redirect URI goes: its host
+// (with a port only when it is not the default), and for an app on the
+// person's own device, a note saying so.
+func redirectHost(raw string) (host, where string) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw, ""
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https", "http":
+		host = u.Host
+		if p := u.Port(); (p == "443" && u.Scheme == "https") || (p == "80" && u.Scheme == "http") {
+			host = u.Hostname()
+		}
+		if oauth.IsLoopbackHost(u.Hostname()) {
+			where = "an app running on this device"
+		}
+		return host, where
+	default:
+		return u.Scheme, "an app installed on this device"
+	}
+}

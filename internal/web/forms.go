@@ -1,0 +1,187 @@
+package web
+
+import (
+	"crypto/subtle"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/session"
+	"github.com/grantd/grantd/internal/token"
+)
+
+// csrfField is the hidden field of every form.
+const csrfField = "csrf_token"
+
+// account is the signed-in person of a request.
+type account struct {
+	User    grantd.User
+	Session grantd.Session
+}
+
+// account answers the request's signed-in person, if any. A session whose
+// user is gone counts as no session.
+func (h *handler) account(r *http.Request) (account, bool, error) {
+	s, ok, err := session.Lookup(r.Context(), h.store, r, h.now())
+	if err != nil || !ok {
+		return account{}, false, err
+	}
+	u, err := h.store.GetUser(r.Context(), s.UserID)
+	if errors.Is(err, grantd.ErrNotFound) {
+		return account{}, false, nil
+	}
+	if err != nil {
+		return account{}, false, err
+	}
+	return account{User: u, Session: s}, true, nil
+}
+
+// requireAccount answers the signed-in person of a page, or sends the
+// browser to sign in and come back. False means it has answered.
+func (h *handler) requireAccount(w http.ResponseWriter, r *http.Request) (account, bool) {
+	a, ok, err := h.account(r)
+	if err != nil {
+		h.internal(w, r, err)
+		return a, false
+	}
+	if !ok {
+		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return a, false
+	}
+	return a, true
+}
+
+// post checks everything a signed-in form post must carry: a readable
+// body sent from this origin, a live session and that session's CSRF
+// token. False means it has answered.
+func (h *handler) post(w http.ResponseWriter, r *http.Request) (account, bool) {
+	if !h.parseForm(w, r) {
+		return account{}, false
+	}
+	if !h.sameOrigin(r) {
+		h.forbidden(w, r)
+		return account{}, false
+	}
+	a, ok, err := h.account(r)
+	if err != nil {
+		h.internal(w, r, err)
+		return a, false
+	}
+	if !ok {
+		h.failWith(w, r, http.StatusForbidden, errorData{
+			Heading:  "You are signed out",
+			Message:  "Your session has ended, so this form was not sent. Sign in and try again.",
+			Link:     "/login",
+			LinkText: "Sign in",
+		})
+		return a, false
+	}
+	if !sameSecret(r.PostFormValue(csrfField), a.Session.CSRFToken) {
+		h.forbidden(w, r)
+		return a, false
+	}
+	return a, true
+}
+
+// forbidden answers a form that fails the CSRF checks.
+func (h *handler) forbidden(w http.ResponseWriter, r *http.Request) {
+	h.failWith(w, r, http.StatusForbidden, errorData{
+		Heading: "This form has expired",
+		Message: "The form was not sent because it could not be checked as coming from this site. Go back, reload the page and try again.",
+	})
+}
+
+// parseForm reads a URL-encoded body of bounded size. False means it has
+// answered.
+func (h *handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		h.fail(w, r, http.StatusUnsupportedMediaType, "Unsupported form", "This page accepts only forms sent by a web browser.")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.maxFormSize)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.fail(w, r, http.StatusRequestEntityTooLarge, "Form too large", "The form you sent is too large.")
+			return false
+		}
+		h.fail(w, r, http.StatusBadRequest, "Unreadable form", "The form you sent could not be read.")
+		return false
+	}
+	for k, vs := range r.PostForm {
+		bad := !utf8.ValidString(k)
+		for _, v := range vs {
+			bad = bad || !utf8.ValidString(v)
+		}
+		if bad {
+			h.fail(w, r, http.StatusBadRequest, "Unreadable form", "The form you sent contains text that is not valid UTF-8.")
+			return false
+		}
+	}
+	return true
+}
+
+// sameOrigin rejects a post that the browser says came from elsewhere.
+// It complements the CSRF token, which stays the real defence: a request
+// without these headers (an old browser, a script) is judged by the token
+// alone.
+func (h *handler) sameOrigin(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" && !strings.EqualFold(o, h.origin) {
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return true
+	}
+	return false
+}
+
+// sameSecret compares a presented token with the expected one in
+// constant time; an empty expected value never matches.
+func sameSecret(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// The sign-in form has no session to hold its CSRF token, so the token is
+// a double-submit cookie: a cross-site page can make the browser send the
+// cookie but cannot read it to put it in the form. With https the __Host-
+// prefix keeps a sibling subdomain from planting its own.
+func (h *handler) loginCSRFCookie() string {
+	if h.secure {
+		return "__Host-grantd_csrf"
+	}
+	return "grantd_csrf"
+}
+
+// loginCSRF answers the pre-session token, setting the cookie when the
+// browser has none (an existing one is kept so that two open tabs both
+// work).
+func (h *handler) loginCSRF(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(h.loginCSRFCookie()); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	v, _ := token.NewOpaque("")
+	http.SetCookie(w, &http.Cookie{
+		Name:     h.loginCSRFCookie(),
+		Value:    v,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   h.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+	return v
+}
+
+func (h *handler) checkLoginCSRF(r *http.Request) bool {
+	c, err := r.Cookie(h.loginCSRFCookie())
+	return err == nil && sameSecret(r.PostFormValue(csrfField), c.Value)
+}
+
+func (h *handler) clearLoginCSRF(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: h.loginCSRFCookie(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+}

@@ -1,0 +1,222 @@
+package web
+
+import (
+	"flag"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s differs from the output (run with -update to accept it); got:\n%s", path, got)
+	}
+}
+
+// TestPagesGolden pins the markup of the pages people see most, rendered
+// from fixed data.
+func TestPagesGolden(t *testing.T) {
+	pg, err := loadPages("v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handler{pages: pg, log: slog.New(slog.DiscardHandler)}
+	user := &grantd.User{Email: "ada@example.com"}
+	created := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		golden, page string
+		v            view
+	}{
+		{"login.golden", "login.html", view{Title: "Sign in", CSRF: "csrf-token", Data: loginData{ReturnTo: "/v2/oauth/authorize?client_id=abc&state=x", Email: "ada@example.com", Error: "Incorrect email address or password."}}},
+		{"consent.golden", "consent.html", view{Title: "Allow Acme?", User: user, CSRF: "csrf-token", Data: consentData{
+			App: oauth.ConsentView{
+				ClientID: "abc", Name: "Acme <Dashboard>", TosURI: "https://acme.example/tos", PolicyURI: "https://acme.example/privacy",
+				RedirectURI: "https://app.acme.example/cb", Verified: true,
+				RequestedScopes: []grantd.Scope{{ID: "messages:read", Name: "Read your messages", Description: "See the messages you sent and received."}},
+			},
+			Logo: "https://acme.example/logo.png", Token: "grantd_consent_x", Host: "app.acme.example",
+		}}},
+		{"apps.golden", "apps.html", view{Title: "Connected apps", User: user, CSRF: "csrf-token", Nav: "apps", Notice: "Access removed.", Data: appsData{
+			Apps:  []appRow{{GrantID: "g1", Name: "Acme", Scopes: []grantd.Scope{{ID: "a", Name: "Read", Description: "Read things"}}, Created: created, LastUsed: &created}},
+			Pager: newPager("/apps", 2, 45),
+		}}},
+		{"error.golden", "error.html", view{Title: "Not found", Data: errorData{Heading: "Not found", Message: "No such page.", Hint: "Try again.", Link: "/", LinkText: "Go to the start page"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.render(rec, httptest.NewRequest("GET", "/", nil), http.StatusOK, tt.page, tt.v)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			checkGolden(t, tt.golden, rec.Body.Bytes())
+		})
+	}
+}
+
+func TestSafeReturnTo(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "/"},
+		{"/", "/"},
+		{"/apps", "/apps"},
+		{"/v2/oauth/authorize?a=b&c=%2F%2F", "/v2/oauth/authorize?a=b&c=%2F%2F"},
+		{"//evil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"/a\\b", "/"},
+		{"/\t/evil.example", "/"},
+		{"/\r\n/evil.example", "/"},
+		{"/ /evil.example", "/"},
+		{"/\x7f", "/"},
+		{"https://evil.example", "/"},
+		{"apps", "/"},
+		{"?x=1", "/"},
+		{"#top", "/"},
+	}
+	for _, tt := range tests {
+		if got := safeReturnTo(tt.in); got != tt.want {
+			t.Errorf("safeReturnTo(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestCSPSource(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://app.example.com/cb?x=1", "https://app.example.com"},
+		{"https://App.Example.com:8443/cb", "https://app.example.com:8443"},
+		{"http://127.0.0.1:49152/callback", "http://127.0.0.1:49152"},
+		{"http://[::1]:8080/cb", "http:"},
+		{"com.example.app:/oauth", "com.example.app:"},
+		{"https://a.example;script-src/", "https:"},
+		{"", ""},
+		{"/relative", ""},
+		{"1bad:/x", ""},
+	}
+	for _, tt := range tests {
+		if got := cspSource(tt.in); got != tt.want {
+			t.Errorf("cspSource(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestRedirectHost(t *testing.T) {
+	tests := []struct{ in, host, where string }{
+		{"https://app.example.com/cb", "app.example.com", ""},
+		{"https://app.example.com:443/cb", "app.example.com", ""},
+		{"https://app.example.com:8443/cb", "app.example.com:8443", ""},
+		{"http://127.0.0.1:5000/cb", "127.0.0.1:5000", "an app running on this device"},
+		{"com.example.app:/cb", "com.example.app", "an app installed on this device"},
+	}
+	for _, tt := range tests {
+		host, where := redirectHost(tt.in)
+		if host != tt.host || where != tt.where {
+			t.Errorf("redirectHost(%q) = %q, %q; want %q, %q", tt.in, host, where, tt.host, tt.where)
+		}
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := newLimiter(3, 10*time.Second)
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	steps := []struct {
+		at   time.Duration
+		key  string
+		wait time.Duration
+	}{
+		{0, "a", 0},
+		{0, "a", 0},
+		{0, "a", 0},
+		{0, "a", 10 * time.Second}, // burst spent
+		{0, "b", 0},                // other keys are their own
+		{5 * time.Second, "a", 5 * time.Second},
+		{10 * time.Second, "a", 0}, // one back
+		{10 * time.Second, "a", 10 * time.Second},
+		{5 * time.Second, "a", 10 * time.Second}, // a clock stepping back refills nothing
+		{time.Hour, "a", 0},
+	}
+	for i, s := range steps {
+		if got := l.take(s.key, t0.Add(s.at)); got != s.wait {
+			t.Errorf("step %d: take(%q) at +%v = %v, want %v", i, s.key, s.at, got, s.wait)
+		}
+	}
+	l.reset("a")
+	for range 3 {
+		if got := l.take("a", t0); got != 0 {
+			t.Errorf("after reset: %v", got)
+		}
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	tests := []struct{ remote, want string }{
+		{"192.0.2.7:5555", "192.0.2.7"},
+		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
+		{"[::ffff:192.0.2.7]:80", "192.0.2.7"},
+		{"garbage", "garbage"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tt.remote
+		if got := clientIP(r); got != tt.want {
+			t.Errorf("clientIP(%q) = %q, want %q", tt.remote, got, tt.want)
+		}
+	}
+}
+
+// FuzzSafeReturnTo: whatever comes in, what goes out is "/" or a path of
+// this origin that a browser cannot read as another host.
+func FuzzSafeReturnTo(f *testing.F) {
+	for _, s := range []string{"/", "/apps", "//x", "/\\x", "/\t/x", "https://x", "/v2/oauth/authorize?a=b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got := safeReturnTo(in)
+		if got != "/" && got != in {
+			t.Fatalf("safeReturnTo(%q) = %q: neither the input nor /", in, got)
+		}
+		if len(got) > 1 && (got[0] != '/' || got[1] == '/' || strings.ContainsAny(got, "\\\t\r\n ")) {
+			t.Fatalf("safeReturnTo(%q) = %q leaves this origin", in, got)
+		}
+		if u, err := url.Parse(got); err != nil || u.Host != "" || u.Scheme != "" {
+			t.Fatalf("safeReturnTo(%q) = %q parses with a host or scheme", in, got)
+		}
+	})
+}
+
+// FuzzCSPSource: a redirect URI can never add a directive or a second
+// source to the Content-Security-Policy.
+func FuzzCSPSource(f *testing.F) {
+	for _, s := range []string{"https://a.example/cb", "http://127.0.0.1:1/cb", "com.x.app:/cb", "https://a;b/", "http://[::1]/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got := cspSource(in)
+		if strings.ContainsFunc(got, func(r rune) bool {
+			return r <= ' ' || r == ';' || r == ',' || r == '\'' || r == '*' || r > 0x7e
+		}) {
+			t.Fatalf("cspSource(%q) = %q", in, got)
+		}
+	})
+}
