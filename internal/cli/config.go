@@ -111,6 +111,11 @@ func (f *dbFlags) openStore(ctx context.Context, migrate bool) (grantd.Store, st
 			return nil, "", fmt.Errorf("database directory: %w", err)
 		}
 	}
+	// The database holds password hashes and sealed keys: create it
+	// readable by its owner only (SQLite gives -wal and -shm the same mode).
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	}
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return nil, "", fmt.Errorf("open database %s: %w", path, err)

@@ -112,8 +112,10 @@ func TestServeFirstStartBootstrapAndClients(t *testing.T) {
 	if fi, _ := os.Stat(keyFile); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("bootstrap key file mode = %v, want 0600", fi.Mode().Perm())
 	}
-	if fi, err := os.Stat(filepath.Join(dir, "grantd.secret")); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("master key file: %v, %v", fi, err)
+	for _, f := range []string{"grantd.secret", "grantd.db", "grantd.db-wal"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, %v; want mode 0600", f, fi, err)
+		}
 	}
 
 	resp, err := http.Get(base + "/readyz")

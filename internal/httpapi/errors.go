@@ -126,8 +126,12 @@ func oauthErrorBody(e *grantd.Error) (int, []byte) {
 		st = http.StatusServiceUnavailable
 	case grantd.CodeTooLarge, grantd.CodeTooManyRequests, grantd.CodeMethodNotAllowed:
 		name = string(grantd.CodeInvalidRequest)
+	case grantd.CodeNotFound:
+		// An unknown path under a protocol prefix: the status says what
+		// happened, the body stays in RFC 6749 form.
+		st, name = http.StatusNotFound, string(grantd.CodeInvalidRequest)
 	case grantd.CodeBadRequest, grantd.CodeUnsupportedMediaType, grantd.CodeValidation,
-		grantd.CodeNotFound, grantd.CodeUnauthenticated, grantd.CodeForbidden:
+		grantd.CodeUnauthenticated, grantd.CodeForbidden:
 		st, name = http.StatusBadRequest, string(grantd.CodeInvalidRequest)
 	default:
 		st = http.StatusBadRequest
