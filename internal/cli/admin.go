@@ -177,8 +177,50 @@ func (a *app) keysCmd() *cobra.Command {
 		},
 	}
 	a.addDBFlags(rotate, &rf)
-	rotate.Flags().DurationVar(&activateIn, "activate-in", 5*time.Minute, "how long the new key is published before it signs, so that resource servers' JWKS caches pick it up first")
+	// The JWKS is cached for 5 minutes and running servers reload keys
+	// every 30 s: 10 minutes leaves a margin over both.
+	rotate.Flags().DurationVar(&activateIn, "activate-in", 10*time.Minute, "how long the new key is published before it signs, so that resource servers' JWKS caches (max-age 300 s) pick it up first")
 	cmd.AddCommand(list, rotate)
+	return cmd
+}
+
+// verifyCmd marks a client verified (or not). It is an operator's
+// command on the database, never an API call: SPEC §3 lets only an
+// operator vouch for a client, and the consent page shows the mark.
+func (a *app) verifyCmd() *cobra.Command {
+	var f dbFlags
+	var unset bool
+	cmd := &cobra.Command{
+		Use:   "verify-client CLIENT_ID",
+		Short: "Mark an OAuth client verified (shown on the consent page); --unset removes the mark",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := f.openStore(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, err := st.UpdateClient(cmd.Context(), args[0], func(c grantd.Client) (grantd.Client, error) {
+				c.Verified = !unset
+				c.UpdatedAt = time.Now().UTC().Truncate(time.Second)
+				return c, nil
+			})
+			if errors.Is(err, grantd.ErrNotFound) {
+				return fmt.Errorf("no OAuth client %q", args[0])
+			}
+			if err != nil {
+				return err
+			}
+			state := "verified"
+			if !c.Verified {
+				state = "not verified"
+			}
+			fmt.Fprintf(a.stdout, "client %s (%s) is %s\n", c.ID, c.Name, state)
+			return nil
+		},
+	}
+	a.addDBFlags(cmd, &f)
+	cmd.Flags().BoolVar(&unset, "unset", false, "remove the verified mark")
 	return cmd
 }
 

@@ -66,6 +66,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.apikeyCmd(),
 		a.userCmd(),
 		a.keysCmd(),
+		a.verifyCmd(),
 	)
 	return root
 }

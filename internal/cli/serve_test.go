@@ -280,3 +280,51 @@ func TestAPIKeyCreateWhileServing(t *testing.T) {
 	}
 	decode(t, resp, 200)
 }
+
+func TestVerifyClient(t *testing.T) {
+	dir := t.TempDir()
+	base, _, stop := runServe(t, dir)
+	defer stop()
+	key := strings.TrimSpace(string(must(os.ReadFile(filepath.Join(dir, "grantd.bootstrap-key")))))
+	req, _ := http.NewRequest("POST", base+"/v2/oauth_clients", strings.NewReader(`{"name": "Partner", "allowed_scopes": ["admin"], "client_type": "confidential", "allowed_grant_types": ["client_credentials"]}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := decode(t, resp, 201)["data"].(map[string]any)["client_id"].(string)
+
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), append([]string{"grantd", "verify-client"}, args...), env(map[string]string{"GRANTD_DATABASE": filepath.Join(dir, "grantd.db")}), strings.NewReader(""), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	verified := func() any {
+		req, _ := http.NewRequest("GET", base+"/v2/oauth_clients/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return decode(t, resp, 200)["data"].(map[string]any)["verified"]
+	}
+	if code, out, stderr := run(id); code != 0 || !strings.Contains(out, "is verified") {
+		t.Fatalf("verify-client: %d %q %q", code, out, stderr)
+	}
+	if verified() != true {
+		t.Fatal("the API does not show the client verified")
+	}
+	if code, _, _ := run(id, "--unset"); code != 0 || verified() != false {
+		t.Fatal("verify-client --unset did not remove the mark")
+	}
+	if code, _, stderr := run("no-such-client"); code == 0 || !strings.Contains(stderr, "no OAuth client") {
+		t.Fatalf("unknown client: %d %q", code, stderr)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
