@@ -80,6 +80,15 @@ type Client struct {
 	UpdatedAt time.Time
 }
 
+// DisplayName is what people are shown: the name, or the client_id of a
+// client registered without one (RFC 7591 makes client_name optional).
+func (c Client) DisplayName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
+}
+
 // Allows reports whether the client may use the grant type.
 func (c Client) Allows(grantType string) bool { return slices.Contains(c.GrantTypes, grantType) }
 

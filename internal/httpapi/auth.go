@@ -121,6 +121,9 @@ func (s *Server) authenticateBearer(r *http.Request) (Principal, error) {
 // the principal in the context; errors in the Telnyx envelope.
 func (s *Server) managed(h func(http.ResponseWriter, *http.Request, Principal) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answers are one user's data, and a creation shows a client
+		// secret once: no cache may keep them.
+		w.Header().Set("Cache-Control", "no-store")
 		p, err := s.authenticateBearer(r)
 		if err != nil {
 			s.writeAPIError(w, r, err)

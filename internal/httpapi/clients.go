@@ -186,7 +186,10 @@ func (s *Server) deleteClient(w http.ResponseWriter, r *http.Request, p Principa
 }
 
 func (s *Server) listClients(w http.ResponseWriter, r *http.Request, p Principal) error {
-	q := r.URL.Query()
+	q, err := listQuery(r)
+	if err != nil {
+		return err
+	}
 	page, err := parsePage(q)
 	if err != nil {
 		return err

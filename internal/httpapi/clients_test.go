@@ -84,6 +84,9 @@ func TestClientsCreateGetUpdateDelete(t *testing.T) {
 	if rec.Code != 201 {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
+	if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
+		t.Fatalf("Cache-Control of the answer that shows the secret = %q, want no-store", cc)
+	}
 	data := decodeJSON(t, rec.Body.Bytes())["data"].(map[string]any)
 	id, _ := data["client_id"].(string)
 	secret, _ := data["client_secret"].(string)
@@ -206,6 +209,9 @@ func TestClientsBadRequests(t *testing.T) {
 	}
 	// Invalid UTF-8.
 	wantAPIError(t, env.api(t, "POST", "/v2/oauth_clients", key, "{\"name\": \"\xff\"}"), 400, "10015")
+	// A repeated member: which value was meant is not for the order to say.
+	dup := strings.Replace(ccClient, "{", `{"name": "first", `, 1)
+	wantAPIError(t, env.api(t, "POST", "/v2/oauth_clients", key, dup), 422, "10027", "/name")
 
 	// Wrong content type.
 	r := httptest.NewRequest("POST", env.URL+"/v2/oauth_clients", strings.NewReader(ccClient))
@@ -383,5 +389,15 @@ func TestClientsListPaginationAndFilters(t *testing.T) {
 	}
 	for _, q := range []string{"filter[client_type]=secret", "filter[verified]=yes", "filter[allowed_grant_types][contains]=password", "filter[colour]=red"} {
 		wantAPIError(t, env.api(t, "GET", "/v2/oauth_clients?"+q, key, ""), 422, "10027", strings.SplitN(q, "=", 2)[0])
+	}
+	// A query that cannot be read as sent is a 400, not a list that
+	// quietly ignores the filter.
+	for _, q := range []string{
+		"page[size]=%zz",
+		"filter[name]=%ff",
+		"filter[client_type]=public&filter[client_type]=confidential",
+		"page[size]=5&page[size]=50",
+	} {
+		wantAPIError(t, env.api(t, "GET", "/v2/oauth_clients?"+q, key, ""), 400, "10015")
 	}
 }

@@ -76,15 +76,28 @@ func decodeObject(w http.ResponseWriter, r *http.Request, fields ...field) error
 	if !json.Valid(body) {
 		return grantd.E(grantd.CodeBadRequest, "request body is not valid JSON")
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+	members, ok := jsonMembers(body)
+	if !ok {
 		return grantd.E(grantd.CodeBadRequest, "request body must be a JSON object")
+	}
+	raw := make(map[string]json.RawMessage, len(members))
+	var problems []grantd.FieldError
+	for _, m := range members {
+		if _, dup := raw[m.name]; dup {
+			// encoding/json would keep the last silently; which one the
+			// sender meant ("allowed": true or false?) is anyone's guess.
+			problems = append(problems, grantd.FieldError{Pointer: pointer(m.name), Detail: quote(m.name) + " is given more than once"})
+			continue
+		}
+		raw[m.name] = m.value
+	}
+	if len(problems) > 0 {
+		return grantd.Invalid(problems...)
 	}
 	known := make(map[string]field, len(fields))
 	for _, f := range fields {
 		known[f.name] = f
 	}
-	var problems []grantd.FieldError
 	names := make([]string, 0, len(raw))
 	for k := range raw {
 		names = append(names, k)
@@ -122,13 +135,48 @@ func quote(s string) string {
 	return string(b)
 }
 
+// member is one member of a JSON object, in the order it was sent.
+type member struct {
+	name  string
+	value json.RawMessage
+}
+
+// jsonMembers answers the members of a JSON object body, repeats
+// included: encoding/json would keep only the last of a repeated name,
+// and a repeat is something the caller must be able to refuse. It answers
+// false for anything that is not one valid JSON object.
+func jsonMembers(body []byte) ([]member, bool) {
+	if !json.Valid(body) {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	var out []member
+	for dec.More() {
+		t, err := dec.Token()
+		name, ok := t.(string)
+		if err != nil || !ok {
+			return nil, false
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, false
+		}
+		out = append(out, member{name: name, value: v})
+	}
+	return out, true
+}
+
 // readOAuthParams reads a protocol endpoint's parameters from an
 // application/x-www-form-urlencoded or application/json body (without a
 // Content-Type, a body that opens an object is JSON). A parameter given
-// twice is invalid_request (RFC 6749 §3.1) unless it is one of repeatable,
-// whose repeats the engine judges (a repeated resource is invalid_target,
-// RFC 8707 §2). For JSON, values must be strings (numbers and booleans are
-// taken as their text).
+// twice — a form field or a JSON member — is invalid_request (RFC 6749
+// §3.1) unless it is one of repeatable, whose repeats the engine judges (a
+// repeated resource is invalid_target, RFC 8707 §2). For JSON, values must
+// be strings (numbers and booleans are taken as their text); a repeatable
+// parameter may also be an array of strings, JSON's way to repeat one.
 func readOAuthParams(w http.ResponseWriter, r *http.Request, repeatable ...string) (url.Values, error) {
 	mt := mediaType(r)
 	switch mt {
@@ -141,11 +189,12 @@ func readOAuthParams(w http.ResponseWriter, r *http.Request, repeatable ...strin
 	if err != nil {
 		return nil, err
 	}
+	var v url.Values
 	if trimmed := bytes.TrimSpace(body); mt == "application/json" || (mt == "" && len(trimmed) > 0 && trimmed[0] == '{') {
-		return parseJSONParams(body)
-	}
-	v, err := url.ParseQuery(string(body))
-	if err != nil {
+		if v, err = parseJSONParams(body, repeatable); err != nil {
+			return nil, err
+		}
+	} else if v, err = url.ParseQuery(string(body)); err != nil {
 		return nil, grantd.E(grantd.CodeInvalidRequest, "malformed form body")
 	}
 	for k, vs := range v {
@@ -156,27 +205,36 @@ func readOAuthParams(w http.ResponseWriter, r *http.Request, repeatable ...strin
 	return v, nil
 }
 
-func parseJSONParams(body []byte) (url.Values, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+// parseJSONParams answers the members of a JSON object body as
+// parameters, each value once per time it was given, so that
+// readOAuthParams judges repeats as it does for a form.
+func parseJSONParams(body []byte, repeatable []string) (url.Values, error) {
+	members, ok := jsonMembers(body)
+	if !ok {
 		return nil, grantd.E(grantd.CodeInvalidRequest, "request body must be a JSON object")
 	}
-	v := make(url.Values, len(raw))
-	for k, m := range raw {
-		m = bytes.TrimSpace(m)
+	v := make(url.Values, len(members))
+	for _, mb := range members {
+		k, m := mb.name, bytes.TrimSpace(mb.value)
 		switch {
 		case len(m) > 0 && m[0] == '"':
 			var s string
 			if err := json.Unmarshal(m, &s); err != nil {
 				return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s is malformed", quote(k))
 			}
-			v.Set(k, s)
+			v.Add(k, s)
 		case bytes.Equal(m, []byte("null")):
 			// An absent parameter.
+		case len(m) > 0 && m[0] == '[' && slices.Contains(repeatable, k):
+			var ss []string
+			if err := json.Unmarshal(m, &ss); err != nil {
+				return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s must be a string or an array of strings", quote(k))
+			}
+			v[k] = append(v[k], ss...)
 		case len(m) > 0 && (m[0] == '[' || m[0] == '{'):
 			return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s must be a string", quote(k))
 		default: // numbers and booleans
-			v.Set(k, string(m))
+			v.Add(k, string(m))
 		}
 	}
 	return v, nil

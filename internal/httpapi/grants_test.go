@@ -106,6 +106,8 @@ func TestGrantDecision(t *testing.T) {
 			{`{"allowed":true,"consent_token":42}`, 422, "10027", "/consent_token"},
 			{`{"allowed":true,"consent_token":""}`, 422, "10027", "/consent_token"},
 			{`{"allowed":true,"consent_token":"` + tok + `","scope":"admin"}`, 422, "10027", "/scope"},
+			// Allow or deny? A repeated member is not decided by its order.
+			{`{"allowed":false,"consent_token":"` + tok + `","allowed":true}`, 422, "10027", "/allowed"},
 			{`{"allowed":true,`, 400, "10015", ""},
 			{`[]`, 400, "10015", ""},
 			{"{\"allowed\":true,\"consent_token\":\"\xff\"}", 400, "10015", ""},

@@ -10,6 +10,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/token"
 )
 
 func getJSON(t testing.TB, env *testEnv, path string) []byte {
@@ -109,6 +110,24 @@ func TestJWKS(t *testing.T) {
 	if len(set.Keys) != 1 || set.Keys[0].KeyID == "" || !set.Keys[0].IsPublic() || set.Keys[0].Algorithm != "ES256" {
 		t.Fatalf("JWKS %+v: want one public ES256 key with a kid", set.Keys)
 	}
+
+	// A keyring that never loaded its keys cannot answer; the failure is
+	// still in the endpoint's own format, RFC 6749 JSON, not the
+	// management envelope.
+	keys, err := token.NewKeyring(token.KeyringConfig{
+		Store: env.Store, MasterKey: bytes.Repeat([]byte{7}, token.MasterKeySize), Now: env.Clock.Now,
+		MaxAccessTTL: env.Provider.Config().AccessTokenTTL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := oauth.NewProvider(oauth.Deps{Config: oauth.Config{Issuer: goldenIssuer}, Store: env.Store, Keys: keys, Catalog: env.Provider.Catalog(), Now: env.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	NewServer(p, nil, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v2/oauth/jwks", nil))
+	oauthErr(t, rec, http.StatusInternalServerError, "server_error")
 }
 
 func getJSONWith(t testing.TB, env *testEnv, path, cacheControl string) []byte {

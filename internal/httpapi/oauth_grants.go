@@ -34,7 +34,10 @@ func renderGrant(g grantd.Grant) grantJSON {
 
 // listGrants is GET /v2/oauth_grants: the caller's grants, newest first.
 func (s *Server) listGrants(w http.ResponseWriter, r *http.Request, p Principal) error {
-	q := r.URL.Query()
+	q, err := listQuery(r)
+	if err != nil {
+		return err
+	}
 	page, err := parsePage(q)
 	if err != nil {
 		return err

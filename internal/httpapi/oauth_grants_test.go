@@ -62,6 +62,8 @@ func TestOAuthGrantsEndpoints(t *testing.T) {
 		wantAPIError(t, azDo(t, env, "GET", "/v2/oauth_grants?page[size]=101", "", bearer(key)...), 422, "10027", "")
 		wantAPIError(t, azDo(t, env, "GET", "/v2/oauth_grants?page[number]=0", "", bearer(key)...), 422, "10027", "")
 		wantAPIError(t, azDo(t, env, "GET", "/v2/oauth_grants?filter[client_id]=x", "", bearer(key)...), 422, "10027", "")
+		wantAPIError(t, azDo(t, env, "GET", "/v2/oauth_grants?page[size]=%zz", "", bearer(key)...), 400, "10015", "")
+		wantAPIError(t, azDo(t, env, "GET", "/v2/oauth_grants?page[number]=1&page[number]=2", "", bearer(key)...), 400, "10015", "")
 		wantAPIError(t, azDo(t, env, "GET", "/v2/oauth_grants", ""), 401, "10009", "")
 	})
 	t.Run("get", func(t *testing.T) {

@@ -1,8 +1,12 @@
 package httpapi
 
 import (
+	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/grantd/grantd"
 )
@@ -12,6 +16,33 @@ const (
 	defaultPageSize = 20
 	maxPageSize     = 100
 )
+
+// listQuery reads the query of a list endpoint. r.URL.Query drops a pair
+// it cannot decode, and a handler reading it would pick one of a repeated
+// parameter, so a filter sent malformed would list as if it were not
+// there: a query that does not parse, is not UTF-8, or repeats a page or
+// filter parameter is a 400 instead (SPEC §2).
+func listQuery(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, grantd.E(grantd.CodeBadRequest, "the query string is malformed")
+	}
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		vs := q[k]
+		if !utf8.ValidString(k) || slices.ContainsFunc(vs, func(v string) bool { return !utf8.ValidString(v) }) {
+			return nil, grantd.E(grantd.CodeBadRequest, "the query string is not valid UTF-8")
+		}
+		if len(vs) > 1 && (strings.HasPrefix(k, "page[") || strings.HasPrefix(k, "filter[")) {
+			return nil, grantd.E(grantd.CodeBadRequest, "query parameter %s is repeated", quote(k))
+		}
+	}
+	return q, nil
+}
 
 // parsePage reads page[number] and page[size]; out of range is a 422.
 func parsePage(q url.Values) (grantd.Page, error) {

@@ -40,6 +40,14 @@ func (s *Server) routes() {
 	s.route("/v2/oauth/revoke", methods{"POST": http.HandlerFunc(s.revoke)})
 	s.route("/v2/oauth/jwks", methods{"GET": http.HandlerFunc(s.jwks)})
 
+	// Dynamic client registration (RFC 7591) and its management (RFC 7592).
+	s.route("/v2/oauth/register", methods{"POST": http.HandlerFunc(s.register)})
+	s.route("/v2/oauth/register/{client_id}", methods{
+		"GET":    http.HandlerFunc(s.readRegistration),
+		"PUT":    http.HandlerFunc(s.updateRegistration),
+		"DELETE": http.HandlerFunc(s.deleteRegistration),
+	})
+
 	// Discovery (SPEC §4): at the origin root and under /v2.
 	asMeta, rootResource, apiResource := metadataDocuments(s.oauth)
 	s.route("/.well-known/oauth-authorization-server", methods{"GET": asMeta})

@@ -312,6 +312,8 @@ func TestClientCredentialsScopeAndAudience(t *testing.T) {
 		{"resource matched after normalisation", url.Values{"resource": {"HTTPS://API.Example.com:443/v1"}}, "write read", testResource},
 		{"the API itself", url.Values{"resource": {goldenIssuer + "/v2"}}, "write read", goldenIssuer + "/v2"},
 		{"issuer with an empty path", url.Values{"resource": {goldenIssuer + "/"}}, "write read", goldenIssuer},
+		{"percent-encoded unreserved characters", url.Values{"resource": {goldenIssuer + "/%76%32"}}, "write read", goldenIssuer + "/v2"},
+		{"dot-segments", url.Values{"resource": {"https://api.example.com/x/../v1"}}, "write read", testResource},
 		{"empty resource is none", url.Values{"resource": {""}}, "write read", goldenIssuer},
 	}
 	for _, tt := range tests {
@@ -400,6 +402,9 @@ func TestTokenErrors(t *testing.T) {
 		{"wrong content type", "text/plain", basic(conf.ID, secret), cc, 400, "invalid_request"},
 		{"malformed JSON", "application/json", basic(conf.ID, secret), `{"grant_type":`, 400, "invalid_request"},
 		{"JSON array value", "application/json", basic(conf.ID, secret), `{"grant_type":"client_credentials","scope":["read"]}`, 400, "invalid_request"},
+		{"repeated JSON member", "application/json", basic(conf.ID, secret), `{"grant_type":"client_credentials","scope":"read","scope":"read"}`, 400, "invalid_request"},
+		{"two resources in JSON", "application/json", basic(conf.ID, secret), `{"grant_type":"client_credentials","resource":"` + testResource + `","resource":"` + goldenIssuer + `"}`, 400, "invalid_target"},
+		{"JSON array of resources", "application/json", basic(conf.ID, secret), `{"grant_type":"client_credentials","resource":["` + testResource + `","` + goldenIssuer + `"]}`, 400, "invalid_target"},
 		{"malformed form", "", basic(conf.ID, secret), "grant_type=%zz", 400, "invalid_request"},
 		{"invalid UTF-8", "", basic(conf.ID, secret), cc + "&scope=\xff", 400, "invalid_request"},
 		{"code missing", "", basic(codeOnly.ID, codeSecret), "grant_type=authorization_code", 400, "invalid_request"},

@@ -49,7 +49,7 @@ func (p *Provider) ConsentDetails(ctx context.Context, userID, consentToken stri
 	}
 	v := ConsentView{
 		ClientID:        client.ID,
-		Name:            client.Name,
+		Name:            client.DisplayName(),
 		LogoURI:         client.LogoURI,
 		TosURI:          client.TosURI,
 		PolicyURI:       client.PolicyURI,

@@ -52,6 +52,22 @@ func TestConsentDetails(t *testing.T) {
 	}
 }
 
+// A client registered without client_name is shown by its client_id, so
+// that the page never asks "allow  to use your account?".
+func TestConsentDetailsUnnamedClient(t *testing.T) {
+	e := newFlowEnv(t)
+	alice := e.user(t, "alice@example.com")
+	c := e.client(t, func(c *grantd.Client) { c.Name = "" })
+	res := mustAuthorize(t, e, alice, authzQuery(c, "redirect_uri", "http://127.0.0.1:9999/cb"))
+	got, err := e.p.ConsentDetails(context.Background(), alice, consentToken(t, e, res.Redirect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != c.ID {
+		t.Fatalf("Name = %q, want the client_id %q", got.Name, c.ID)
+	}
+}
+
 func TestConsentTokenRefused(t *testing.T) {
 	e := newFlowEnv(t)
 	ctx := context.Background()

@@ -5,11 +5,12 @@ import (
 	"strings"
 )
 
-// NormalizeResource answers the RFC 3986 §6.2.2 normal form of a resource
-// indicator (RFC 8707): scheme and host lower-cased, the default port
-// dropped, an empty path made "/", percent-encoding normalised by a
-// re-encode. It answers false for anything that is not an absolute URI
-// without a fragment.
+// NormalizeResource answers the RFC 3986 §6.2.2–6.2.3 normal form of a
+// resource indicator (RFC 8707): scheme and host lower-cased, the default
+// port dropped, percent-encoded unreserved characters decoded and other
+// percent-encodings in upper case, dot-segments removed, and an empty
+// path made "/". It answers false for anything that is not an absolute
+// URI without a fragment.
 func NormalizeResource(raw string) (string, bool) {
 	if raw == "" || len(raw) > MaxURILength {
 		return "", false
@@ -30,12 +31,114 @@ func NormalizeResource(raw string) (string, bool) {
 	if port != "" {
 		host += ":" + port
 	}
-	u.Host = host
-	if u.Path == "" {
-		u.Path = "/"
-		u.RawPath = ""
+	// EscapedPath keeps the encoding the URI was written with, so that
+	// "%2F" (a character of a segment) stays apart from "/" (a separator).
+	path := removeDotSegments(normalizePercent(u.EscapedPath()))
+	if path == "" {
+		path = "/"
 	}
-	return u.String(), true
+	out := u.Scheme + "://" + host + path
+	if u.RawQuery != "" || u.ForceQuery {
+		out += "?" + normalizePercent(u.RawQuery)
+	}
+	return out, true
+}
+
+// normalizePercent decodes percent-encoded unreserved characters and
+// writes every other percent-encoding with upper-case hex digits (RFC 3986
+// §6.2.2.1–2): the spellings of one URI meet, different URIs stay apart.
+func normalizePercent(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' || i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			b.WriteByte(s[i])
+			continue
+		}
+		c := unhex(s[i+1])<<4 | unhex(s[i+2])
+		if isUnreserved(c) {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('%')
+			b.WriteByte(upperHex(s[i+1]))
+			b.WriteByte(upperHex(s[i+2]))
+		}
+		i += 2
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+func upperHex(c byte) byte {
+	if 'a' <= c && c <= 'f' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+// isUnreserved reports whether c is an unreserved character of RFC 3986
+// §2.3, which means the same encoded or not.
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// removeDotSegments is the algorithm of RFC 3986 §5.2.4 on an absolute
+// path (or an empty one).
+func removeDotSegments(in string) string {
+	var out string
+	dropLast := func() {
+		if i := strings.LastIndexByte(out, '/'); i >= 0 {
+			out = out[:i]
+		} else {
+			out = ""
+		}
+	}
+	for in != "" {
+		switch {
+		case strings.HasPrefix(in, "../"):
+			in = in[3:]
+		case strings.HasPrefix(in, "./"):
+			in = in[2:]
+		case strings.HasPrefix(in, "/./"):
+			in = in[2:]
+		case in == "/.":
+			in = "/"
+		case strings.HasPrefix(in, "/../"):
+			in = in[3:]
+			dropLast()
+		case in == "/..":
+			in = "/"
+			dropLast()
+		case in == "." || in == "..":
+			in = ""
+		default:
+			// Move the first segment, with its leading "/", to out.
+			end := strings.IndexByte(in[1:], '/') + 1
+			if end == 0 {
+				end = len(in)
+			}
+			out += in[:end]
+			in = in[end:]
+		}
+	}
+	return out
 }
 
 // Resources is the set of resource identifiers tokens may be issued for.

@@ -73,7 +73,7 @@ func (h *handler) appsPage(w http.ResponseWriter, r *http.Request) {
 		c, err := h.store.GetClient(r.Context(), g.ClientID)
 		switch {
 		case err == nil:
-			row.Name, row.Verified = c.Name, c.Verified
+			row.Name, row.Verified = c.DisplayName(), c.Verified
 			if u, err := url.Parse(c.LogoURI); err == nil && u.Scheme == "https" && u.Host != "" {
 				row.Logo = c.LogoURI
 			}

@@ -73,11 +73,11 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.now()
 	if wait := h.ipLimit.take(clientIP(r), now); wait > 0 {
-		h.tooMany(w, r, wait)
+		h.tooMany(w, r, h.ipLimit, wait)
 		return
 	}
 	if wait := h.emailLimit.take(email, now); wait > 0 {
-		h.tooMany(w, r, wait)
+		h.tooMany(w, r, h.emailLimit, wait)
 		return
 	}
 	u, ok, err := h.checkPassword(r.Context(), email, pw)
@@ -143,9 +143,16 @@ func (h *handler) checkPassword(ctx context.Context, email, pw string) (grantd.U
 	return u, ok, nil
 }
 
-func (h *handler) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+// tooMany answers a sign-in refused by the limiter l. Besides Retry-After
+// it names the limit met (SPEC §2: every 429 carries the RateLimit
+// fields), so that a script can tell how many attempts it gets.
+func (h *handler) tooMany(w http.ResponseWriter, r *http.Request, l *limiter, wait time.Duration) {
 	secs := int(math.Ceil(wait.Seconds()))
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	hd := w.Header()
+	hd.Set("Retry-After", strconv.Itoa(secs))
+	hd.Set("RateLimit-Limit", strconv.Itoa(int(l.burst)))
+	hd.Set("RateLimit-Remaining", "0")
+	hd.Set("RateLimit-Reset", strconv.Itoa(secs))
 	msg := "There have been too many attempts to sign in. Wait a minute and try again."
 	if secs > 90 {
 		msg = fmt.Sprintf("There have been too many attempts to sign in. Wait %d minutes and try again.", (secs+59)/60)

@@ -150,6 +150,7 @@ func TestLoginRateLimit(t *testing.T) {
 		if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
 			t.Errorf("Retry-After %q, want 1 to 60 seconds", res.Header.Get("Retry-After"))
 		}
+		checkRateLimitFields(t, res, "10")
 		if !strings.Contains(res.text(), "Too many attempts") {
 			t.Errorf("429 page does not explain itself:\n%s", res.text())
 		}
@@ -178,7 +179,19 @@ func TestLoginRateLimit(t *testing.T) {
 		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
 			t.Fatalf("21st attempt: status %d, Retry-After %q; want 429 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
 		}
+		checkRateLimitFields(t, res, "20")
 	})
+}
+
+// checkRateLimitFields checks the fields SPEC §2 puts on every 429: the
+// limit met, nothing left of it, and the wait that Retry-After gives.
+func checkRateLimitFields(t *testing.T, res page, limit string) {
+	t.Helper()
+	h := res.Header
+	if h.Get("RateLimit-Limit") != limit || h.Get("RateLimit-Remaining") != "0" || h.Get("RateLimit-Reset") != h.Get("Retry-After") {
+		t.Errorf("RateLimit-Limit %q, -Remaining %q, -Reset %q (Retry-After %q); want %s, 0 and the Retry-After",
+			h.Get("RateLimit-Limit"), h.Get("RateLimit-Remaining"), h.Get("RateLimit-Reset"), h.Get("Retry-After"), limit)
+	}
 }
 
 func TestLogout(t *testing.T) {
