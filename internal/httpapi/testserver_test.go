@@ -27,15 +27,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/store/sqlite"
+	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/token"
 )
 
@@ -45,28 +44,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden with the curr
 // files: with it the documents do not depend on a random port.
 const goldenIssuer = "http://127.0.0.1:8080"
 
-// testStart is where every fake clock starts: a fixed time keeps stored
-// rows and token lifetimes the same from run to run.
-var testStart = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-
-// testClock is a clock tests move by hand; never sleep to wait for expiry.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// testStart is where every fake clock starts.
+var testStart = testenv.Start
 
 // testScopes is the catalog of the test server.
 var testScopes = []grantd.Scope{
@@ -105,9 +84,9 @@ type testEnv struct {
 	Store    *sqlite.Store
 	Keys     *token.Keyring
 	Provider *oauth.Provider
-	Server   *Server      // the whole handler, middleware included
-	Clock    *testClock   // the one clock of the store rows, keyring and engine
-	HTTP     *http.Client // reaches URL; nil when in process only (withIssuer)
+	Server   *Server        // the whole handler, middleware included
+	Clock    *testenv.Clock // the one clock of the store rows, keyring and engine
+	HTTP     *http.Client   // reaches URL; nil when in process only (withIssuer)
 	DBPath   string
 
 	introspector *[2]string // client id and secret introspect() uses, made on first use
@@ -123,35 +102,10 @@ func newTestEnv(t testing.TB, opts ...testOption) *testEnv {
 	for _, f := range opts {
 		f(&o)
 	}
-	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "grantd.db")
-	st, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	catalog, err := grantd.NewCatalog(testScopes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &testClock{t: testStart}
-	cfg := o.cfg.WithDefaults()
-	keys, err := token.NewKeyring(token.KeyringConfig{
-		Store:        st,
-		MasterKey:    bytes.Repeat([]byte{7}, token.MasterKeySize),
-		Algorithm:    o.algorithm,
-		Now:          clock.Now,
-		MaxAccessTTL: cfg.AccessTokenTTL,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := keys.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, dbPath := testenv.Store(t)
+	catalog := testenv.Catalog(t, testScopes)
+	clock := testenv.NewClock()
+	keys := testenv.Keyring(t, st, o.algorithm, clock.Now, o.cfg.WithDefaults().AccessTokenTTL)
 
 	var ts *httptest.Server
 	issuer := o.issuer
@@ -180,25 +134,13 @@ func newTestEnv(t testing.TB, opts ...testOption) *testEnv {
 // createUser makes a user (with a fresh organisation).
 func (e *testEnv) createUser(t testing.TB, email string) grantd.User {
 	t.Helper()
-	now := e.Clock.Now()
-	u := grantd.User{ID: uuid.NewString(), OrgID: uuid.NewString(), Email: strings.ToLower(email), CreatedAt: now, UpdatedAt: now}
-	if err := e.Store.CreateUser(context.Background(), u); err != nil {
-		t.Fatal(err)
-	}
-	return u
+	return testenv.User(t, e.Store, email, "", e.Clock.Now())
 }
 
 // createAPIKey makes an API key for the user and answers the plain key.
 func (e *testEnv) createAPIKey(t testing.TB, u grantd.User) string {
 	t.Helper()
-	key, hash := token.NewOpaque(token.PrefixAPIKey)
-	err := e.Store.CreateAPIKey(context.Background(), grantd.APIKey{
-		ID: uuid.NewString(), UserID: u.ID, Name: "test", Hash: hash, CreatedAt: e.Clock.Now(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
+	return testenv.APIKey(t, e.Store, u.ID, e.Clock.Now())
 }
 
 // clientSpec describes a client to create; zero fields take defaults.

@@ -3,44 +3,23 @@ package oauth
 import (
 	"context"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/store/sqlite"
+	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/token"
 )
 
 const flowIssuer = "https://auth.example"
 
-// flowClock is a clock tests move by hand.
-type flowClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *flowClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *flowClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // flowEnv is a Provider on a real SQLite store with a fake clock.
 type flowEnv struct {
 	p     *Provider
 	st    *sqlite.Store
-	clock *flowClock
+	clock *testenv.Clock
 }
 
 var flowScopes = []grantd.Scope{
@@ -52,20 +31,9 @@ var flowScopes = []grantd.Scope{
 
 func newFlowEnv(t *testing.T, mod ...func(*Config)) *flowEnv {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "grantd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cat, err := grantd.NewCatalog(flowScopes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &flowClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	st, _ := testenv.Store(t)
+	cat := testenv.Catalog(t, flowScopes)
+	clock := testenv.NewClock()
 	cfg := Config{Issuer: flowIssuer, Resources: []string{"https://api.example/v1"}}
 	for _, m := range mod {
 		m(&cfg)
@@ -79,12 +47,7 @@ func newFlowEnv(t *testing.T, mod ...func(*Config)) *flowEnv {
 
 func (e *flowEnv) user(t *testing.T, email string) string {
 	t.Helper()
-	now := e.clock.Now()
-	u := grantd.User{ID: uuid.NewString(), OrgID: uuid.NewString(), Email: email, CreatedAt: now, UpdatedAt: now}
-	if err := e.st.CreateUser(context.Background(), u); err != nil {
-		t.Fatal(err)
-	}
-	return u.ID
+	return testenv.User(t, e.st, email, "", e.clock.Now()).ID
 }
 
 // client registers a client: by default a confidential web app that may

@@ -12,7 +12,6 @@ package web_test
 //	res := b.get(t, "/apps")
 
 import (
-	"bytes"
 	"context"
 	"html"
 	"io"
@@ -20,21 +19,17 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/password"
 	"github.com/grantd/grantd/internal/store/sqlite"
-	"github.com/grantd/grantd/internal/token"
+	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/web"
 )
 
@@ -42,25 +37,6 @@ import (
 // are given the same parameters for their dummy hash, as production
 // gives them password.Default.
 var testParams = password.Params{Time: 1, Memory: 1024, Threads: 1, KeyLen: 32}
-
-var testStart = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var testScopes = []grantd.Scope{
 	{ID: grantd.ScopeAdmin, Name: "Administer your account", Description: "Create, change and delete your OAuth clients and grants."},
@@ -72,7 +48,7 @@ type env struct {
 	URL      string // the issuer
 	Store    *sqlite.Store
 	Provider *oauth.Provider
-	Clock    *clock
+	Clock    *testenv.Clock
 	Web      http.Handler
 }
 
@@ -87,36 +63,14 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "grantd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	catalog, err := grantd.NewCatalog(testScopes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{t: testStart}
+	st, _ := testenv.Store(t)
+	catalog := testenv.Catalog(t, testScopes)
+	c := testenv.NewClock()
 	now := c.Now
 	if o.realClock {
 		now = time.Now
 	}
-	keys, err := token.NewKeyring(token.KeyringConfig{
-		Store:        st,
-		MasterKey:    bytes.Repeat([]byte{7}, token.MasterKeySize),
-		Now:          now,
-		MaxAccessTTL: 30 * time.Minute,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := keys.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	keys := testenv.Keyring(t, st, "", now, 30*time.Minute)
 	// The issuer is the listener's address, so it must exist before the
 	// engine: listen first, serve once everything is built.
 	ts := httptest.NewUnstartedServer(nil)
@@ -138,15 +92,11 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 // user makes a user who signs in with the password ("" for none).
 func (e *env) user(t testing.TB, email, pw string) grantd.User {
 	t.Helper()
-	now := e.Provider.Now()
-	u := grantd.User{ID: uuid.NewString(), OrgID: uuid.NewString(), Email: email, CreatedAt: now, UpdatedAt: now}
+	var hash string
 	if pw != "" {
-		u.PasswordHash = password.Hash(pw, testParams)
+		hash = password.Hash(pw, testParams)
 	}
-	if err := e.Store.CreateUser(context.Background(), u); err != nil {
-		t.Fatal(err)
-	}
-	return u
+	return testenv.User(t, e.Store, email, hash, e.Provider.Now())
 }
 
 // client registers a confidential client of owner that may use the code
