@@ -1,0 +1,73 @@
+package grantd
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestParseScope(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"", "[]", true},
+		{"admin", "[admin]", true},
+		{"read  write read", "[read write]", true},
+		{"messages:read", "[messages:read]", true},
+		{"bad\"quote", "", false},
+		{"back\\slash", "", false},
+		{"tab\tsep", "", false},
+		{"é", "", false},
+	} {
+		got, ok := ParseScope(tc.in)
+		if ok != tc.ok || (ok && fmt.Sprint(got) != tc.want) {
+			t.Errorf("ParseScope(%q) = %v, %v; want %s, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestCatalog(t *testing.T) {
+	c, err := NewCatalog([]Scope{{ID: "read", Description: "d"}, {ID: "admin", Name: "Admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c.IDs()) != "[read admin]" || !c.Has("admin") || c.Has("write") {
+		t.Fatalf("catalog %v", c.IDs())
+	}
+	if s, _ := c.Get("read"); s.Name != "read" {
+		t.Fatalf("a scope without a name is named by its id, got %q", s.Name)
+	}
+	for _, bad := range [][]Scope{nil, {{ID: "a"}, {ID: "a"}}, {{ID: "has space"}}} {
+		if _, err := NewCatalog(bad); err == nil {
+			t.Errorf("NewCatalog(%v) accepted", bad)
+		}
+	}
+	if _, err := NewCatalog(DefaultScopes); err != nil {
+		t.Fatalf("the default catalog: %v", err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	cause := errors.New("disk on fire")
+	e := Wrap(CodeInternal, cause, "internal error")
+	if !errors.Is(e, cause) || !errors.Is(e, &Error{Code: CodeInternal}) || errors.Is(e, &Error{Code: CodeNotFound}) {
+		t.Fatal("errors.Is does not match by code and cause")
+	}
+	if AsError(cause).Code != CodeServerError || AsError(cause).Description != "internal error" {
+		t.Fatal("a foreign error must become a server error that reveals nothing")
+	}
+	if ErrorCode(fmt.Errorf("wrapped: %w", E(CodeInvalidGrant, "x"))) != CodeInvalidGrant {
+		t.Fatal("ErrorCode does not see through wrapping")
+	}
+	// Constructors answer fresh values: changing one leaks into no other.
+	a, b := E(CodeInvalidGrant, "a"), E(CodeInvalidGrant, "a")
+	a.Description = "changed"
+	if b.Description != "a" {
+		t.Fatal("E shares its values")
+	}
+	if c := (Client{ID: "cid"}); c.DisplayName() != "cid" || (Client{ID: "cid", Name: "N"}).DisplayName() != "N" {
+		t.Fatal("DisplayName")
+	}
+}
