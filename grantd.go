@@ -70,11 +70,15 @@ type Client struct {
 	PolicyURI    string
 	Verified     bool
 
+	// How the client authenticates at the token endpoint: none,
+	// client_secret_basic or client_secret_post; empty in rows written
+	// before every client recorded it.
+	TokenEndpointAuthMethod string
+
 	// Set for clients created by dynamic registration (RFC 7591/7592).
-	Registered              bool
-	TokenEndpointAuthMethod string // none, client_secret_basic, client_secret_post
-	ResponseTypes           []string
-	RegistrationTokenHash   string
+	Registered            bool
+	ResponseTypes         []string
+	RegistrationTokenHash string
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

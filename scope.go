@@ -60,6 +60,21 @@ func (c *Catalog) Get(id string) (Scope, bool) {
 	return s, ok
 }
 
+// Describe answers the catalog entries of ids, in their order, for
+// showing people what was asked for or granted. An id the operator has
+// since removed from the catalog is shown as itself rather than hidden.
+func (c *Catalog) Describe(ids []string) []Scope {
+	out := make([]Scope, len(ids))
+	for i, id := range ids {
+		s, ok := c.byID[id]
+		if !ok {
+			s = Scope{ID: id, Name: id}
+		}
+		out[i] = s
+	}
+	return out
+}
+
 // Has reports whether id is in the catalog.
 func (c *Catalog) Has(id string) bool { _, ok := c.byID[id]; return ok }
 

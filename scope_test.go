@@ -39,6 +39,9 @@ func TestCatalog(t *testing.T) {
 	if s, _ := c.Get("read"); s.Name != "read" {
 		t.Fatalf("a scope without a name is named by its id, got %q", s.Name)
 	}
+	if got := fmt.Sprint(c.Describe([]string{"admin", "gone"})); got != "[{admin Admin } {gone gone }]" {
+		t.Fatalf("Describe = %s; want the entry of admin and gone shown as itself", got)
+	}
 	for _, bad := range [][]Scope{nil, {{ID: "a"}, {ID: "a"}}, {{ID: "has space"}}} {
 		if _, err := NewCatalog(bad); err == nil {
 			t.Errorf("NewCatalog(%v) accepted", bad)

@@ -47,8 +47,10 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	if err != nil {
 		return err
 	}
+	// Checked again by oauth.NewProvider; here so that a typo stops the
+	// server before it opens the database.
 	switch f.registration {
-	case "open", "api_key", "disabled":
+	case oauth.RegistrationOpen, oauth.RegistrationAPIKey, oauth.RegistrationDisabled:
 	default:
 		return fmt.Errorf("--registration %q: use open, api_key or disabled", f.registration)
 	}

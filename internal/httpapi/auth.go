@@ -64,7 +64,7 @@ func (s *Server) authenticateAPIKey(ctx context.Context, key string) (Principal,
 // authenticateAccessToken answers the principal of an admin access token
 // whose audience is this API (SPEC §2, Callers).
 func (s *Server) authenticateAccessToken(ctx context.Context, tok string) (Principal, error) {
-	c, ok, err := s.oauth.ActiveAccessToken(ctx, tok)
+	c, client, ok, err := s.oauth.ActiveAccessToken(ctx, tok)
 	if err != nil {
 		return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
 	}
@@ -81,18 +81,10 @@ func (s *Server) authenticateAccessToken(ctx context.Context, tok string) (Princ
 	userID := c.Subject
 	if c.GrantID == "" {
 		// client_credentials: the token acts for the client's owner.
-		cl, err := s.store.GetClient(ctx, c.ClientID)
-		if errors.Is(err, grantd.ErrNotFound) {
-			// Deleted since ActiveAccessToken looked: the token died with it.
-			return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the access token is not valid")
-		}
-		if err != nil {
-			return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
-		}
-		if cl.UserID == "" {
+		if client.UserID == "" {
 			return Principal{}, grantd.E(grantd.CodeForbidden, "this client has no owner and reaches no management data")
 		}
-		userID = cl.UserID
+		userID = client.UserID
 	}
 	u, err := s.store.GetUser(ctx, userID)
 	if errors.Is(err, grantd.ErrNotFound) {

@@ -23,8 +23,7 @@ var authorizeErrorPage = template.Must(template.New("authorize_error").Parse(aut
 // HTML page for the errors that cannot go back to the client.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	// Every answer may carry a code or a consent token in Location.
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
+	noStore(w)
 	w.Header().Set("Referrer-Policy", "no-referrer")
 
 	// r.URL.Query would drop a malformed pair silently, and with it
@@ -136,7 +135,7 @@ func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err erro
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 	if st == http.StatusUnauthorized {
-		h.Set("WWW-Authenticate", s.bearerChallenge(r))
+		h.Set("WWW-Authenticate", s.apiChallenge(r))
 	}
 	w.WriteHeader(st)
 	_, _ = w.Write(buf.Bytes())

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/grantd/grantd"
@@ -186,27 +185,14 @@ func (s *Server) deleteClient(w http.ResponseWriter, r *http.Request, p Principa
 }
 
 func (s *Server) listClients(w http.ResponseWriter, r *http.Request, p Principal) error {
-	q, err := listQuery(r)
-	if err != nil {
-		return err
-	}
-	page, err := parsePage(q)
-	if err != nil {
-		return err
-	}
 	f := grantd.ClientFilter{OwnerUserID: p.UserID}
-	var probs []grantd.FieldError
-	for k, vs := range q {
-		if !strings.HasPrefix(k, "filter[") {
-			continue
-		}
-		v := vs[0]
+	page, err := listRequest(r, func(k, v string) string {
 		switch k {
 		case "filter[client_type]":
-			if v != string(grantd.ClientPublic) && v != string(grantd.ClientConfidential) {
-				probs = append(probs, grantd.FieldError{Pointer: k, Detail: "filter[client_type] must be public or confidential"})
-			}
 			f.ClientType = grantd.ClientType(v)
+			if v != string(grantd.ClientPublic) && v != string(grantd.ClientConfidential) {
+				return "filter[client_type] must be public or confidential"
+			}
 		case "filter[name]":
 			f.Name = v
 		case "filter[name][contains]":
@@ -214,10 +200,10 @@ func (s *Server) listClients(w http.ResponseWriter, r *http.Request, p Principal
 		case "filter[client_id]":
 			f.ClientID = v
 		case "filter[allowed_grant_types][contains]":
-			if !slices.Contains(oauth.GrantTypes, v) {
-				probs = append(probs, grantd.FieldError{Pointer: k, Detail: "filter[allowed_grant_types][contains] must be client_credentials, authorization_code or refresh_token"})
-			}
 			f.GrantTypeContains = v
+			if !slices.Contains(oauth.GrantTypes, v) {
+				return "filter[allowed_grant_types][contains] must be client_credentials, authorization_code or refresh_token"
+			}
 		case "filter[verified]":
 			switch v {
 			case "true":
@@ -225,15 +211,15 @@ func (s *Server) listClients(w http.ResponseWriter, r *http.Request, p Principal
 			case "false":
 				f.Verified = ptr(false)
 			default:
-				probs = append(probs, grantd.FieldError{Pointer: k, Detail: "filter[verified] must be true or false"})
+				return "filter[verified] must be true or false"
 			}
 		default:
-			probs = append(probs, grantd.FieldError{Pointer: k, Detail: "unknown filter " + quote(k)})
+			return unknownFilter(k)
 		}
-	}
-	if len(probs) > 0 {
-		slices.SortFunc(probs, func(a, b grantd.FieldError) int { return strings.Compare(a.Pointer, b.Pointer) })
-		return grantd.Invalid(probs...)
+		return ""
+	})
+	if err != nil {
+		return err
 	}
 	cs, total, err := s.store.ListClients(r.Context(), f, page)
 	if err != nil {

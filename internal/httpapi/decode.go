@@ -39,6 +39,9 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
+// mediaType answers the request's media type, lower-cased (by
+// mime.ParseMediaType), "" without a Content-Type and "invalid" for one
+// that does not parse.
 func mediaType(r *http.Request) string {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
@@ -48,7 +51,7 @@ func mediaType(r *http.Request) string {
 	if err != nil {
 		return "invalid"
 	}
-	return strings.ToLower(mt)
+	return mt
 }
 
 // field is one member of a JSON object a management endpoint accepts.
@@ -70,14 +73,13 @@ func decodeObject(w http.ResponseWriter, r *http.Request, fields ...field) error
 	if err != nil {
 		return err
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return grantd.E(grantd.CodeBadRequest, "request body must be a JSON object")
-	}
-	if !json.Valid(body) {
-		return grantd.E(grantd.CodeBadRequest, "request body is not valid JSON")
-	}
 	members, ok := jsonMembers(body)
 	if !ok {
+		// jsonMembers has validated the body; only a failure needs
+		// telling apart.
+		if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+			return grantd.E(grantd.CodeBadRequest, "request body is not valid JSON")
+		}
 		return grantd.E(grantd.CodeBadRequest, "request body must be a JSON object")
 	}
 	raw := make(map[string]json.RawMessage, len(members))

@@ -10,7 +10,7 @@ import (
 
 // status is the one table from error code to HTTP status. Protocol
 // endpoints narrow it further (RFC 6749 §5.2: 400 for everything but
-// invalid_client), see writeOAuthError.
+// invalid_client), see oauthErrorBody.
 var status = map[grantd.Code]int{
 	grantd.CodeInvalidRequest:          http.StatusBadRequest,
 	grantd.CodeInvalidClient:           http.StatusUnauthorized,
@@ -148,43 +148,81 @@ func oauthErrorBody(e *grantd.Error) (int, []byte) {
 	return st, b
 }
 
+// writeError answers err in the format of the path's family: RFC 6749 on
+// the protocol endpoints, the Telnyx envelope everywhere else. Handlers
+// know their format; this is for the answers that come before any
+// handler (404, 405) or instead of one (a panic).
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if isProtocolPath(r.URL.Path) {
+		s.writeOAuthError(w, r, err)
+		return
+	}
+	s.writeAPIError(w, r, err)
+}
+
+// isProtocolPath reports whether the path answers RFC 6749 errors.
+func isProtocolPath(p string) bool {
+	switch p {
+	case "/v2/oauth/token", "/v2/oauth/introspect", "/v2/oauth/revoke", "/v2/oauth/register", "/v2/oauth/jwks":
+		return true
+	}
+	return strings.HasPrefix(p, "/v2/oauth/register/") || strings.HasPrefix(p, "/.well-known/") || strings.HasPrefix(p, "/v2/.well-known/")
+}
+
 // writeAPIError answers a management endpoint's error in the Telnyx envelope.
 func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
 	e := grantd.AsError(err)
 	s.logError(r, e)
 	st, body := apiErrorBody(e)
 	if st == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", s.bearerChallenge(r))
+		w.Header().Set("WWW-Authenticate", s.apiChallenge(r))
 	}
-	if st == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", "1")
-	}
-	writeRaw(w, st, body)
+	writeErrorBody(w, st, body)
 }
 
 // writeOAuthError answers a protocol endpoint's error in RFC 6749 form.
+// Its 401 asks for client credentials.
 func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeProtocolError(w, r, err, `Basic realm="grantd"`)
+}
+
+// writeProtocolError answers in RFC 6749 form with challenge on a 401.
+// No cache may keep the answer: it belongs to a request that carried
+// credentials.
+func (s *Server) writeProtocolError(w http.ResponseWriter, r *http.Request, err error, challenge string) {
 	e := grantd.AsError(err)
 	s.logError(r, e)
 	st, body := oauthErrorBody(e)
 	if st == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Basic realm="grantd"`)
+		w.Header().Set("WWW-Authenticate", challenge)
 	}
+	noStore(w)
+	writeErrorBody(w, st, body)
+}
+
+// writeErrorBody writes an error answer, with a Retry-After on a 429
+// that has none yet.
+func writeErrorBody(w http.ResponseWriter, st int, body []byte) {
 	if st == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
 	writeRaw(w, st, body)
 }
 
-// bearerChallenge is the RFC 6750/9728 challenge of the management API.
-func (s *Server) bearerChallenge(r *http.Request) string {
-	c := `Bearer realm="grantd", resource_metadata="` + s.cfg.Issuer + `/.well-known/oauth-protected-resource"`
+// bearerChallenge is an RFC 6750 challenge, params following the realm.
+// As §3.1 asks, it names the error only when a token was sent.
+func bearerChallenge(r *http.Request, params string) string {
+	c := `Bearer realm="grantd"` + params
 	if _, ok := bearerToken(r); ok {
 		c += `, error="invalid_token"`
 	}
 	return c
+}
+
+// apiChallenge is the challenge of the management API and the pages
+// that take its credentials: it points to the RFC 9728 metadata.
+func (s *Server) apiChallenge(r *http.Request) string {
+	return bearerChallenge(r, `, resource_metadata="`+s.cfg.Issuer+`/.well-known/oauth-protected-resource"`)
 }
 
 // logError logs internal errors with their cause; client errors at debug.

@@ -50,8 +50,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// handler wraps the routes: request id, access log, panic recovery.
-func (s *Server) handler() http.Handler {
+// middleware wraps next: request id, access log, panic recovery.
+func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.now()
 		id := r.Header.Get("X-Request-Id")
@@ -71,7 +71,7 @@ func (s *Server) handler() http.Handler {
 				}
 				s.log.ErrorContext(ctx, "panic", "request_id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				if sw.status == 0 {
-					s.writeInternal(sw, r)
+					s.writeError(sw, r, grantd.E(grantd.CodeInternal, "internal error"))
 				}
 			}
 			// Paths and query strings can carry codes and tokens
@@ -86,32 +86,8 @@ func (s *Server) handler() http.Handler {
 				slog.Duration("duration", s.now().Sub(start)),
 			)
 		}()
-		s.mux.ServeHTTP(sw, r)
+		next.ServeHTTP(sw, r)
 	})
-}
-
-// writeInternal answers a 500 in the format of the endpoint.
-func (s *Server) writeInternal(w http.ResponseWriter, r *http.Request) {
-	err := grantd.E(grantd.CodeInternal, "internal error")
-	if isProtocolPath(r.URL.Path) {
-		s.writeOAuthError(w, r, err)
-		return
-	}
-	s.writeAPIError(w, r, err)
-}
-
-// isProtocolPath reports whether the path answers RFC 6749 errors.
-func isProtocolPath(p string) bool {
-	switch p {
-	case "/v2/oauth/token", "/v2/oauth/introspect", "/v2/oauth/revoke", "/v2/oauth/register", "/v2/oauth/jwks":
-		return true
-	}
-	return strings.HasPrefix(p, "/v2/oauth/register/") || strings.HasPrefix(p, "/.well-known/") || strings.HasPrefix(p, "/v2/.well-known/")
-}
-
-// debug is a shorthand for debug logs with the request id.
-func (s *Server) debug(r *http.Request, msg string, args ...any) {
-	s.log.DebugContext(r.Context(), msg, append([]any{"request_id", requestID(r.Context())}, args...)...)
 }
 
 // routeOf answers the pattern the request matched, without its method,

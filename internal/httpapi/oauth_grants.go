@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/grantd/grantd"
 )
@@ -34,25 +32,9 @@ func renderGrant(g grantd.Grant) grantJSON {
 
 // listGrants is GET /v2/oauth_grants: the caller's grants, newest first.
 func (s *Server) listGrants(w http.ResponseWriter, r *http.Request, p Principal) error {
-	q, err := listQuery(r)
+	page, err := listRequest(r, nil) // grants have no filters
 	if err != nil {
 		return err
-	}
-	page, err := parsePage(q)
-	if err != nil {
-		return err
-	}
-	// No filters exist for grants; naming one is a mistake worth hearing
-	// about rather than an unfiltered list.
-	var probs []grantd.FieldError
-	for k := range q {
-		if strings.HasPrefix(k, "filter[") {
-			probs = append(probs, grantd.FieldError{Pointer: k, Detail: "unknown filter " + quote(k)})
-		}
-	}
-	if len(probs) > 0 {
-		slices.SortFunc(probs, func(a, b grantd.FieldError) int { return strings.Compare(a.Pointer, b.Pointer) })
-		return grantd.Invalid(probs...)
 	}
 	gs, total, err := s.oauth.ListGrants(r.Context(), p.UserID, page)
 	if err != nil {

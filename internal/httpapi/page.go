@@ -75,6 +75,42 @@ func parsePage(q url.Values) (grantd.Page, error) {
 	return p, nil
 }
 
+// listRequest reads the query of a list endpoint: the page, and each
+// filter[…] parameter, which filter applies and answers what is wrong
+// with ("" when nothing is). A nil filter knows no filter: naming one is
+// a mistake worth hearing about rather than an unfiltered list. Every
+// problem is answered at once, in parameter order.
+func listRequest(r *http.Request, filter func(k, v string) string) (grantd.Page, error) {
+	q, err := listQuery(r)
+	if err != nil {
+		return grantd.Page{}, err
+	}
+	page, err := parsePage(q)
+	if err != nil {
+		return grantd.Page{}, err
+	}
+	var probs []grantd.FieldError
+	for k, vs := range q {
+		if !strings.HasPrefix(k, "filter[") {
+			continue
+		}
+		why := unknownFilter(k)
+		if filter != nil {
+			why = filter(k, vs[0])
+		}
+		if why != "" {
+			probs = append(probs, grantd.FieldError{Pointer: k, Detail: why})
+		}
+	}
+	if len(probs) > 0 {
+		slices.SortFunc(probs, func(a, b grantd.FieldError) int { return strings.Compare(a.Pointer, b.Pointer) })
+		return grantd.Page{}, grantd.Invalid(probs...)
+	}
+	return page, nil
+}
+
+func unknownFilter(k string) string { return "unknown filter " + quote(k) }
+
 type meta struct {
 	PageNumber   int `json:"page_number"`
 	PageSize     int `json:"page_size"`

@@ -166,21 +166,9 @@ func (s *Server) deleteRegistration(w http.ResponseWriter, r *http.Request) {
 // endpoint, from the same table, but its 401 is an RFC 6750 Bearer
 // challenge: the credentials here are bearer tokens (the API key of the
 // "api_key" policy, the registration access token), not client
-// credentials. As RFC 6750 §3.1 asks, the challenge names the error only
-// when a token was sent.
+// credentials.
 func (s *Server) writeRegistrationError(w http.ResponseWriter, r *http.Request, err error) {
-	e := grantd.AsError(err)
-	s.logError(r, e)
-	st, body := oauthErrorBody(e)
-	if st == http.StatusUnauthorized {
-		c := `Bearer realm="grantd"`
-		if _, ok := bearerToken(r); ok {
-			c += `, error="invalid_token"`
-		}
-		w.Header().Set("WWW-Authenticate", c)
-	}
-	noStore(w)
-	writeRaw(w, st, body)
+	s.writeProtocolError(w, r, err, bearerChallenge(r, ""))
 }
 
 // decodeClientMetadata reads a registration or update body: a JSON object

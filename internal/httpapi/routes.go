@@ -86,22 +86,12 @@ func (s *Server) route(path string, ms methods) {
 	allowed := strings.Join(allow, ", ")
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allowed)
-		err := grantd.E(grantd.CodeMethodNotAllowed, "method %s is not allowed here; use %s", r.Method, allowed)
-		if isProtocolPath(r.URL.Path) {
-			s.writeOAuthError(w, r, err)
-			return
-		}
-		s.writeAPIError(w, r, err)
+		s.writeError(w, r, grantd.E(grantd.CodeMethodNotAllowed, "method %s is not allowed here; use %s", r.Method, allowed))
 	})
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	err := grantd.E(grantd.CodeNotFound, "no such endpoint")
-	if isProtocolPath(r.URL.Path) {
-		s.writeOAuthError(w, r, err)
-		return
-	}
-	s.writeAPIError(w, r, err)
+	s.writeError(w, r, grantd.E(grantd.CodeNotFound, "no such endpoint"))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

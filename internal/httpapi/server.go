@@ -19,11 +19,11 @@ type Server struct {
 	cfg     oauth.Config
 	store   grantd.Store
 	keys    *token.Keyring
-	catalog *grantd.Catalog
 	log     *slog.Logger
 	now     func() time.Time
 	mux     *http.ServeMux
 	web     http.Handler
+	handler http.Handler // the middleware around mux, built once
 }
 
 // NewServer builds the handler of the whole API around the protocol
@@ -31,24 +31,24 @@ type Server struct {
 // consent, connected apps); log may be nil.
 func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger) *Server {
 	s := &Server{
-		oauth:   p,
-		cfg:     p.Config(),
-		store:   p.Store(),
-		keys:    p.Keys(),
-		catalog: p.Catalog(),
-		log:     log,
-		now:     p.Now,
-		mux:     http.NewServeMux(),
-		web:     web,
+		oauth: p,
+		cfg:   p.Config(),
+		store: p.Store(),
+		keys:  p.Keys(),
+		log:   log,
+		now:   p.Now,
+		mux:   http.NewServeMux(),
+		web:   web,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.routes()
+	s.handler = s.middleware(s.mux)
 	return s
 }
 
 // ServeHTTP runs the middleware chain around the routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.handler().ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }

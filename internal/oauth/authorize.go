@@ -187,16 +187,18 @@ func authorizeRedirectURI(c grantd.Client, q url.Values) (requested, redirect st
 	case len(vs[0]) > MaxURILength || !utf8.ValidString(vs[0]):
 		return "", "", grantd.E(grantd.CodeInvalidRequest, "redirect_uri is malformed")
 	}
-	r, ok := resolveRedirect(c, vs[0])
+	r, ok := ResolveRedirect(c, vs[0])
 	if !ok {
 		return "", "", grantd.E(grantd.CodeInvalidRequest, "redirect_uri is not registered for this application")
 	}
 	return vs[0], r, nil
 }
 
-// resolveRedirect answers where to send the answer of a request that sent
-// requested as its redirect_uri ("" for none).
-func resolveRedirect(c grantd.Client, requested string) (string, bool) {
+// ResolveRedirect answers where the authorization endpoint sends the
+// answer of a request that sent requested as its redirect_uri ("" for
+// none). It answers false when the answer cannot go to the client: no
+// redirect_uri while several are registered, or one not registered.
+func ResolveRedirect(c grantd.Client, requested string) (string, bool) {
 	if requested == "" {
 		if len(c.RedirectURIs) == 1 {
 			return c.RedirectURIs[0], true
@@ -252,12 +254,7 @@ func (p *Provider) parseAuthRequest(c grantd.Client, q url.Values) (authRequest,
 		return req, grantd.E(grantd.CodeInvalidRequest, "response_mode must be query")
 	}
 
-	allowed := make([]string, 0, len(c.Scopes))
-	for _, s := range c.Scopes {
-		if p.catalog.Has(s) {
-			allowed = append(allowed, s)
-		}
-	}
+	allowed := p.allowedScopes(c)
 	scopes, ok := grantd.ParseScope(get("scope"))
 	switch {
 	case !ok:

@@ -47,7 +47,7 @@ func (p *Provider) ConsentDetails(ctx context.Context, userID, consentToken stri
 	if err != nil {
 		return ConsentView{}, err
 	}
-	v := ConsentView{
+	return ConsentView{
 		ClientID:        client.ID,
 		Name:            client.DisplayName(),
 		LogoURI:         client.LogoURI,
@@ -55,16 +55,8 @@ func (p *Provider) ConsentDetails(ctx context.Context, userID, consentToken stri
 		PolicyURI:       client.PolicyURI,
 		RedirectURI:     redirect,
 		Verified:        client.Verified,
-		RequestedScopes: make([]grantd.Scope, 0, len(c.Scopes)),
-	}
-	for _, id := range c.Scopes {
-		s, ok := p.catalog.Get(id)
-		if !ok {
-			s = grantd.Scope{ID: id, Name: id}
-		}
-		v.RequestedScopes = append(v.RequestedScopes, s)
-	}
-	return v, nil
+		RequestedScopes: p.catalog.Describe(c.Scopes),
+	}, nil
 }
 
 // Decide records the user's answer to a pending request and answers where
@@ -158,7 +150,7 @@ func (p *Provider) consentClient(ctx context.Context, c grantd.Consent) (grantd.
 	if err != nil {
 		return grantd.Client{}, "", grantd.Wrap(grantd.CodeInternal, err, "internal error")
 	}
-	redirect, ok := resolveRedirect(client, c.RedirectURI)
+	redirect, ok := ResolveRedirect(client, c.RedirectURI)
 	if !ok {
 		return grantd.Client{}, "", badConsent("is for a redirect URI the application no longer registers")
 	}

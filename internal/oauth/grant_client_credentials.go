@@ -1,6 +1,8 @@
 package oauth
 
 import (
+	"slices"
+
 	"github.com/grantd/grantd"
 )
 
@@ -42,7 +44,7 @@ func (p *Provider) clientScopes(c grantd.Client, requested string) ([]string, er
 			return nil, grantd.E(grantd.CodeInvalidScope, "scope is malformed")
 		}
 		for _, s := range want {
-			if !containsString(c.Scopes, s) || !p.catalog.Has(s) {
+			if !slices.Contains(c.Scopes, s) || !p.catalog.Has(s) {
 				return nil, grantd.E(grantd.CodeInvalidScope, "scope %s is not allowed to this client", quote(s))
 			}
 		}
@@ -50,22 +52,29 @@ func (p *Provider) clientScopes(c grantd.Client, requested string) ([]string, er
 			return want, nil
 		}
 	}
-	// The common case allocates nothing: the catalog still has every
-	// scope the client is allowed.
-	out := c.Scopes
+	out := p.allowedScopes(c)
+	if len(out) == 0 {
+		return nil, grantd.E(grantd.CodeInvalidScope, "this client is allowed no scope of this server")
+	}
+	return out, nil
+}
+
+// allowedScopes answers the scopes the client is allowed that are still
+// in the catalog, in the client's order: what a request that names no
+// scope gets. The common case allocates nothing: the catalog still has
+// every scope the client is allowed, and the answer is c.Scopes itself,
+// which callers must not modify.
+func (p *Provider) allowedScopes(c grantd.Client) []string {
 	for i, s := range c.Scopes {
 		if !p.catalog.Has(s) {
-			out = append([]string(nil), c.Scopes[:i]...)
+			out := slices.Clone(c.Scopes[:i])
 			for _, s := range c.Scopes[i+1:] {
 				if p.catalog.Has(s) {
 					out = append(out, s)
 				}
 			}
-			break
+			return out
 		}
 	}
-	if len(out) == 0 {
-		return nil, grantd.E(grantd.CodeInvalidScope, "this client is allowed no scope of this server")
-	}
-	return out, nil
+	return c.Scopes
 }

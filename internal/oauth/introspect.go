@@ -10,40 +10,43 @@ import (
 )
 
 // ActiveAccessToken verifies an access token of this server and answers
-// its claims when it is live: signed by a published key, this issuer, not
-// expired, not revoked by jti, its grant (if any) still standing for the
-// same user and client, and its client still registered. Anything else
-// answers false; the error is for the store failing, never for the token.
-func (p *Provider) ActiveAccessToken(ctx context.Context, tok string) (token.AccessClaims, bool, error) {
+// its claims and its client when it is live: signed by a published key,
+// this issuer, not expired, not revoked by jti, its grant (if any) still
+// standing for the same user and client, and its client still registered.
+// Anything else answers false; the error is for the store failing, never
+// for the token.
+func (p *Provider) ActiveAccessToken(ctx context.Context, tok string) (token.AccessClaims, grantd.Client, bool, error) {
 	c, err := p.keys.Verify(tok)
 	if err != nil || c.Valid(p.now(), p.cfg.Issuer) != nil {
-		return token.AccessClaims{}, false, nil
+		return token.AccessClaims{}, grantd.Client{}, false, nil
 	}
 	revoked, err := p.store.IsJTIRevoked(ctx, c.JTI)
 	if err != nil {
-		return token.AccessClaims{}, false, grantd.Wrap(grantd.CodeServerError, err, "internal error")
+		return token.AccessClaims{}, grantd.Client{}, false, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	if revoked {
-		return token.AccessClaims{}, false, nil
+		return token.AccessClaims{}, grantd.Client{}, false, nil
 	}
 	if c.GrantID != "" {
 		g, err := p.store.GetGrant(ctx, c.GrantID)
 		if errors.Is(err, grantd.ErrNotFound) {
-			return token.AccessClaims{}, false, nil
+			return token.AccessClaims{}, grantd.Client{}, false, nil
 		}
 		if err != nil {
-			return token.AccessClaims{}, false, grantd.Wrap(grantd.CodeServerError, err, "internal error")
+			return token.AccessClaims{}, grantd.Client{}, false, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 		}
 		if g.ClientID != c.ClientID || g.UserID != c.Subject {
-			return token.AccessClaims{}, false, nil
+			return token.AccessClaims{}, grantd.Client{}, false, nil
 		}
 	}
-	if _, err := p.store.GetClient(ctx, c.ClientID); errors.Is(err, grantd.ErrNotFound) {
-		return token.AccessClaims{}, false, nil
-	} else if err != nil {
-		return token.AccessClaims{}, false, grantd.Wrap(grantd.CodeServerError, err, "internal error")
+	client, err := p.store.GetClient(ctx, c.ClientID)
+	if errors.Is(err, grantd.ErrNotFound) {
+		return token.AccessClaims{}, grantd.Client{}, false, nil
 	}
-	return c, true, nil
+	if err != nil {
+		return token.AccessClaims{}, grantd.Client{}, false, grantd.Wrap(grantd.CodeServerError, err, "internal error")
+	}
+	return c, client, true, nil
 }
 
 // Token types of introspection answers. RFC 7662 leaves token_type to the
@@ -91,7 +94,7 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (Intro
 	if token.HasPrefix(req.Token, token.PrefixRefreshToken) {
 		return p.introspectRefresh(ctx, req.Token)
 	}
-	c, ok, err := p.ActiveAccessToken(ctx, req.Token)
+	c, _, ok, err := p.ActiveAccessToken(ctx, req.Token)
 	if err != nil || !ok {
 		return Introspection{}, err
 	}

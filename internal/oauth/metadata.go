@@ -51,7 +51,7 @@ func (p *Provider) ServerMetadata() ServerMetadata {
 		},
 		AuthorizationResponseISSParameter: true,
 	}
-	if p.cfg.Registration != "disabled" {
+	if p.cfg.Registration != RegistrationDisabled {
 		m.RegistrationEndpoint = base + "/oauth/register"
 	}
 	return m

@@ -1,3 +1,10 @@
+// Package oauth is grantd's protocol engine, *Provider: every OAuth
+// decision the server makes, whichever adapter (the JSON API, the pages)
+// asked. It validates clients and redirect URIs, runs authorization,
+// consent and the token grants (one file per grant type), authenticates
+// clients, introspects, revokes and registers, and answers *grantd.Error
+// values for the adapters to render. It knows no HTTP; it reads and
+// writes through grantd.Store.
 package oauth
 
 import (
@@ -45,7 +52,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.ConsentTTL, 10*time.Minute)
 	def(&c.SessionTTL, 12*time.Hour)
 	if c.Registration == "" {
-		c.Registration = "open"
+		c.Registration = RegistrationOpen
 	}
 	if c.ConsentURL == "" {
 		c.ConsentURL = c.Issuer + "/consent"
@@ -77,10 +84,16 @@ type Deps struct {
 	Now     func() time.Time
 }
 
-// NewProvider builds the engine. It fails only for a resource that is not
-// an absolute URI.
+// NewProvider builds the engine. It fails for a resource that is not an
+// absolute URI and for an unknown registration policy, which must not
+// quietly mean "open".
 func NewProvider(d Deps) (*Provider, error) {
 	cfg := d.Config.WithDefaults()
+	switch cfg.Registration {
+	case RegistrationOpen, RegistrationAPIKey, RegistrationDisabled:
+	default:
+		return nil, grantd.E(grantd.CodeInvalidRequest, "registration policy %q is not open, api_key or disabled", cfg.Registration)
+	}
 	rs, bad, ok := NewResources(append([]string{cfg.Issuer, cfg.Issuer + "/v2"}, cfg.Resources...))
 	if !ok {
 		return nil, grantd.E(grantd.CodeInvalidRequest, "resource %q must be an absolute URI without a fragment", bad)

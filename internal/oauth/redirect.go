@@ -1,6 +1,3 @@
-// Package oauth holds the protocol rules of grantd that are independent of
-// HTTP and storage: redirect URI validation and matching, PKCE, resource
-// indicators and scope checks. Its functions are pure and table-tested.
 package oauth
 
 import (

@@ -191,6 +191,12 @@ func TestRegisterPolicy(t *testing.T) {
 			}
 		}
 	})
+	t.Run("unknown", func(t *testing.T) {
+		// A misspelt policy must not fall through to open registration.
+		if _, err := NewProvider(Deps{Config: Config{Issuer: flowIssuer, Registration: "closed"}}); err == nil {
+			t.Error("NewProvider accepted the registration policy \"closed\"")
+		}
+	})
 }
 
 func TestRegistrationManagement(t *testing.T) {

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,7 +154,7 @@ func narrowScope(requested string, granted, clientScopes []string) ([]string, er
 	}
 	out := make([]string, 0, len(want))
 	for _, s := range want {
-		if containsString(clientScopes, s) {
+		if slices.Contains(clientScopes, s) {
 			out = append(out, s)
 		}
 	}
@@ -161,15 +162,6 @@ func narrowScope(requested string, granted, clientScopes []string) ([]string, er
 		return nil, grantd.E(grantd.CodeInvalidScope, "this client is no longer allowed any of the granted scopes")
 	}
 	return out, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func joinScopes(s []string) string { return strings.Join(s, " ") }

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -69,24 +68,14 @@ func (h *handler) appsPage(w http.ResponseWriter, r *http.Request) {
 	d := appsData{Pager: newPager("/apps", n, total)}
 	cat := h.p.Catalog()
 	for _, g := range grants {
-		row := appRow{GrantID: g.ID, Name: g.ClientID, Created: g.CreatedAt, LastUsed: g.LastUsedAt}
+		row := appRow{GrantID: g.ID, Name: g.ClientID, Scopes: cat.Describe(g.Scopes), Created: g.CreatedAt, LastUsed: g.LastUsedAt}
 		c, err := h.store.GetClient(r.Context(), g.ClientID)
 		switch {
 		case err == nil:
-			row.Name, row.Verified = c.DisplayName(), c.Verified
-			if u, err := url.Parse(c.LogoURI); err == nil && u.Scheme == "https" && u.Host != "" {
-				row.Logo = c.LogoURI
-			}
+			row.Name, row.Verified, row.Logo = c.DisplayName(), c.Verified, httpsLogo(c.LogoURI)
 		case !errors.Is(err, grantd.ErrNotFound): // deleted meanwhile: still worth revoking
 			h.internal(w, r, err)
 			return
-		}
-		for _, id := range g.Scopes {
-			s, ok := cat.Get(id)
-			if !ok {
-				s = grantd.Scope{ID: id, Name: id}
-			}
-			row.Scopes = append(row.Scopes, s)
 		}
 		d.Apps = append(d.Apps, row)
 	}

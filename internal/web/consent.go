@@ -42,10 +42,7 @@ func (h *handler) consentPage(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, err, errorData{Heading: "This request can no longer be used", Hint: consentHint})
 		return
 	}
-	d := consentData{App: cv, Token: tok}
-	if u, err := url.Parse(cv.LogoURI); err == nil && u.Scheme == "https" && u.Host != "" {
-		d.Logo = cv.LogoURI
-	}
+	d := consentData{App: cv, Logo: httpsLogo(cv.LogoURI), Token: tok}
 	d.Host, d.Where = redirectHost(cv.RedirectURI)
 	h.render(w, r, http.StatusOK, "consent.html", view{
 		Title: "Allow " + cv.Name + "?",
@@ -77,6 +74,15 @@ func (h *handler) consentDecide(w http.ResponseWriter, r *http.Request) {
 	// The URI carries an authorization code.
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, uri, http.StatusSeeOther)
+}
+
+// httpsLogo answers a client's logo URI if a page may show it: the
+// pages' CSP allows images from https origins only.
+func httpsLogo(uri string) string {
+	if u, err := url.Parse(uri); err == nil && u.Scheme == "https" && u.Host != "" {
+		return uri
+	}
+	return ""
 }
 
 // redirectHost answers how to name where a redirect URI goes: its host

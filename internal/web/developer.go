@@ -169,7 +169,7 @@ func (h *handler) renderClientForm(w http.ResponseWriter, r *http.Request, statu
 	d.Catalog = h.p.Catalog().All()
 	title := "New app"
 	if !d.Create {
-		title = d.Client.Name
+		title = d.Client.DisplayName()
 	}
 	h.render(w, r, status, "client_form.html", view{Title: title, User: &a.User, CSRF: a.Session.CSRFToken, Nav: "developer", Notice: notice, Data: d})
 }
@@ -277,7 +277,7 @@ func (h *handler) deleteClientPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.render(w, r, http.StatusOK, "client_delete.html", view{Title: "Delete " + c.Name, User: &a.User, CSRF: a.Session.CSRFToken, Nav: "developer", Data: c})
+	h.render(w, r, http.StatusOK, "client_delete.html", view{Title: "Delete " + c.DisplayName(), User: &a.User, CSRF: a.Session.CSRFToken, Nav: "developer", Data: c})
 }
 
 func (h *handler) deleteClient(w http.ResponseWriter, r *http.Request) {

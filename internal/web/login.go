@@ -231,11 +231,8 @@ func (h *handler) returnToSource(ctx context.Context, returnTo string) string {
 	if err != nil {
 		return ""
 	}
-	ru := q.Get("redirect_uri")
-	if ru == "" && len(c.RedirectURIs) == 1 {
-		ru = c.RedirectURIs[0]
-	}
-	if !oauth.MatchRedirectURI(c.RedirectURIs, ru) {
+	ru, ok := oauth.ResolveRedirect(c, q.Get("redirect_uri"))
+	if !ok {
 		return ""
 	}
 	return cspSource(ru)

@@ -890,6 +890,32 @@ func TestDeveloperApps(t *testing.T) {
 	})
 }
 
+// TestDeveloperAppsUnnamed: a client registered through RFC 7591 under
+// the api_key policy may have no name; its pages show its client_id, as
+// the consent page does, rather than an empty link.
+func TestDeveloperAppsUnnamed(t *testing.T) {
+	e := newEnv(t)
+	u := e.user(t, email, pw)
+	c, _ := e.client(t, u, "Acme", "https://app.acme.example/cb")
+	if _, err := e.Store.UpdateClient(context.Background(), c.ID, func(c grantd.Client) (grantd.Client, error) {
+		c.Name = ""
+		return c, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser(t)
+	b.login(t, email, pw)
+	for path, want := range map[string]string{
+		"/developer":                     `<a href="/developer/` + c.ID + `">` + c.ID + `</a>`,
+		"/developer/" + c.ID:             `<h1>` + c.ID + `</h1>`,
+		"/developer/" + c.ID + "/delete": `<h1>Delete ` + c.ID + `?</h1>`,
+	} {
+		if p := b.get(t, path); p.StatusCode != http.StatusOK || !strings.Contains(p.Body, want) {
+			t.Errorf("GET %s: %d, want %s in:\n%s", path, p.StatusCode, want, p.Body)
+		}
+	}
+}
+
 // TestSecureCookies: with an https issuer every cookie is Secure, and the
 // sign-in CSRF cookie carries the __Host- prefix.
 func TestSecureCookies(t *testing.T) {
