@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -327,4 +330,65 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// A request in flight when the signal comes is answered before the
+// process exits; new connections are refused meanwhile.
+func TestServeShutdownFinishesInFlightRequests(t *testing.T) {
+	dir := t.TempDir()
+	base, _, stop := runServe(t, dir)
+	key := strings.TrimSpace(string(must(os.ReadFile(filepath.Join(dir, "grantd.bootstrap-key")))))
+	addr := strings.TrimPrefix(base, "http://")
+
+	// Start a request and hold its body back. With Expect: 100-continue
+	// the server says "100 Continue" when the handler starts reading the
+	// body: from then on the request is in flight for certain.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"name": "In flight", "allowed_scopes": ["admin"], "client_type": "confidential", "allowed_grant_types": ["client_credentials"]}`
+	fmt.Fprintf(conn, "POST /v2/oauth_clients HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", addr, key, len(body))
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("want 100 Continue, got %q %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the blank line after it
+		t.Fatal(err)
+	}
+
+	exited := make(chan int, 1)
+	go func() { exited <- stop() }()
+	// Shutdown has begun once the listener refuses new connections.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener never closed after the signal")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case code := <-exited:
+		t.Fatalf("serve exited (%d) with a request in flight", code)
+	default:
+	}
+
+	// The body arrives now; the answer must still come.
+	if _, err := conn.Write([]byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer to the in-flight request: %v", err)
+	}
+	decode(t, resp, 201)
+	if code := <-exited; code != 0 {
+		t.Fatalf("exit code %d after a graceful shutdown", code)
+	}
 }
