@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"net"
 	"net/url"
 	"strings"
 )
@@ -15,8 +16,15 @@ func NormalizeResource(raw string) (string, bool) {
 	if raw == "" || len(raw) > MaxURILength {
 		return "", false
 	}
+	// A resource indicator is a URI (RFC 8707 §2), and URIs are ASCII: an
+	// IRI must arrive already converted.
+	for i := 0; i < len(raw); i++ {
+		if raw[i] >= 0x80 {
+			return "", false
+		}
+	}
 	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" || strings.Contains(raw, "#") || u.User != nil {
+	if err != nil || !u.IsAbs() || u.Hostname() == "" || u.Fragment != "" || strings.Contains(raw, "#") || u.User != nil {
 		return "", false
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
@@ -25,7 +33,19 @@ func NormalizeResource(raw string) (string, bool) {
 	if (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
 		port = ""
 	}
+	// The host as url.Parse decoded it must still be a reg-name of RFC
+	// 3986 §3.2.2 (or an IPv6 literal, below): "%80" decodes to a byte
+	// that is no part of a URI.
+	if strings.ContainsFunc(host, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~!$&'()*+,;=:", r))
+	}) {
+		return "", false
+	}
 	if strings.Contains(host, ":") {
+		// Only an IPv6 literal may hold colons; "https://::" is no host.
+		if net.ParseIP(host) == nil {
+			return "", false
+		}
 		host = "[" + host + "]"
 	}
 	if port != "" {
