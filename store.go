@@ -18,9 +18,12 @@ var (
 // the conformance suite in internal/store/storetest. Methods take value
 // types and return copies; updaters run inside the backend's transaction,
 // so they must not call the store themselves; an updater's error is
-// returned as it is and nothing is written. A method given a key that
-// matches no row answers ErrNotFound (deletes and touches included). Time
-// is always passed in.
+// returned as it is and nothing is written. A backend that retries a
+// transaction (PostgreSQL, after a deadlock) may run an updater more than
+// once, so updaters have no effect outside their return value. A method
+// given a key that matches no row answers ErrNotFound (deletes and touches
+// included), as does one given a key no row can have (a NUL byte, invalid
+// UTF-8). Time is always passed in.
 type Store interface {
 	// Ping answers nil while the database answers.
 	Ping(ctx context.Context) error

@@ -116,6 +116,9 @@ func (a *app) keysCmd() *cobra.Command {
 		Short: "List signing keys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := lf.checkSecretFile(); err != nil {
+				return err
+			}
 			st, dbPath, err := lf.openStore(cmd.Context(), true)
 			if err != nil {
 				return err
@@ -152,6 +155,9 @@ func (a *app) keysCmd() *cobra.Command {
 		Short: "Add a new signing key; the old one stays published until its last token expires",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := rf.checkSecretFile(); err != nil {
+				return err
+			}
 			st, dbPath, err := rf.openStore(cmd.Context(), true)
 			if err != nil {
 				return err

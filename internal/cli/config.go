@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/store/postgres"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/token"
 )
@@ -62,7 +65,7 @@ func (a *app) addDBFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.StringVar(&f.database, "database", a.env("GRANTD_DATABASE", "grantd.db"), "database: sqlite:PATH, a bare path, or postgres://… (env GRANTD_DATABASE)")
 	fs.StringVar(&f.addr, "addr", a.env("GRANTD_ADDR", "127.0.0.1:8080"), "address to listen on (env GRANTD_ADDR)")
 	fs.StringVar(&f.issuer, "issuer", a.env("GRANTD_ISSUER", ""), "public base URL, no path; default http:// + addr (env GRANTD_ISSUER)")
-	fs.StringVar(&f.secretFile, "secret-file", a.env("GRANTD_SECRET_FILE", ""), "master key file that encrypts private keys at rest; default grantd.secret beside a SQLite database (env GRANTD_SECRET_FILE)")
+	fs.StringVar(&f.secretFile, "secret-file", a.env("GRANTD_SECRET_FILE", ""), "master key file that encrypts private keys at rest; default grantd.secret beside a SQLite database, required with PostgreSQL (env GRANTD_SECRET_FILE)")
 	fs.StringVar(&f.signingAlg, "signing-alg", a.env("GRANTD_SIGNING_ALG", "ES256"), "algorithm of new signing keys: ES256, RS256 or EdDSA (env GRANTD_SIGNING_ALG)")
 	fs.DurationVar(&f.accessTTL, "access-token-ttl", a.envDuration("GRANTD_ACCESS_TOKEN_TTL", 30*time.Minute), "access token lifetime (env GRANTD_ACCESS_TOKEN_TTL)")
 	fs.StringVar(&f.logLevel, "log-level", a.env("GRANTD_LOG_LEVEL", "info"), "debug, info, warn or error (env GRANTD_LOG_LEVEL)")
@@ -99,12 +102,28 @@ func sqlitePath(database string) string {
 	}
 }
 
+// migratingStore is what both stores offer beyond grantd.Store.
+type migratingStore interface {
+	grantd.Store
+	Migrate(ctx context.Context) error
+	MigrationsPending(ctx context.Context) (bool, error)
+}
+
 // openStore opens the configured database and applies migrations unless
-// told not to.
+// told not to. It answers the SQLite file, or "" for PostgreSQL.
 func (f *dbFlags) openStore(ctx context.Context, migrate bool) (grantd.Store, string, error) {
 	path := sqlitePath(f.database)
 	if path == "" {
-		return nil, "", fmt.Errorf("database %q: PostgreSQL is not supported by this build yet; use a SQLite path", redactDSN(f.database))
+		name := redactDSN(f.database)
+		st, err := postgres.Open(ctx, f.database)
+		if err != nil {
+			return nil, "", fmt.Errorf("open database %s: %w", name, err)
+		}
+		if err := prepareSchema(ctx, st, name, migrate); err != nil {
+			st.Close()
+			return nil, "", err
+		}
+		return st, "", nil
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -120,34 +139,66 @@ func (f *dbFlags) openStore(ctx context.Context, migrate bool) (grantd.Store, st
 	if err != nil {
 		return nil, "", fmt.Errorf("open database %s: %w", path, err)
 	}
-	if migrate {
-		if err := st.Migrate(ctx); err != nil {
-			st.Close()
-			return nil, "", fmt.Errorf("migrate database %s: %w", path, err)
-		}
-	} else {
-		// An old schema would fail later, on some request; refuse now.
-		pending, err := st.MigrationsPending(ctx)
-		if err != nil {
-			st.Close()
-			return nil, "", fmt.Errorf("database %s: %w", path, err)
-		}
-		if pending {
-			st.Close()
-			return nil, "", fmt.Errorf("database %s has migrations that are not applied: run `grantd migrate` first, or start without --no-migrate", path)
-		}
+	if err := prepareSchema(ctx, st, path, migrate); err != nil {
+		st.Close()
+		return nil, "", err
 	}
 	return st, path, nil
 }
 
-// redactDSN hides a password in a connection string.
+// prepareSchema migrates the database named name, or, when told not to,
+// checks that nothing is pending.
+func prepareSchema(ctx context.Context, st migratingStore, name string, migrate bool) error {
+	if migrate {
+		if err := st.Migrate(ctx); err != nil {
+			return fmt.Errorf("migrate database %s: %w", name, err)
+		}
+		return nil
+	}
+	// An old schema would fail later, on some request; refuse now.
+	pending, err := st.MigrationsPending(ctx)
+	if err != nil {
+		return fmt.Errorf("database %s: %w", name, err)
+	}
+	if pending {
+		return fmt.Errorf("database %s has migrations that are not applied: run `grantd migrate` first, or start without --no-migrate", name)
+	}
+	return nil
+}
+
+// redactDSN hides a password in a connection string, for messages: the
+// user information of a URL, and a password=… parameter.
 func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "@"); i > 0 {
+	query := ""
+	if q := strings.IndexByte(dsn, '?'); q >= 0 {
+		dsn, query = dsn[:q], dsn[q:]
+		params := strings.Split(query[1:], "&")
+		for i, p := range params {
+			if k, _, ok := strings.Cut(p, "="); ok && strings.EqualFold(k, "password") {
+				params[i] = k + "=…"
+			}
+		}
+		query = "?" + strings.Join(params, "&")
+	}
+	// The last @ before the query ends the user information, even when an
+	// unescaped @ appears in the password.
+	if i := strings.LastIndex(dsn, "@"); i > 0 {
 		if j := strings.Index(dsn, "://"); j > 0 && j < i {
-			return dsn[:j+3] + "…@" + dsn[i+1:]
+			dsn = dsn[:j+3] + "…@" + dsn[i+1:]
 		}
 	}
-	return dsn
+	return dsn + query
+}
+
+// checkSecretFile fails before the database is touched when PostgreSQL is
+// configured without a readable master key, so that a missing flag does
+// not first migrate a shared database and then stop.
+func (f *dbFlags) checkSecretFile() error {
+	if sqlitePath(f.database) != "" {
+		return nil
+	}
+	_, _, err := f.masterKey("", false)
+	return err
 }
 
 // masterKey loads the master key; beside a SQLite database it is created
@@ -156,9 +207,14 @@ func (f *dbFlags) masterKey(sqliteFile string, create bool) ([]byte, string, err
 	path := f.secretFile
 	if path == "" {
 		if sqliteFile == "" {
-			return nil, "", fmt.Errorf("--secret-file (GRANTD_SECRET_FILE) is required with PostgreSQL so that every node shares one master key")
+			return nil, "", fmt.Errorf("--secret-file (GRANTD_SECRET_FILE) is required with PostgreSQL so that every node shares one master key; make one with `openssl rand -base64 32 > grantd.secret` (mode 0600) and give every node the same file")
 		}
 		path = filepath.Join(filepath.Dir(sqliteFile), "grantd.secret")
+	}
+	if sqliteFile == "" {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, "", fmt.Errorf("master key %s does not exist: with PostgreSQL grantd never creates it, since every node must share one; make it with `openssl rand -base64 32 > %s` (mode 0600)", path, path)
+		}
 	}
 	k, err := token.LoadOrCreateMasterKey(path, create)
 	if err != nil {

@@ -60,6 +60,10 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 		}
 	}
 
+	if err := f.checkSecretFile(); err != nil {
+		return err
+	}
+
 	st, dbPath, err := f.openStore(ctx, !f.noMigrate)
 	if err != nil {
 		return err

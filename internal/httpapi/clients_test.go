@@ -395,6 +395,7 @@ func TestClientsListPaginationAndFilters(t *testing.T) {
 	for _, q := range []string{
 		"page[size]=%zz",
 		"filter[name]=%ff",
+		"filter[name][contains]=a%00b",
 		"filter[client_type]=public&filter[client_type]=confidential",
 		"page[size]=5&page[size]=50",
 	} {

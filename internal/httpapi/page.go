@@ -34,8 +34,11 @@ func listQuery(r *http.Request) (url.Values, error) {
 	slices.Sort(keys)
 	for _, k := range keys {
 		vs := q[k]
-		if !utf8.ValidString(k) || slices.ContainsFunc(vs, func(v string) bool { return !utf8.ValidString(v) }) {
-			return nil, grantd.E(grantd.CodeBadRequest, "the query string is not valid UTF-8")
+		// NUL is valid UTF-8, but no stored text can hold it (PostgreSQL
+		// refuses it outright): a filter with one is malformed.
+		bad := func(v string) bool { return !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 }
+		if bad(k) || slices.ContainsFunc(vs, bad) {
+			return nil, grantd.E(grantd.CodeBadRequest, "the query string is not valid UTF-8 or holds a NUL byte")
 		}
 		if len(vs) > 1 && (strings.HasPrefix(k, "page[") || strings.HasPrefix(k, "filter[")) {
 			return nil, grantd.E(grantd.CodeBadRequest, "query parameter %s is repeated", quote(k))

@@ -233,8 +233,10 @@ func (p *Provider) parseAuthRequest(c grantd.Client, q url.Values) (authRequest,
 			}
 			return req, grantd.E(grantd.CodeInvalidRequest, "parameter %s is repeated", quote(k))
 		}
-		if !utf8.ValidString(k) || !utf8.ValidString(q[k][0]) {
-			return req, grantd.E(grantd.CodeInvalidRequest, "parameters must be valid UTF-8")
+		// A NUL byte is valid UTF-8 but no database text can hold it, and
+		// no legitimate parameter carries one.
+		if !utf8.ValidString(k) || !utf8.ValidString(q[k][0]) || strings.ContainsRune(k+q[k][0], 0) {
+			return req, grantd.E(grantd.CodeInvalidRequest, "parameters must be valid UTF-8 without NUL bytes")
 		}
 	}
 	get := func(k string) string { return q.Get(k) }

@@ -294,6 +294,7 @@ func TestAuthorizeErrorRedirect(t *testing.T) {
 		{"repeated state", repeat(conf, "state", "other"), "invalid_request", ""},
 		{"overlong state", authzQuery(conf, "state", strings.Repeat("s", 2049)), "invalid_request", ""},
 		{"invalid UTF-8", authzQuery(conf, "scope", "read\xff"), "invalid_request", "st-123"},
+		{"NUL byte", authzQuery(conf, "nonce", "a\x00b"), "invalid_request", "st-123"},
 		{"response_mode fragment", authzQuery(conf, "response_mode", "fragment"), "invalid_request", "st-123"},
 		{"scope not in catalog", authzQuery(conf, "scope", "read nosuch"), "invalid_scope", "st-123"},
 		{"scope not allowed to the client", authzQuery(conf, "scope", "billing"), "invalid_scope", "st-123"},

@@ -55,6 +55,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) grantd.Store) {
 		{"RaceRedeemAuthCode", testRaceRedeemAuthCode},
 		{"RaceRotateRefreshToken", testRaceRotateRefreshToken},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"UnstorableKeys", testUnstorableKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,6 +69,35 @@ type env struct {
 	t   *testing.T
 	ctx context.Context
 	s   grantd.Store
+}
+
+// testUnstorableKeys: a lookup by a key no row can have — a NUL byte,
+// invalid UTF-8, which some databases cannot even compare — is not found,
+// never a database error: such keys arrive straight from requests.
+func testUnstorableKeys(e env) {
+	for _, k := range []string{"a\x00b", "\xff\xfe", "\x00"} {
+		_, err := e.s.GetClient(e.ctx, k)
+		e.is(err, grantd.ErrNotFound, "GetClient")
+		_, err = e.s.GetUser(e.ctx, k)
+		e.is(err, grantd.ErrNotFound, "GetUser")
+		_, err = e.s.GetUserByEmail(e.ctx, k)
+		e.is(err, grantd.ErrNotFound, "GetUserByEmail")
+		_, err = e.s.GetAPIKeyByHash(e.ctx, k)
+		e.is(err, grantd.ErrNotFound, "GetAPIKeyByHash")
+		_, err = e.s.GetGrant(e.ctx, k)
+		e.is(err, grantd.ErrNotFound, "GetGrant")
+		_, err = e.s.GetConsent(e.ctx, k)
+		e.is(err, grantd.ErrNotFound, "GetConsent")
+		_, err = e.s.GetRefreshToken(e.ctx, k)
+		e.is(err, grantd.ErrNotFound, "GetRefreshToken")
+		_, err = e.s.GetSession(e.ctx, k)
+		e.is(err, grantd.ErrNotFound, "GetSession")
+		revoked, err := e.s.IsJTIRevoked(e.ctx, k)
+		e.ok(err, "IsJTIRevoked")
+		if revoked {
+			e.t.Fatalf("IsJTIRevoked(%q) = true", k)
+		}
+	}
 }
 
 func testPing(e env) {

@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/grantd/grantd"
+)
+
+// querier is what *pgxpool.Pool and pgx.Tx share, so that one helper
+// serves both a plain statement and one inside a transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// scanner is what pgx.Row and pgx.Rows share.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// ts is how a time is stored: to the microsecond, the precision of
+// timestamptz and of the SQLite store. The truncation is spelled out
+// (rather than left to the driver) so that both backends provably drop
+// the same nanoseconds.
+func ts(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()).UTC() }
+
+// nullTS stores an optional time; nil is NULL.
+func nullTS(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := ts(*t)
+	return &v
+}
+
+// nullString stores an optional reference; "" is NULL, so that foreign keys
+// accept a client without an owner.
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// str reads an optional reference; NULL is "".
+func str(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// list stores a string slice as a text[]; nil is '{}' (pgx would send
+// NULL), so that the column is never NULL.
+func list(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// unlist reads a text[]; an empty array is nil, as the SQLite store
+// answers.
+func unlist(l []string) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
+}
+
+// blob keeps a nil slice out of a NOT NULL bytea column (pgx sends nil as
+// NULL).
+func blob(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// dbErr translates a driver error into the Store's sentinels. what names
+// the operation for the message; it never holds a secret or its hash.
+func dbErr(what string, err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, grantd.ErrNotFound)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%s: %w", what, grantd.ErrAlreadyExists)
+		case "23503": // foreign_key_violation
+			// The row refers to a user, client or grant that does not
+			// exist (or was just deleted): for the caller that is a
+			// missing row, not a server fault.
+			return fmt.Errorf("%s: a referenced row is missing: %w", what, grantd.ErrNotFound)
+		case "22021": // character_not_in_repertoire: a NUL byte or invalid UTF-8
+			// PostgreSQL text cannot hold such a value, so no row is keyed
+			// by it: a lookup by one (a client_id from a request) finds
+			// nothing, as it does on SQLite.
+			return fmt.Errorf("%s: %w", what, grantd.ErrNotFound)
+		}
+	}
+	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// mustAffect answers ErrNotFound when a statement keyed by a primary key
+// touched no row.
+func mustAffect(what string, tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return dbErr(what, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%s: %w", what, grantd.ErrNotFound)
+	}
+	return nil
+}
