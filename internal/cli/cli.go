@@ -1,5 +1,6 @@
 // Package cli is grantd's command line: the server, its administration
-// commands on the database, and (later) the API client commands.
+// commands on the database, and the API client commands (api*.go,
+// login.go) built on the public client package.
 package cli
 
 import (
@@ -67,6 +68,14 @@ func (a *app) rootCmd() *cobra.Command {
 		a.userCmd(),
 		a.keysCmd(),
 		a.verifyCmd(),
+		a.clientsCmd(),
+		a.grantsCmd(),
+		a.registerCmd(),
+		a.tokenCmd(),
+		a.introspectCmd(),
+		a.revokeCmd(),
+		a.metadataCmd(),
+		a.loginCmd(),
 	)
 	return root
 }
