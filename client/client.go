@@ -19,10 +19,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // maxBody bounds what the client reads of any answer.
 const maxBody = 8 << 20
+
+// DefaultTimeout bounds each call of a Client made without
+// WithHTTPClient, so that a server that stops answering cannot hang the
+// caller when its context has no deadline.
+const DefaultTimeout = 30 * time.Second
 
 // Client calls one grantd API. It is safe for concurrent use.
 type Client struct {
@@ -38,7 +44,7 @@ type Option func(*Client)
 // Authorization: Bearer on management calls and registration.
 func WithAPIKey(key string) Option { return func(c *Client) { c.apiKey = key } }
 
-// WithHTTPClient sets the HTTP client; http.DefaultClient otherwise.
+// WithHTTPClient sets the HTTP client; otherwise one with DefaultTimeout.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc != nil {
@@ -50,7 +56,7 @@ func WithHTTPClient(hc *http.Client) Option {
 // New answers a client of the API at baseURL, which includes the API's
 // base path (http://127.0.0.1:8080/v2).
 func New(baseURL string, opts ...Option) *Client {
-	c := &Client{base: strings.TrimRight(baseURL, "/"), hc: http.DefaultClient}
+	c := &Client{base: strings.TrimRight(baseURL, "/"), hc: &http.Client{Timeout: DefaultTimeout}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -182,6 +188,33 @@ func pageQuery(q url.Values, number, size int) {
 	if size > 0 {
 		q.Set("page[size]", fmt.Sprint(size))
 	}
+}
+
+// list calls a management list endpoint and decodes each element of its
+// data with decode.
+func list[T any](ctx context.Context, c *Client, r request, decode func(json.RawMessage) (T, error)) ([]T, Meta, json.RawMessage, error) {
+	var w struct {
+		Data json.RawMessage `json:"data"`
+		Meta meta            `json:"meta"`
+	}
+	if err := c.do(ctx, r, &w); err != nil {
+		return nil, Meta{}, nil, err
+	}
+	var elems []json.RawMessage
+	if len(w.Data) > 0 {
+		if err := json.Unmarshal(w.Data, &elems); err != nil {
+			return nil, Meta{}, nil, decodeErr(r.method+" "+r.path, err)
+		}
+	}
+	out := make([]T, 0, len(elems))
+	for _, e := range elems {
+		v, err := decode(e)
+		if err != nil {
+			return nil, Meta{}, nil, decodeErr(r.method+" "+r.path, err)
+		}
+		out = append(out, v)
+	}
+	return out, w.Meta.public(), w.Data, nil
 }
 
 func decodeErr(call string, err error) error {

@@ -112,30 +112,11 @@ type ClientList struct {
 
 // ListClients lists the caller's clients, newest first.
 func (c *Client) ListClients(ctx context.Context, p ListClientsParams) (*ClientList, error) {
-	var w struct {
-		Data []json.RawMessage `json:"data"`
-		Meta meta              `json:"meta"`
-	}
-	var raw struct {
-		Data json.RawMessage `json:"data"`
-	}
-	var body json.RawMessage
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/oauth_clients", query: p.query(), auth: c.management()}, &body); err != nil {
+	data, m, raw, err := list(ctx, c, request{method: http.MethodGet, path: "/oauth_clients", query: p.query(), auth: c.management()}, decodeClient)
+	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, decodeErr("GET /oauth_clients", err)
-	}
-	_ = json.Unmarshal(body, &raw)
-	out := &ClientList{Data: make([]OAuthClient, 0, len(w.Data)), Meta: w.Meta.public(), Raw: raw.Data}
-	for _, d := range w.Data {
-		oc, err := decodeClient(d)
-		if err != nil {
-			return nil, decodeErr("GET /oauth_clients", err)
-		}
-		out.Data = append(out.Data, oc)
-	}
-	return out, nil
+	return &ClientList{Data: data, Meta: m, Raw: raw}, nil
 }
 
 // CreateClientParams is the body of POST /oauth_clients. Name,

@@ -58,30 +58,11 @@ type GrantList struct {
 func (c *Client) ListGrants(ctx context.Context, p ListGrantsParams) (*GrantList, error) {
 	q := url.Values{}
 	pageQuery(q, p.PageNumber, p.PageSize)
-	var w struct {
-		Data []json.RawMessage `json:"data"`
-		Meta meta              `json:"meta"`
-	}
-	var raw struct {
-		Data json.RawMessage `json:"data"`
-	}
-	var body json.RawMessage
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/oauth_grants", query: q, auth: c.management()}, &body); err != nil {
+	data, m, raw, err := list(ctx, c, request{method: http.MethodGet, path: "/oauth_grants", query: q, auth: c.management()}, decodeGrant)
+	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, decodeErr("GET /oauth_grants", err)
-	}
-	_ = json.Unmarshal(body, &raw)
-	out := &GrantList{Data: make([]Grant, 0, len(w.Data)), Meta: w.Meta.public(), Raw: raw.Data}
-	for _, d := range w.Data {
-		g, err := decodeGrant(d)
-		if err != nil {
-			return nil, decodeErr("GET /oauth_grants", err)
-		}
-		out.Data = append(out.Data, g)
-	}
-	return out, nil
+	return &GrantList{Data: data, Meta: m, Raw: raw}, nil
 }
 
 // GetGrant reads one of the caller's grants.

@@ -108,10 +108,10 @@ func (s *keySet) missing() error {
 	return invalid("the token's kid is not among grantd's keys")
 }
 
-// start runs a fetch in the background and answers its done channel.
-// The fetch outlives the request that started it, since other requests
-// wait for it too. s.mu must be held.
-func (s *keySet) start(ctx context.Context, now time.Time) chan struct{} {
+// start runs a fetch in the background; s.running is closed when it
+// ends. The fetch outlives the request that started it, since other
+// requests wait for it too, and fetchTimeout bounds it. s.mu must be held.
+func (s *keySet) start(ctx context.Context, now time.Time) {
 	done := make(chan struct{})
 	s.running, s.lastStart = done, now
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
@@ -126,7 +126,6 @@ func (s *keySet) start(ctx context.Context, now time.Time) chan struct{} {
 		s.mu.Unlock()
 		close(done)
 	}()
-	return done
 }
 
 // fetch reads the JWKS and its cache lifetime.

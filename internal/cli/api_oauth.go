@@ -208,9 +208,11 @@ func (a *app) registerCmd() *cobra.Command {
 				[2]string{"response_types", list(reg.ResponseTypes)},
 				[2]string{"scope", orDash(reg.Scope)},
 				[2]string{"token_endpoint_auth_method", orDash(reg.TokenEndpointAuthMethod)},
-				[2]string{"registration_access_token", orDash(reg.RegistrationAccessToken) + "   (shown once)"},
-				[2]string{"registration_client_uri", orDash(reg.RegistrationClientURI)},
 			)
+			if reg.RegistrationAccessToken != "" {
+				pairs = append(pairs, [2]string{"registration_access_token", reg.RegistrationAccessToken + "   (shown once)"})
+			}
+			pairs = append(pairs, [2]string{"registration_client_uri", orDash(reg.RegistrationClientURI)})
 			return fields(a.stdout, pairs)
 		},
 	}

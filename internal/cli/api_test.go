@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -279,5 +281,21 @@ func TestTokenIntrospectRevokeMetadataRegisterCommands(t *testing.T) {
 	}
 	if msg := e.fails(t, "register", "--grant-types", "password"); !strings.Contains(msg, "invalid_client_metadata") {
 		t.Fatalf("bad registration: %q", msg)
+	}
+}
+
+// A server that issues no registration access token (RFC 7592 is
+// optional) gets no "shown once" line for a token that does not exist.
+func TestRegisterTableWithoutAccessToken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(`{"client_id":"abc","client_name":"svc","grant_types":["client_credentials"]}`))
+	}))
+	defer srv.Close()
+	e := &apiEnv{env: map[string]string{"GRANTD_BASE_URL": srv.URL + "/v2"}}
+	out := e.ok(t, "register", "--client-name", "svc")
+	if !strings.Contains(out, "abc") || strings.Contains(out, "registration_access_token") || strings.Contains(out, "shown once") {
+		t.Fatalf("register table:\n%s", out)
 	}
 }

@@ -22,6 +22,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
+
+	"github.com/grantd/grantd/client"
 )
 
 type loginFlags struct {
@@ -138,11 +140,16 @@ func (a *app) login(ctx context.Context, f *loginFlags) error {
 	select {
 	case cb = <-results:
 	case <-wait.Done():
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("waiting for the browser: %w", err)
+		}
 		return fmt.Errorf("no answer from the browser within %s", f.timeout)
 	}
 	if cb.err != nil {
 		return cb.err
 	}
+	// oauth2 would use http.DefaultClient, which has no timeout.
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: client.DefaultTimeout})
 	tok, err := cfg.Exchange(ctx, cb.code, append([]oauth2.AuthCodeOption{oauth2.VerifierOption(verifier)}, extra...)...)
 	if err != nil {
 		var re *oauth2.RetrieveError

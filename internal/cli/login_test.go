@@ -224,3 +224,30 @@ func TestLoginRefusals(t *testing.T) {
 		t.Fatalf("no client id: %q", msg)
 	}
 }
+
+// Interrupting login while it waits for the browser says so, rather than
+// blaming a timeout that has not passed.
+func TestLoginInterrupted(t *testing.T) {
+	e := newAPIEnv(t)
+	var app cliClient
+	e.jsonOf(t, &app, "clients", "create", "--name", "CLI app", "--client-type", "public",
+		"--allowed-scopes", "admin", "--allowed-grant-types", "authorization_code",
+		"--redirect-uris", "http://127.0.0.1/callback")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"grantd", "login", "--client-id", app.ClientID}, env(e.env), strings.NewReader(""), stdout, stderr)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout.String(), "/oauth/authorize?"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("login printed no URL; stderr:\n%s", stderr.String())
+		}
+	}
+	cancel()
+	if code := wait(t, done); code == 0 || strings.Contains(stderr.String(), "no answer from the browser within") || !strings.Contains(stderr.String(), "context canceled") {
+		t.Fatalf("interrupted: exit %d, stderr %q", code, stderr.String())
+	}
+}
