@@ -51,40 +51,10 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// TestMigrateIdempotent: migrating twice, or reopening a migrated schema,
-// is a no-op that keeps the data.
+// TestMigrateIdempotent runs the shared schema tests on one schema.
 func TestMigrateIdempotent(t *testing.T) {
 	dsn := pgtest.Schema(t)
-	ctx := t.Context()
-	s := open(t, dsn)
-
-	pending, err := s.MigrationsPending(ctx)
-	if err != nil || !pending {
-		t.Fatalf("MigrationsPending on an empty schema = %v, %v; want true", pending, err)
-	}
-	for range 2 {
-		if err := s.Migrate(ctx); err != nil {
-			t.Fatalf("Migrate: %v", err)
-		}
-	}
-	pending, err = s.MigrationsPending(ctx)
-	if err != nil || pending {
-		t.Fatalf("MigrationsPending after Migrate = %v, %v; want false", pending, err)
-	}
-	if err := s.RevokeJTI(ctx, "kept", time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s2 := open(t, dsn)
-	if err := s2.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate on reopen: %v", err)
-	}
-	if ok, err := s2.IsJTIRevoked(ctx, "kept"); err != nil || !ok {
-		t.Fatalf("IsJTIRevoked after reopen = %v, %v; want true", ok, err)
-	}
+	storetest.RunMigrationTests(t, func(t *testing.T) storetest.Migrator { return open(t, dsn) })
 }
 
 // TestConcurrentMigrate: stores (nodes, in effect) migrating the same

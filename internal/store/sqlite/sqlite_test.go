@@ -97,40 +97,10 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
-// TestMigrateIdempotent: migrating twice, or reopening a migrated file, is
-// a no-op that keeps the data.
+// TestMigrateIdempotent runs the shared schema tests on one file.
 func TestMigrateIdempotent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "grantd.db")
-	ctx := t.Context()
-	s := open(t, path)
-
-	pending, err := s.MigrationsPending(ctx)
-	if err != nil || !pending {
-		t.Fatalf("MigrationsPending on a new file = %v, %v; want true", pending, err)
-	}
-	for range 2 {
-		if err := s.Migrate(ctx); err != nil {
-			t.Fatalf("Migrate: %v", err)
-		}
-	}
-	pending, err = s.MigrationsPending(ctx)
-	if err != nil || pending {
-		t.Fatalf("MigrationsPending after Migrate = %v, %v; want false", pending, err)
-	}
-	if err := s.RevokeJTI(ctx, "kept", time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s2 := open(t, path)
-	if err := s2.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate on reopen: %v", err)
-	}
-	if ok, err := s2.IsJTIRevoked(ctx, "kept"); err != nil || !ok {
-		t.Fatalf("IsJTIRevoked after reopen = %v, %v; want true", ok, err)
-	}
+	storetest.RunMigrationTests(t, func(t *testing.T) storetest.Migrator { return open(t, path) })
 }
 
 // TestConcurrentMigrate: two stores (two processes, in effect) migrating
