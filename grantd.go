@@ -204,6 +204,9 @@ type Scope struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	// Sensitive scopes are never given to a client without an owner
+	// (Catalog.Sensitive); admin always is one.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // Page asks for one page of a list. Number starts at 1.

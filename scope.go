@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// ScopeAdmin lets a token act on the management API for its user.
+// ScopeAdmin lets a token act on the management API for its user. It is
+// always sensitive, whatever the scopes file says.
 const ScopeAdmin = "admin"
 
 // DefaultScopes is the catalog used when no scopes file is configured.
@@ -33,6 +34,9 @@ func NewCatalog(scopes []Scope) (*Catalog, error) {
 		if s.Name == "" {
 			s.Name = s.ID
 		}
+		if s.ID == ScopeAdmin {
+			s.Sensitive = true
+		}
 		c.byID[s.ID] = s
 		c.scopes = append(c.scopes, s)
 	}
@@ -52,6 +56,27 @@ func (c *Catalog) IDs() []string {
 		ids[i] = s.ID
 	}
 	return ids
+}
+
+// NonSensitiveIDs answers the ids of the scopes that are not sensitive, in
+// catalog order: every scope a client without an owner may have. The
+// answer is never nil, so that it encodes as a JSON array.
+func (c *Catalog) NonSensitiveIDs() []string {
+	ids := []string{}
+	for _, s := range c.scopes {
+		if !s.Sensitive {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids
+}
+
+// Sensitive reports whether id names a sensitive scope: one that a client
+// without an owner (open registration, a client ID metadata document)
+// never gets, because nobody answers for what it does with it. admin is
+// sensitive whether or not the catalog lists it.
+func (c *Catalog) Sensitive(id string) bool {
+	return id == ScopeAdmin || c.byID[id].Sensitive
 }
 
 // Get answers the scope with that id.

@@ -39,7 +39,7 @@ func TestCatalog(t *testing.T) {
 	if s, _ := c.Get("read"); s.Name != "read" {
 		t.Fatalf("a scope without a name is named by its id, got %q", s.Name)
 	}
-	if got := fmt.Sprint(c.Describe([]string{"admin", "gone"})); got != "[{admin Admin } {gone gone }]" {
+	if got := fmt.Sprint(c.Describe([]string{"admin", "gone"})); got != "[{admin Admin  true} {gone gone  false}]" {
 		t.Fatalf("Describe = %s; want the entry of admin and gone shown as itself", got)
 	}
 	for _, bad := range [][]Scope{nil, {{ID: "a"}, {ID: "a"}}, {{ID: "has space"}}} {
@@ -49,6 +49,51 @@ func TestCatalog(t *testing.T) {
 	}
 	if _, err := NewCatalog(DefaultScopes); err != nil {
 		t.Fatalf("the default catalog: %v", err)
+	}
+}
+
+// TestCatalogSensitive: admin is sensitive whatever the catalog entry
+// says, an entry may mark any other scope sensitive, and the scopes a
+// client without an owner may have are exactly the others.
+func TestCatalogSensitive(t *testing.T) {
+	c, err := NewCatalog([]Scope{
+		{ID: "read"},
+		{ID: ScopeAdmin, Sensitive: false}, // listed as not sensitive: still is
+		{ID: "billing", Sensitive: true},
+		{ID: "write"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{"read": false, "write": false, ScopeAdmin: true, "billing": true, "gone": false} {
+		if got := c.Sensitive(id); got != want {
+			t.Errorf("Sensitive(%q) = %v, want %v", id, got, want)
+		}
+	}
+	if s, _ := c.Get(ScopeAdmin); !s.Sensitive {
+		t.Error("the catalog entry of admin is not marked sensitive")
+	}
+	if got := fmt.Sprint(c.NonSensitiveIDs()); got != "[read write]" {
+		t.Errorf("NonSensitiveIDs = %s, want [read write]", got)
+	}
+
+	// admin is sensitive even in a catalog that does not list it.
+	c, err = NewCatalog([]Scope{{ID: "read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Sensitive(ScopeAdmin) {
+		t.Error("admin is not sensitive in a catalog without it")
+	}
+
+	// The default catalog has nothing for a client without an owner, and
+	// says so with an empty list, not nil (it is encoded as JSON).
+	c, err = NewCatalog(DefaultScopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := c.NonSensitiveIDs(); ids == nil || len(ids) != 0 {
+		t.Errorf("default catalog: NonSensitiveIDs = %#v, want an empty list", ids)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -84,7 +85,7 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.StringVar(&f.registration, "registration", a.env("GRANTD_REGISTRATION", "open"), "dynamic client registration: open, api_key or disabled (env GRANTD_REGISTRATION)")
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", a.envDuration("GRANTD_REFRESH_TOKEN_TTL", 30*24*time.Hour), "refresh token lifetime (env GRANTD_REFRESH_TOKEN_TTL)")
 	fs.DurationVar(&f.refreshGrace, "refresh-grace", a.envDuration("GRANTD_REFRESH_GRACE", 0), "how long a rotated-out refresh token may still be retried; 0 turns the grace off (env GRANTD_REFRESH_GRACE)")
-	fs.StringVar(&f.scopesFile, "scopes-file", a.env("GRANTD_SCOPES_FILE", ""), "JSON scope catalog: [{\"id\",\"name\",\"description\"}] (env GRANTD_SCOPES_FILE)")
+	fs.StringVar(&f.scopesFile, "scopes-file", a.env("GRANTD_SCOPES_FILE", ""), "JSON scope catalog: [{\"id\",\"name\",\"description\",\"sensitive\"}]; sensitive scopes (admin always) are never given to clients without an owner (env GRANTD_SCOPES_FILE)")
 	fs.DurationVar(&f.keyReload, "key-reload", a.envDuration("GRANTD_KEY_RELOAD", 30*time.Second), "how often to reload signing keys from the database (env GRANTD_KEY_RELOAD)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", a.envDuration("GRANTD_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish at shutdown (env GRANTD_SHUTDOWN_TIMEOUT)")
 }
@@ -240,20 +241,48 @@ func (f *dbFlags) keyring(st grantd.Store, master []byte) (*token.Keyring, error
 	})
 }
 
+// scopeEntry is one entry of the scopes file. Sensitive is a pointer so
+// that an admin entry saying "sensitive": false can be refused rather
+// than quietly overruled.
+type scopeEntry struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Sensitive   *bool  `json:"sensitive"`
+}
+
 // loadCatalog reads the scope catalog file, or answers the default one.
+// Unknown members are refused: a misspelt "sensitive" would otherwise
+// hand the scope to every client registered without an owner.
 func loadCatalog(path string) (*grantd.Catalog, error) {
 	if path == "" {
 		return grantd.NewCatalog(grantd.DefaultScopes)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("scopes file: %w", err)
+		return nil, fmt.Errorf("--scopes-file: %w", err)
 	}
-	var scopes []grantd.Scope
-	if err := json.Unmarshal(b, &scopes); err != nil {
-		return nil, fmt.Errorf("scopes file %s: want a JSON array of {\"id\",\"name\",\"description\"}: %w", path, err)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var entries []scopeEntry
+	if err := dec.Decode(&entries); err != nil {
+		return nil, fmt.Errorf("--scopes-file %s: want a JSON array of {\"id\", \"name\", \"description\", \"sensitive\"}: %w", path, err)
 	}
-	return grantd.NewCatalog(scopes)
+	if dec.More() {
+		return nil, fmt.Errorf("--scopes-file %s: unexpected data after the JSON array", path)
+	}
+	scopes := make([]grantd.Scope, len(entries))
+	for i, e := range entries {
+		if e.ID == grantd.ScopeAdmin && e.Sensitive != nil && !*e.Sensitive {
+			return nil, fmt.Errorf("--scopes-file %s: admin is always sensitive; remove \"sensitive\": false from its entry", path)
+		}
+		scopes[i] = grantd.Scope{ID: e.ID, Name: e.Name, Description: e.Description, Sensitive: e.Sensitive != nil && *e.Sensitive}
+	}
+	c, err := grantd.NewCatalog(scopes)
+	if err != nil {
+		return nil, fmt.Errorf("--scopes-file %s: %w", path, err)
+	}
+	return c, nil
 }
 
 func newLogger(w interface{ Write([]byte) (int, error) }, level string) (*slog.Logger, error) {

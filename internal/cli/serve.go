@@ -111,6 +111,12 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 		ln.Close()
 		return fmt.Errorf("--resource: %w", err)
 	}
+	if f.registration == oauth.RegistrationOpen && len(catalog.NonSensitiveIDs()) == 0 {
+		// Not an error: the rest of the server works. But every open
+		// registration will be refused, which an operator should hear of
+		// before a client developer does.
+		log.Warn("open registration will refuse every client: every scope of the catalog is sensitive, and a client without an owner gets no sensitive scope; add a scope that is not sensitive to --scopes-file, or set --registration api_key or disabled")
+	}
 	pages, err := web.New(web.Deps{Provider: provider, Logger: log, Secure: strings.HasPrefix(issuer, "https://")})
 	if err != nil {
 		ln.Close()

@@ -51,7 +51,7 @@ func (s *Server) consentDetails(w http.ResponseWriter, r *http.Request) {
 	}
 	scopes := make([]scopeJSON, len(v.RequestedScopes))
 	for i, sc := range v.RequestedScopes {
-		scopes[i] = scopeJSON(sc)
+		scopes[i] = scopeJSON{ID: sc.ID, Name: sc.Name, Description: sc.Description}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": consentJSON{
 		ClientID:        v.ClientID,
