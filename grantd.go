@@ -80,6 +80,16 @@ type Client struct {
 	ResponseTypes         []string
 	RegistrationTokenHash string
 
+	// Provenance of a client created through another client's access
+	// token (an app acting for its user on the management API): that
+	// client, and the grant the token was issued under ("" for a
+	// client_credentials token). Set at creation and never changed.
+	// Deleting that client, or that grant, deletes this client too
+	// (Store.DeleteClient, Store.DeleteGrant): removing an app removes
+	// what it made.
+	CreatedByClientID string
+	CreatedByGrantID  string
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -227,4 +237,5 @@ type ClientFilter struct {
 	ClientID          string
 	GrantTypeContains string
 	Verified          *bool
+	CreatedByGrantID  string // clients created through that grant's tokens
 }

@@ -44,7 +44,15 @@ type Store interface {
 
 	// Clients. Deleting a client deletes its grants, codes, consents and
 	// refresh tokens and revokes the access tokens issued under them
-	// (RevokedJTI), in one transaction.
+	// (RevokedJTI), in one transaction; and it deletes, in the same
+	// transaction and in the same way, every client created through it
+	// (CreatedByClientID), and through those, and so on.
+	//
+	// CreateClient answers ErrNotFound when CreatedByClientID or
+	// CreatedByGrantID names no row (the app or grant was removed while
+	// the call was under way); CreatedByGrantID requires
+	// CreatedByClientID. UpdateClient keeps both whatever the updater
+	// answers.
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, id string) (Client, error)
 	UpdateClient(ctx context.Context, id string, update func(Client) (Client, error)) (Client, error)
@@ -63,7 +71,8 @@ type Store interface {
 	ListGrants(ctx context.Context, userID string, p Page) ([]Grant, int, error)
 	// DeleteGrant deletes the grant, its codes and refresh tokens and
 	// revokes the access tokens issued under it (RevokedJTI) in one
-	// transaction.
+	// transaction, together with every client created through it
+	// (CreatedByGrantID), each deleted as DeleteClient does.
 	DeleteGrant(ctx context.Context, id string) error
 	// TouchGrant sets last_used_at.
 	TouchGrant(ctx context.Context, id string, now time.Time) error

@@ -10,25 +10,32 @@ import (
 	"github.com/grantd/grantd"
 )
 
-const clientCols = `id, name, org_id, user_id, client_type, require_pkce, grant_types, scopes,
+// clientCols are the columns an update writes; clientSelect adds the
+// provenance, which is written once, at creation.
+const (
+	clientCols = `id, name, org_id, user_id, client_type, require_pkce, grant_types, scopes,
 	redirect_uris, secret_hash, logo_uri, tos_uri, policy_uri, verified, registered,
 	token_endpoint_auth_method, response_types, registration_token_hash, created_at, updated_at`
+	clientSelect = clientCols + `, created_by_client_id, created_by_grant_id`
+)
 
 func scanClient(sc scanner) (grantd.Client, error) {
 	var (
-		c             grantd.Client
-		orgID, userID *string
-		typ           string
+		c                 grantd.Client
+		orgID, userID     *string
+		byClient, byGrant *string
+		typ               string
 	)
 	err := sc.Scan(&c.ID, &c.Name, &orgID, &userID, &typ, &c.RequirePKCE,
 		&c.GrantTypes, &c.Scopes, &c.RedirectURIs, &c.SecretHash,
 		&c.LogoURI, &c.TosURI, &c.PolicyURI, &c.Verified, &c.Registered,
 		&c.TokenEndpointAuthMethod, &c.ResponseTypes, &c.RegistrationTokenHash,
-		&c.CreatedAt, &c.UpdatedAt)
+		&c.CreatedAt, &c.UpdatedAt, &byClient, &byGrant)
 	if err != nil {
 		return grantd.Client{}, err
 	}
 	c.OrgID, c.UserID, c.Type = str(orgID), str(userID), grantd.ClientType(typ)
+	c.CreatedByClientID, c.CreatedByGrantID = str(byClient), str(byGrant)
 	c.GrantTypes, c.Scopes, c.RedirectURIs, c.ResponseTypes = unlist(c.GrantTypes), unlist(c.Scopes), unlist(c.RedirectURIs), unlist(c.ResponseTypes)
 	return c, nil
 }
@@ -43,7 +50,7 @@ func clientArgs(c grantd.Client) []any {
 }
 
 func getClient(ctx context.Context, q querier, id, lock string) (grantd.Client, error) {
-	c, err := scanClient(q.QueryRow(ctx, `SELECT `+clientCols+` FROM clients WHERE id = $1 `+lock, id))
+	c, err := scanClient(q.QueryRow(ctx, `SELECT `+clientSelect+` FROM clients WHERE id = $1 `+lock, id))
 	if err != nil {
 		return grantd.Client{}, dbErr("client", err)
 	}
@@ -51,8 +58,10 @@ func getClient(ctx context.Context, q querier, id, lock string) (grantd.Client, 
 }
 
 func (s *Store) CreateClient(ctx context.Context, c grantd.Client) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientCols+`, name_lower)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`, clientArgs(c)...)
+	// A provenance that names no row fails the foreign key: ErrNotFound.
+	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientCols+`, name_lower, created_by_client_id, created_by_grant_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+		append(clientArgs(c), nullString(c.CreatedByClientID), nullString(c.CreatedByGrantID))...)
 	if err != nil {
 		return dbErr("create client", err)
 	}
@@ -93,15 +102,11 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(grantd.
 	return out, nil
 }
 
-// DeleteClient deletes the client; the schema cascades to its grants,
-// consents, codes and refresh tokens. The access tokens issued under it are
-// self-contained JWTs, so their jtis are revoked first, in the same
-// transaction, while the rows that recorded them still exist.
-//
-// The client's grants are locked first (the lock order of the package
-// documentation), then the client: a redemption or rotation under one of
-// its grants either commits before the revocation reads, or waits and
-// then finds its grant gone.
+// DeleteClient deletes the client and every client created through it
+// (see deleteClients). Its grants and then the client are locked before
+// anything is read, in the package's lock order; the client's lock also
+// keeps a client from being created through it meanwhile (the insert's
+// foreign key check waits for the lock, then finds the client gone).
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM grants WHERE client_id = $1 ORDER BY id FOR UPDATE`, id); err != nil {
@@ -110,15 +115,66 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		if _, err := getClient(ctx, tx, id, `FOR UPDATE`); err != nil {
 			return err
 		}
-		if err := revokeCodeJTIs(ctx, tx, `client_id = $1`, id); err != nil {
+		doomed, err := createdThrough(ctx, tx, `created_by_client_id = $1`, id)
+		if err != nil {
 			return err
 		}
-		if err := revokeRefreshJTIs(ctx, tx, `client_id = $1`, id); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
-		return mustAffect("client", tag, err)
+		return deleteClients(ctx, tx, append([]string{id}, doomed...))
 	})
+}
+
+// createdThrough answers the clients created through the client or grant
+// that where (a constant condition on clients with one argument, $1)
+// matches, and, through those, the clients they created, and so on: all
+// that removing the app or the grant removes. Provenance only ever points
+// at an older row, so the closure is finite; UNION, not UNION ALL, stops
+// it on a row already found all the same.
+func createdThrough(ctx context.Context, q querier, where string, arg any) ([]string, error) {
+	rows, err := q.Query(ctx, `WITH RECURSIVE doomed (id) AS (
+			SELECT id FROM clients WHERE `+where+`
+			UNION
+			SELECT c.id FROM clients c JOIN doomed d ON c.created_by_client_id = d.id
+		) SELECT id FROM doomed ORDER BY id`, arg)
+	if err != nil {
+		return nil, dbErr("clients created through", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, dbErr("clients created through", err)
+	}
+	return ids, nil
+}
+
+// deleteClients deletes the clients; the schema cascades to their grants,
+// consents, codes and refresh tokens (and to clients created through
+// them). The access tokens issued under them are self-contained JWTs, so
+// their jtis are revoked first, in the same transaction, while the rows
+// that recorded them still exist.
+//
+// Their grants are locked first (the lock order of the package
+// documentation), then the clients: a redemption or rotation under one of
+// those grants either commits before the revocation reads, or waits and
+// then finds its grant gone.
+func deleteClients(ctx context.Context, tx pgx.Tx, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM grants WHERE client_id = ANY ($1) ORDER BY id FOR UPDATE`, ids); err != nil {
+		return dbErr("delete client", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM clients WHERE id = ANY ($1) ORDER BY id FOR UPDATE`, ids); err != nil {
+		return dbErr("delete client", err)
+	}
+	if err := revokeCodeJTIs(ctx, tx, `client_id = ANY ($1)`, ids); err != nil {
+		return err
+	}
+	if err := revokeRefreshJTIs(ctx, tx, `client_id = ANY ($1)`, ids); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = ANY ($1)`, ids); err != nil {
+		return dbErr("delete client", err)
+	}
+	return nil
 }
 
 // escapeLike makes a user's text match itself literally in a LIKE pattern
@@ -160,6 +216,9 @@ func clientWhere(f grantd.ClientFilter) (string, []any) {
 	if f.Verified != nil {
 		add(`verified = %s`, *f.Verified)
 	}
+	if f.CreatedByGrantID != "" {
+		add(`created_by_grant_id = %s`, f.CreatedByGrantID)
+	}
 	return strings.Join(conds, " AND "), args
 }
 
@@ -178,7 +237,7 @@ func (s *Store) ListClients(ctx context.Context, f grantd.ClientFilter, p grantd
 		// id is compared byte by byte (COLLATE "C", also the column's own
 		// collation), as SQLite's BINARY collation does.
 		n := len(args)
-		rows, err := tx.Query(ctx, `SELECT `+clientCols+` FROM clients WHERE `+where+fmt.Sprintf(`
+		rows, err := tx.Query(ctx, `SELECT `+clientSelect+` FROM clients WHERE `+where+fmt.Sprintf(`
 			ORDER BY created_at DESC, id COLLATE "C" ASC LIMIT $%d OFFSET $%d`, n+1, n+2), append(args, limit, offset)...)
 		if err != nil {
 			return dbErr("list clients", err)

@@ -121,10 +121,20 @@ func (s *Store) ListGrants(ctx context.Context, userID string, p grantd.Page) ([
 // it (on its codes and refresh tokens) and deletes it; the schema
 // cascades the delete to the grant's codes and refresh tokens. The lock
 // comes first so that no redemption or rotation can commit a token
-// between the revocation and the delete.
+// between the revocation and the delete, and no client can be created
+// through the grant meanwhile (the insert's foreign key check waits for
+// the lock, then finds the grant gone). The clients created through the
+// grant go with it, as DeleteClient deletes them.
 func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
 		if _, err := getGrant(ctx, tx, `id = $1`, `FOR UPDATE`, id); err != nil {
+			return err
+		}
+		doomed, err := createdThrough(ctx, tx, `created_by_grant_id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if err := deleteClients(ctx, tx, doomed); err != nil {
 			return err
 		}
 		if err := revokeCodeJTIs(ctx, tx, `grant_id = $1`, id); err != nil {

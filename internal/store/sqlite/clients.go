@@ -8,9 +8,14 @@ import (
 	"github.com/grantd/grantd"
 )
 
-const clientCols = `id, name, org_id, user_id, client_type, require_pkce, grant_types, scopes,
+// clientCols are the columns an update writes; clientSelect adds the
+// provenance, which is written once, at creation.
+const (
+	clientCols = `id, name, org_id, user_id, client_type, require_pkce, grant_types, scopes,
 	redirect_uris, secret_hash, logo_uri, tos_uri, policy_uri, verified, registered,
 	token_endpoint_auth_method, response_types, registration_token_hash, created_at, updated_at`
+	clientSelect = clientCols + `, created_by_client_id, created_by_grant_id`
+)
 
 func scanClient(sc scanner) (grantd.Client, error) {
 	var c grantd.Client
@@ -18,7 +23,7 @@ func scanClient(sc scanner) (grantd.Client, error) {
 		listCol{&c.GrantTypes}, listCol{&c.Scopes}, listCol{&c.RedirectURIs}, &c.SecretHash,
 		&c.LogoURI, &c.TosURI, &c.PolicyURI, &c.Verified, &c.Registered,
 		&c.TokenEndpointAuthMethod, listCol{&c.ResponseTypes}, &c.RegistrationTokenHash,
-		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt})
+		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, stringCol{&c.CreatedByClientID}, stringCol{&c.CreatedByGrantID})
 	return c, err
 }
 
@@ -32,7 +37,7 @@ func clientArgs(c grantd.Client) []any {
 }
 
 func getClient(ctx context.Context, q querier, id string) (grantd.Client, error) {
-	c, err := scanClient(q.QueryRowContext(ctx, `SELECT `+clientCols+` FROM clients WHERE id = ?`, id))
+	c, err := scanClient(q.QueryRowContext(ctx, `SELECT `+clientSelect+` FROM clients WHERE id = ?`, id))
 	if err != nil {
 		return grantd.Client{}, dbErr("client", err)
 	}
@@ -40,8 +45,10 @@ func getClient(ctx context.Context, q querier, id string) (grantd.Client, error)
 }
 
 func (s *Store) CreateClient(ctx context.Context, c grantd.Client) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`, name_lower)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, clientArgs(c)...)
+	// A provenance that names no row fails the foreign key: ErrNotFound.
+	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`, name_lower, created_by_client_id, created_by_grant_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		append(clientArgs(c), nullString(c.CreatedByClientID), nullString(c.CreatedByGrantID))...)
 	if err != nil {
 		return dbErr("create client", err)
 	}
@@ -82,21 +89,73 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(grantd.
 	return out, nil
 }
 
-// DeleteClient deletes the client; the schema cascades to its grants,
-// consents, codes and refresh tokens. The access tokens issued under it are
-// self-contained JWTs, so their jtis are revoked first, in the same
-// transaction, while the rows that recorded them still exist.
+// DeleteClient deletes the client and every client created through it
+// (see deleteClients).
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := getClient(ctx, tx, id); err != nil {
+			return err
+		}
+		doomed, err := createdThrough(ctx, tx, `created_by_client_id = ?`, id)
+		if err != nil {
+			return err
+		}
+		return deleteClients(ctx, tx, append([]string{id}, doomed...))
+	})
+}
+
+// createdThrough answers the clients created through the clients or
+// grant that where (a constant condition on clients with one argument)
+// matches, and, through those, the clients they created, and so on: all
+// that removing the app or the grant removes. Provenance only ever points
+// at an older row, so the closure is finite; UNION, not UNION ALL, stops
+// it on a row already found all the same.
+func createdThrough(ctx context.Context, q querier, where string, arg any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `WITH RECURSIVE doomed (id) AS (
+			SELECT id FROM clients WHERE `+where+`
+			UNION
+			SELECT c.id FROM clients c JOIN doomed d ON c.created_by_client_id = d.id
+		) SELECT id FROM doomed ORDER BY id`, arg)
+	if err != nil {
+		return nil, dbErr("clients created through", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, dbErr("clients created through", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("clients created through", err)
+	}
+	return ids, nil
+}
+
+// deleteClients deletes the clients; the schema cascades to their grants,
+// consents, codes and refresh tokens (and to clients created through
+// them). The access tokens issued under them are self-contained JWTs, so
+// their jtis are revoked first, in the same transaction, while the rows
+// that recorded them still exist.
+func deleteClients(ctx context.Context, tx *sql.Tx, ids []string) error {
+	for _, id := range ids {
 		if err := revokeCodeJTIs(ctx, tx, `client_id = ?`, id); err != nil {
 			return err
 		}
 		if err := revokeRefreshJTIs(ctx, tx, `client_id = ?`, id); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id)
-		return mustAffect("client", res, err)
-	})
+	}
+	for _, id := range ids {
+		// A client may be gone already, by the cascade of one deleted
+		// before it.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id); err != nil {
+			return dbErr("delete client", err)
+		}
+	}
+	return nil
 }
 
 // escapeLike makes a user's text match itself literally in a LIKE pattern
@@ -137,6 +196,9 @@ func clientWhere(f grantd.ClientFilter) (string, []any) {
 	if f.Verified != nil {
 		add(`verified = ?`, *f.Verified)
 	}
+	if f.CreatedByGrantID != "" {
+		add(`created_by_grant_id = ?`, f.CreatedByGrantID)
+	}
 	return strings.Join(conds, " AND "), args
 }
 
@@ -153,7 +215,7 @@ func (s *Store) ListClients(ctx context.Context, f grantd.ClientFilter, p grantd
 		}
 		// id is compared byte by byte (SQLite's BINARY collation); the
 		// PostgreSQL twin needs COLLATE "C" for the same order.
-		rows, err := tx.QueryContext(ctx, `SELECT `+clientCols+` FROM clients WHERE `+where+`
+		rows, err := tx.QueryContext(ctx, `SELECT `+clientSelect+` FROM clients WHERE `+where+`
 			ORDER BY created_at DESC, id ASC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 		if err != nil {
 			return dbErr("list clients", err)

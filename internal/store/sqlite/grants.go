@@ -105,8 +105,20 @@ func (s *Store) ListGrants(ctx context.Context, userID string, p grantd.Page) ([
 // DeleteGrant revokes the access tokens recorded under the grant (on its
 // codes and refresh tokens) before the rows that recorded them go; the
 // schema cascades the delete to the grant's codes and refresh tokens.
+// The clients created through the grant go with it, as DeleteClient
+// deletes them.
 func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := getGrant(ctx, tx, `id = ?`, id); err != nil {
+			return err
+		}
+		doomed, err := createdThrough(ctx, tx, `created_by_grant_id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if err := deleteClients(ctx, tx, doomed); err != nil {
+			return err
+		}
 		if err := revokeCodeJTIs(ctx, tx, `grant_id = ?`, id); err != nil {
 			return err
 		}
