@@ -20,10 +20,10 @@ type apiEnv struct {
 	env    map[string]string
 }
 
-func newAPIEnv(t *testing.T) *apiEnv {
+func newAPIEnv(t *testing.T, serveArgs ...string) *apiEnv {
 	t.Helper()
 	dir := t.TempDir()
-	issuer, _, _ := runServe(t, dir)
+	issuer, _, _ := runServe(t, dir, serveArgs...)
 	b, err := os.ReadFile(filepath.Join(dir, "grantd.bootstrap-key"))
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +206,13 @@ func TestClientsCommands(t *testing.T) {
 }
 
 func TestTokenIntrospectRevokeMetadataRegisterCommands(t *testing.T) {
-	e := newAPIEnv(t)
+	// A scope a client registered without an owner may have, besides
+	// admin, which it may not.
+	scopes := filepath.Join(t.TempDir(), "scopes.json")
+	if err := os.WriteFile(scopes, []byte(`[{"id": "admin"}, {"id": "messages", "name": "Send messages"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := newAPIEnv(t, "--scopes-file", scopes)
 	var svc cliClient
 	e.jsonOf(t, &svc, "clients", "create", "--name", "worker", "--client-type", "confidential",
 		"--allowed-scopes", "admin", "--allowed-grant-types", "client_credentials")
@@ -272,9 +278,12 @@ func TestTokenIntrospectRevokeMetadataRegisterCommands(t *testing.T) {
 
 	var reg map[string]any
 	e.jsonOf(t, &reg, "register", "--client-name", "My agent", "--redirect-uris", "http://127.0.0.1:9999/callback",
-		"--token-endpoint-auth-method", "none", "--scope", "admin")
-	if reg["client_id"] == nil || reg["client_secret"] != nil || reg["client_name"] != "My agent" || reg["registration_access_token"] == nil {
+		"--token-endpoint-auth-method", "none", "--scope", "messages")
+	if reg["client_id"] == nil || reg["client_secret"] != nil || reg["client_name"] != "My agent" || reg["registration_access_token"] == nil || reg["scope"] != "messages" {
 		t.Fatalf("register = %v", reg)
+	}
+	if msg := e.fails(t, "register", "--client-name", "My agent", "--redirect-uris", "http://127.0.0.1:9999/callback", "--scope", "admin"); !strings.Contains(msg, "invalid_client_metadata") || !strings.Contains(msg, "sensitive") {
+		t.Fatalf("register asking for admin: %q", msg)
 	}
 	if out := e.ok(t, "register", "--client-name", "svc", "--grant-types", "client_credentials"); !strings.Contains(out, "client_secret") || !strings.Contains(out, "registration_client_uri") {
 		t.Fatalf("register table:\n%s", out)

@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLoadCatalog: the scopes file marks scopes sensitive; admin always
@@ -58,5 +63,47 @@ func TestLoadCatalog(t *testing.T) {
 	}
 	if _, err := loadCatalog(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "--scopes-file") {
 		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+// TestServeWarnsOpenRegistrationHasNoScope: with the default catalog
+// (admin alone, which is sensitive) open registration can register
+// nothing; serve says so at start, and a registration is refused with
+// invalid_client_metadata naming scope rather than given admin.
+func TestServeWarnsOpenRegistrationHasNoScope(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	dir := t.TempDir()
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"grantd", "serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(dir, "grantd.db")}, env(nil), strings.NewReader(""), stdout, stderr)
+	}()
+	re := regexp.MustCompile(`grantd listening on (\S+)`)
+	var base string
+	for deadline := time.Now().Add(20 * time.Second); base == ""; time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(stdout.String()); m != nil {
+			base = "http://" + m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("serve did not start; stderr:\n%s", stderr.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "open registration will refuse every client") {
+		t.Errorf("no warning about open registration on stderr:\n%s", stderr.String())
+	}
+	resp, err := http.Post(base+"/v2/oauth/register", "application/json", strings.NewReader(`{"redirect_uris": ["https://app.example/cb"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"invalid_client_metadata"`) || !strings.Contains(string(body), `"scope"`) {
+		t.Errorf("register: %d %s, want 400 invalid_client_metadata naming scope", resp.StatusCode, body)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
 	}
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/token"
 )
 
@@ -18,6 +18,8 @@ type Principal struct {
 	OrgID  string
 	// ClientID is set when the caller is an access token.
 	ClientID string
+	// Via is the access token the call came through; zero otherwise.
+	Via oauth.Via
 	// APIKeyID is set when the caller is an API key.
 	APIKeyID string
 }
@@ -62,38 +64,14 @@ func (s *Server) authenticateAPIKey(ctx context.Context, key string) (Principal,
 }
 
 // authenticateAccessToken answers the principal of an admin access token
-// whose audience is this API (SPEC §2, Callers).
+// whose audience is this API; the engine decides (oauth.TokenCaller),
+// including that a client without an owner reaches nothing.
 func (s *Server) authenticateAccessToken(ctx context.Context, tok string) (Principal, error) {
-	c, client, ok, err := s.oauth.ActiveAccessToken(ctx, tok)
+	u, via, err := s.oauth.TokenCaller(ctx, tok)
 	if err != nil {
-		return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return Principal{}, err
 	}
-	if !ok {
-		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the access token is not valid")
-	}
-	if c.Audience != s.cfg.Issuer && c.Audience != s.cfg.Issuer+"/v2" {
-		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the access token is not meant for this API")
-	}
-	scopes, _ := grantd.ParseScope(c.Scope)
-	if !slices.Contains(scopes, grantd.ScopeAdmin) {
-		return Principal{}, grantd.E(grantd.CodeForbidden, "the access token lacks the admin scope")
-	}
-	userID := c.Subject
-	if c.GrantID == "" {
-		// client_credentials: the token acts for the client's owner.
-		if client.UserID == "" {
-			return Principal{}, grantd.E(grantd.CodeForbidden, "this client has no owner and reaches no management data")
-		}
-		userID = client.UserID
-	}
-	u, err := s.store.GetUser(ctx, userID)
-	if errors.Is(err, grantd.ErrNotFound) {
-		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the access token's user no longer exists")
-	}
-	if err != nil {
-		return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
-	}
-	return Principal{UserID: u.ID, OrgID: u.OrgID, ClientID: c.ClientID}, nil
+	return Principal{UserID: u.ID, OrgID: u.OrgID, ClientID: via.ClientID, Via: via}, nil
 }
 
 // authenticateBearer answers the principal of the request's bearer

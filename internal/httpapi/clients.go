@@ -76,7 +76,7 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request, p Principa
 	if err != nil {
 		return err
 	}
-	c, secret, err := s.oauth.CreateClient(r.Context(), grantd.User{ID: p.UserID, OrgID: p.OrgID}, in)
+	c, secret, err := s.oauth.CreateClientVia(r.Context(), grantd.User{ID: p.UserID, OrgID: p.OrgID}, p.Via, in)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (s *Server) updateClient(w http.ResponseWriter, r *http.Request, p Principa
 	if err != nil {
 		return err
 	}
-	c, err := s.oauth.UpdateClient(r.Context(), p.UserID, r.PathValue("id"), in)
+	c, err := s.oauth.UpdateClientVia(r.Context(), p.UserID, p.Via, r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,10 @@ type registrationResponse struct {
 // or the one the request presented (RFC 7592 §3 requires it in every
 // answer, and the caller has just proved it holds it).
 func (s *Server) renderRegistration(c grantd.Client, secret, regToken string) registrationResponse {
+	// scope says what the client can get now: a registration made before
+	// sensitive scopes existed may still list admin, which it is never
+	// given.
+	scope := strings.Join(s.oauth.ClientScopes(c), " ")
 	out := registrationResponse{
 		ClientID:                c.ID,
 		ClientIDIssuedAt:        c.CreatedAt.Unix(),
@@ -51,7 +55,7 @@ func (s *Server) renderRegistration(c grantd.Client, secret, regToken string) re
 		GrantTypes:              nonNil(c.GrantTypes),
 		RedirectURIs:            nonNil(c.RedirectURIs),
 		ResponseTypes:           oauth.ResponseTypes(c),
-		Scope:                   strings.Join(c.Scopes, " "),
+		Scope:                   scope,
 		TokenEndpointAuthMethod: oauth.AuthMethod(c),
 		LogoURI:                 c.LogoURI,
 		TosURI:                  c.TosURI,

@@ -169,7 +169,7 @@ func TestRegisterDefaultsAndKinds(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		reg, m := registrationOK(t, env, env.register(t, `{"redirect_uris":["https://app.example/cb"]}`), http.StatusCreated)
 		if !slices.Equal(reg.GrantTypes, []string{"authorization_code"}) || !slices.Equal(reg.ResponseTypes, []string{"code"}) ||
-			reg.Scope != "admin read write" || reg.TokenEndpointAuthMethod != "client_secret_basic" || reg.ClientSecret == "" {
+			reg.Scope != "read write" || reg.TokenEndpointAuthMethod != "client_secret_basic" || reg.ClientSecret == "" {
 			t.Errorf("answer = %+v", reg)
 		}
 		for _, k := range []string{"client_name", "logo_uri", "tos_uri", "policy_uri"} {
@@ -196,7 +196,7 @@ func TestRegisterDefaultsAndKinds(t *testing.T) {
 	})
 	t.Run("null is omitted", func(t *testing.T) {
 		reg, _ := registrationOK(t, env, env.register(t, `{"redirect_uris":["https://app.example/cb"],"client_name":null,"scope":null,"grant_types":null,"logo_uri":null,"x":1,"x":2}`), http.StatusCreated)
-		if reg.Scope != "admin read write" || !slices.Equal(reg.GrantTypes, []string{"authorization_code"}) {
+		if reg.Scope != "read write" || !slices.Equal(reg.GrantTypes, []string{"authorization_code"}) {
 			t.Errorf("answer = %+v", reg)
 		}
 	})
@@ -515,12 +515,13 @@ func TestRegisterPolicyDisabled(t *testing.T) {
 }
 
 // TestRegisteredClientReachesNoManagementData: a client registered
-// without an owner gets tokens (client_secret_post and Basic), and even
-// with the admin scope they reach no management data.
+// without an owner gets tokens (client_secret_post and Basic), and they
+// reach no management data. (That even a token with admin does not is
+// TestManagementWithAccessTokens and TestAnonymousAppGetsNoAccountManagement.)
 func TestRegisteredClientReachesNoManagementData(t *testing.T) {
 	env := newTestEnv(t)
 	st, _, body := apiCall(t, env, "POST", env.URL+"/v2/oauth/register", "", map[string]any{
-		"client_name": "Robot", "grant_types": []string{"client_credentials"}, "scope": "admin read",
+		"client_name": "Robot", "grant_types": []string{"client_credentials"}, "scope": "read write",
 		"token_endpoint_auth_method": "client_secret_post",
 	})
 	if st != http.StatusCreated {
@@ -537,7 +538,7 @@ func TestRegisteredClientReachesNoManagementData(t *testing.T) {
 		if err != nil {
 			t.Fatalf("token (style %d): %v", style, err)
 		}
-		if tok.Extra("scope") != "admin read" {
+		if tok.Extra("scope") != "read write" {
 			t.Errorf("scope = %v", tok.Extra("scope"))
 		}
 		for _, p := range []string{"/v2/oauth_clients", "/v2/oauth_grants"} {

@@ -186,17 +186,34 @@ func quote(s string) string {
 
 // CreateClient validates the input and creates a client owned by the
 // user; it answers the plain secret of a confidential client, which is
-// never stored and cannot be shown again.
+// never stored and cannot be shown again. It is the call of a person (an
+// API key, the developer pages); CreateClientVia is an app's.
 func (p *Provider) CreateClient(ctx context.Context, owner grantd.User, in ClientInput) (grantd.Client, string, error) {
+	return p.CreateClientVia(ctx, owner, Via{}, in)
+}
+
+// CreateClientVia creates a client for owner through via, the access
+// token of an app acting for them (zero: a person's own call). Such a
+// client records the app and grant it came through, so that removing
+// the app, or the person's grant to it, removes the client too; and it
+// may have no scope the token does not carry, so that an app cannot mint
+// a client stronger than itself.
+func (p *Provider) CreateClientVia(ctx context.Context, owner grantd.User, via Via, in ClientInput) (grantd.Client, string, error) {
 	now := p.now().UTC().Truncate(time.Second)
 	c := grantd.Client{
-		ID:        token.NewID(),
-		OrgID:     owner.OrgID,
-		UserID:    owner.ID,
-		CreatedAt: now,
-		UpdatedAt: now,
+		ID:                token.NewID(),
+		OrgID:             owner.OrgID,
+		UserID:            owner.ID,
+		CreatedByClientID: via.ClientID,
+		CreatedByGrantID:  via.GrantID,
+		CreatedAt:         now,
+		UpdatedAt:         now,
 	}
-	if probs := in.Apply(&c, true, p.catalog); len(probs) > 0 {
+	probs := in.Apply(&c, true, p.catalog)
+	if len(probs) == 0 {
+		probs = via.scopeCeiling(nil, c.Scopes)
+	}
+	if len(probs) > 0 {
 		return grantd.Client{}, "", grantd.Invalid(probs...)
 	}
 	var secret string
@@ -206,10 +223,35 @@ func (p *Provider) CreateClient(ctx context.Context, owner grantd.User, in Clien
 	} else {
 		c.TokenEndpointAuthMethod = grantd.AuthMethodNone
 	}
-	if err := p.store.CreateClient(ctx, c); err != nil {
+	err := p.store.CreateClient(ctx, c)
+	switch {
+	case errors.Is(err, grantd.ErrNotFound) && via.Token():
+		// The app or the grant its token came through was removed while
+		// this call was under way: the token no longer stands.
+		return grantd.Client{}, "", grantd.E(grantd.CodeUnauthenticated, "the access token is not valid")
+	case err != nil:
 		return grantd.Client{}, "", grantd.Wrap(grantd.CodeInternal, err, "internal error")
 	}
 	return c, secret, nil
+}
+
+// scopeCeiling answers a problem for each scope of scopes that was not in
+// old and that the token does not carry: through a token, an app may
+// keep or drop a client's scopes but add only its own.
+func (v Via) scopeCeiling(old, scopes []string) []grantd.FieldError {
+	if !v.Token() {
+		return nil
+	}
+	var probs []grantd.FieldError
+	for i, s := range scopes {
+		if !slices.Contains(old, s) && !slices.Contains(v.Scopes, s) {
+			probs = append(probs, grantd.FieldError{
+				Pointer: fmt.Sprintf("/allowed_scopes/%d", i),
+				Detail:  fmt.Sprintf("%s is not a scope of the access token this request was made with; an app may give a client only scopes it has itself", quote(s)),
+			})
+		}
+	}
+	return probs
 }
 
 // errNoClient is the answer for a client that does not exist or is not
@@ -230,13 +272,26 @@ func (p *Provider) OwnClient(ctx context.Context, userID, clientID string) (gran
 	return c, nil
 }
 
-// UpdateClient changes the fields the input names, atomically.
+// UpdateClient changes the fields the input names, atomically: a
+// person's call (see UpdateClientVia).
 func (p *Provider) UpdateClient(ctx context.Context, userID, clientID string, in ClientInput) (grantd.Client, error) {
+	return p.UpdateClientVia(ctx, userID, Via{}, clientID, in)
+}
+
+// UpdateClientVia changes the fields the input names through via, an
+// app's access token (zero: a person's own call). Through a token, no
+// scope may be added that the token does not carry.
+func (p *Provider) UpdateClientVia(ctx context.Context, userID string, via Via, clientID string, in ClientInput) (grantd.Client, error) {
 	c, err := p.store.UpdateClient(ctx, clientID, func(c grantd.Client) (grantd.Client, error) {
 		if c.UserID == "" || c.UserID != userID {
 			return c, errNoClient()
 		}
-		if probs := in.Apply(&c, false, p.catalog); len(probs) > 0 {
+		old := c.Scopes
+		probs := in.Apply(&c, false, p.catalog)
+		if len(probs) == 0 {
+			probs = via.scopeCeiling(old, c.Scopes)
+		}
+		if len(probs) > 0 {
 			return c, grantd.Invalid(probs...)
 		}
 		c.UpdatedAt = p.now().UTC().Truncate(time.Second)

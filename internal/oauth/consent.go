@@ -102,10 +102,8 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 	if !client.Allows(grantd.GrantAuthorizationCode) {
 		return p.errorRedirect(req, grantd.E(grantd.CodeUnauthorizedClient, "this application may no longer use the authorization code flow")), nil
 	}
-	for _, s := range req.scopes {
-		if !slices.Contains(client.Scopes, s) || !p.catalog.Has(s) {
-			return p.errorRedirect(req, grantd.E(grantd.CodeInvalidScope, "scope asks for more than this application is allowed")), nil
-		}
+	if !grantd.Subset(req.scopes, p.allowedScopes(client)) {
+		return p.errorRedirect(req, grantd.E(grantd.CodeInvalidScope, "scope asks for more than this application is allowed")), nil
 	}
 	g, err := p.widenGrant(ctx, userID, client.ID, req.scopes, now)
 	if err != nil {

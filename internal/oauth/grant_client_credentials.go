@@ -36,15 +36,17 @@ func (p *Provider) clientCredentials(c grantd.Client, req TokenRequest) (TokenRe
 // clientScopes answers the scopes of a client_credentials token: the
 // requested ones, each allowed to the client, or by default every scope
 // the client is allowed. Scopes the operator has since removed from the
-// catalog are never issued.
+// catalog, and sensitive ones of a client without an owner, are never
+// issued.
 func (p *Provider) clientScopes(c grantd.Client, requested string) ([]string, error) {
+	allowed := p.allowedScopes(c)
 	if requested != "" {
 		want, ok := grantd.ParseScope(requested)
 		if !ok {
 			return nil, grantd.E(grantd.CodeInvalidScope, "scope is malformed")
 		}
 		for _, s := range want {
-			if !slices.Contains(c.Scopes, s) || !p.catalog.Has(s) {
+			if !slices.Contains(allowed, s) {
 				return nil, grantd.E(grantd.CodeInvalidScope, "scope %s is not allowed to this client", quote(s))
 			}
 		}
@@ -52,24 +54,29 @@ func (p *Provider) clientScopes(c grantd.Client, requested string) ([]string, er
 			return want, nil
 		}
 	}
-	out := p.allowedScopes(c)
-	if len(out) == 0 {
+	if len(allowed) == 0 {
 		return nil, grantd.E(grantd.CodeInvalidScope, "this client is allowed no scope of this server")
 	}
-	return out, nil
+	return allowed, nil
 }
 
-// allowedScopes answers the scopes the client is allowed that are still
-// in the catalog, in the client's order: what a request that names no
-// scope gets. The common case allocates nothing: the catalog still has
-// every scope the client is allowed, and the answer is c.Scopes itself,
-// which callers must not modify.
+// allowedScopes answers what the client may get now: the scopes it is
+// allowed that are still in the catalog, in the client's order, without
+// the sensitive ones when it has no owner. A row written before
+// sensitive scopes existed may hold admin for a client registered by
+// anyone; every authorization, consent and token decision goes through
+// here, so that such a row never yields a sensitive scope. The common
+// case allocates nothing: the answer is c.Scopes itself, which callers
+// must not modify.
 func (p *Provider) allowedScopes(c grantd.Client) []string {
+	keep := func(s string) bool {
+		return p.catalog.Has(s) && (c.UserID != "" || !p.catalog.Sensitive(s))
+	}
 	for i, s := range c.Scopes {
-		if !p.catalog.Has(s) {
+		if !keep(s) {
 			out := slices.Clone(c.Scopes[:i])
 			for _, s := range c.Scopes[i+1:] {
-				if p.catalog.Has(s) {
+				if keep(s) {
 					out = append(out, s)
 				}
 			}
@@ -78,3 +85,7 @@ func (p *Provider) allowedScopes(c grantd.Client) []string {
 	}
 	return c.Scopes
 }
+
+// ClientScopes answers the scopes the client may get now (see
+// allowedScopes), for adapters that show a client's scopes.
+func (p *Provider) ClientScopes(c grantd.Client) []string { return slices.Clone(p.allowedScopes(c)) }

@@ -43,7 +43,7 @@ func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req T
 			return code, nil, err
 		}
 		scopes := code.Scopes
-		if scopes, err = narrowScope("", scopes, c.Scopes); err != nil {
+		if scopes, err = narrowScope("", scopes, p.allowedScopes(c)); err != nil {
 			return code, nil, err
 		}
 		scope := joinScopes(scopes)

@@ -40,7 +40,7 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 		if err != nil {
 			return old, err
 		}
-		scopes, err := narrowScope(req.Scope, old.Scopes, c.Scopes)
+		scopes, err := narrowScope(req.Scope, old.Scopes, p.allowedScopes(c))
 		if err != nil {
 			return old, err
 		}

@@ -69,11 +69,19 @@ type ResourceMetadata struct {
 // ResourceMetadata answers the metadata of the API under one of its two
 // identifiers, the issuer or {issuer}/v2: RFC 9728 §3.3 requires the
 // document's resource to equal the identifier its URL was formed from.
+//
+// scopes_supported lists only the scopes a client can obtain by
+// registering itself (SPEC §4): the ones that are not sensitive. The
+// document is read by clients that are about to register (MCP clients do)
+// and then ask for what it lists; a sensitive scope there would only earn
+// them invalid_client_metadata. With the default catalog (admin alone)
+// the list is empty. The authorization server metadata still lists the
+// whole catalog: clients made by their owners may have every scope.
 func (p *Provider) ResourceMetadata(resource string) ResourceMetadata {
 	return ResourceMetadata{
 		Resource:               resource,
 		AuthorizationServers:   []string{p.cfg.Issuer},
-		ScopesSupported:        p.catalog.IDs(),
+		ScopesSupported:        p.catalog.NonSensitiveIDs(),
 		BearerMethodsSupported: []string{"header"},
 	}
 }

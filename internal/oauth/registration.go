@@ -293,8 +293,15 @@ func (p *Provider) applyMetadata(base grantd.Client, md ClientMetadata, create b
 		}
 	}
 
+	// A client without an owner never gets a sensitive scope: nobody
+	// answers for what it does with one (SPEC §3, Registration).
+	ownerless := c.UserID == ""
+	defaultScopes := p.catalog.IDs()
+	if ownerless {
+		defaultScopes = p.catalog.NonSensitiveIDs()
+	}
 	in := ClientInput{
-		AllowedScopes:     ptr(p.catalog.IDs()),
+		AllowedScopes:     ptr(defaultScopes),
 		AllowedGrantTypes: &[]string{grantd.GrantAuthorizationCode},
 		RedirectURIs:      &[]string{},
 		LogoURI:           orEmpty(md.LogoURI),
@@ -307,17 +314,35 @@ func (p *Provider) applyMetadata(base grantd.Client, md ClientMetadata, create b
 	if md.ClientName != nil && *md.ClientName != "" {
 		in.Name = md.ClientName
 	}
-	if md.Scope != nil {
+	switch {
+	case md.Scope != nil:
 		switch scopes, ok := grantd.ParseScope(*md.Scope); {
 		case !ok:
 			bad("scope", "scope must be scope names separated by spaces")
 			in.AllowedScopes = nil
 		case len(scopes) == 0:
-			bad("scope", "scope must name at least one scope; omit it to register every scope of this server")
+			bad("scope", "scope must name at least one scope; omit it for this server's default")
 			in.AllowedScopes = nil
 		default:
+			if ownerless {
+				// Refused by name, and left out of what Apply checks so
+				// that the other scopes are still checked once.
+				scopes = slices.DeleteFunc(scopes, func(s string) bool {
+					if p.catalog.Sensitive(s) {
+						bad("scope", "%s is a sensitive scope, which a client registered without an owner cannot have", quote(s))
+						return true
+					}
+					return false
+				})
+			}
 			in.AllowedScopes = &scopes
+			if len(scopes) == 0 {
+				in.AllowedScopes = nil
+			}
 		}
+	case len(defaultScopes) == 0:
+		bad("scope", "this server has no scope for a client registered without an owner: every scope it offers is sensitive; ask its operator for a client")
+		in.AllowedScopes = nil
 	}
 	if md.GrantTypes != nil {
 		in.AllowedGrantTypes = md.GrantTypes

@@ -35,8 +35,8 @@ func TestRegisterDefaults(t *testing.T) {
 	if !slices.Equal(c.GrantTypes, []string{grantd.GrantAuthorizationCode}) || !slices.Equal(c.ResponseTypes, []string{"code"}) {
 		t.Errorf("grant types %v, response types %v; want [authorization_code] and [code]", c.GrantTypes, c.ResponseTypes)
 	}
-	if !slices.Equal(c.Scopes, []string{"admin", "read", "write", "billing"}) {
-		t.Errorf("scopes %v, want the whole catalog", c.Scopes)
+	if !slices.Equal(c.Scopes, []string{"read", "write", "billing"}) {
+		t.Errorf("scopes %v, want the catalog but admin, which is sensitive", c.Scopes)
 	}
 	if c.Name != "" || c.UserID != "" || c.OrgID != "" || c.CreatedAt.IsZero() {
 		t.Errorf("client = %+v, want no name, no owner, a creation time", c)
@@ -235,7 +235,7 @@ func TestRegistrationManagement(t *testing.T) {
 		}
 		// Omitted fields take their defaults; the auth method stays.
 		if c.Name != "" || c.LogoURI != "" || !slices.Equal(c.RedirectURIs, []string{"https://app.example/cb2"}) ||
-			!slices.Equal(c.GrantTypes, []string{grantd.GrantAuthorizationCode}) || len(c.Scopes) != 4 ||
+			!slices.Equal(c.GrantTypes, []string{grantd.GrantAuthorizationCode}) || len(c.Scopes) != 3 ||
 			c.TokenEndpointAuthMethod != grantd.AuthMethodClientSecretPost || c.Type != grantd.ClientConfidential {
 			t.Errorf("updated = %+v", c)
 		}

@@ -140,8 +140,11 @@ func (p *Provider) grantedAudience(granted string, resources []string) (string, 
 
 // narrowScope answers the scopes a token may carry: the requested ones
 // (all of which must be in granted) or, when none are requested, all of
-// granted; either way only those the client is still allowed, so that
-// narrowing a client's allowed_scopes takes effect at the next refresh.
+// granted; either way only those the client is still allowed
+// (allowedScopes), so that narrowing a client's allowed_scopes takes
+// effect at the next refresh, and a code or refresh token of a client
+// without an owner that recorded a sensitive scope before such scopes
+// existed never yields it.
 func narrowScope(requested string, granted, clientScopes []string) ([]string, error) {
 	want, ok := grantd.ParseScope(requested)
 	if !ok {
