@@ -45,10 +45,24 @@ func (p *Provider) OwnGrant(ctx context.Context, userID, grantID string) (grantd
 	return g, nil
 }
 
+// ClientsMadeThrough answers up to limit of the user's clients that the
+// grant's app created through its tokens, newest first, and how many
+// there are: what revoking the grant deletes from the user's account,
+// for a page to say before the person confirms.
+func (p *Provider) ClientsMadeThrough(ctx context.Context, userID, grantID string, limit int) ([]grantd.Client, int, error) {
+	cs, total, err := p.store.ListClients(ctx, grantd.ClientFilter{OwnerUserID: userID, CreatedByGrantID: grantID}, grantd.Page{Number: 1, Size: limit})
+	if err != nil {
+		return nil, 0, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+	}
+	return cs, total, nil
+}
+
 // RevokeGrant deletes the user's grant and answers it as it was. The
 // store removes its refresh tokens and revokes the access tokens issued
 // under it in the same transaction, and introspection also checks that a
-// token's grant still exists, so both stop working at once.
+// token's grant still exists, so both stop working at once. The clients
+// the app created through the grant's tokens go in the same transaction,
+// with everything under them: removing an app removes what it made.
 func (p *Provider) RevokeGrant(ctx context.Context, userID, grantID string) (grantd.Grant, error) {
 	g, err := p.OwnGrant(ctx, userID, grantID)
 	if err != nil {

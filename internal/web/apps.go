@@ -20,7 +20,15 @@ type appRow struct {
 	Scopes   []grantd.Scope
 	Created  time.Time
 	LastUsed *time.Time
+	// The clients the app made in the person's account through its
+	// tokens, which removing access deletes: a few names and how many.
+	Made      []string
+	MadeTotal int
+	MadeMore  int
 }
+
+// madeShown is how many of the clients an app made are named on its row.
+const madeShown = 3
 
 type appsData struct {
 	Apps  []appRow
@@ -77,6 +85,15 @@ func (h *handler) appsPage(w http.ResponseWriter, r *http.Request) {
 			h.internal(w, r, err)
 			return
 		}
+		made, total, err := h.p.ClientsMadeThrough(r.Context(), a.User.ID, g.ID, madeShown)
+		if err != nil {
+			h.failErr(w, r, err, errorData{})
+			return
+		}
+		for _, m := range made {
+			row.Made = append(row.Made, m.DisplayName())
+		}
+		row.MadeTotal, row.MadeMore = total, total-len(made)
 		d.Apps = append(d.Apps, row)
 	}
 	v := view{Title: "Connected apps", User: &a.User, CSRF: a.Session.CSRFToken, Nav: "apps", Data: d}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/session"
 	"github.com/grantd/grantd/internal/web"
 )
@@ -990,5 +991,64 @@ func TestOddInput(t *testing.T) {
 				t.Errorf("status %d, want %d\n%s", p.StatusCode, tt.want, p.text())
 			}
 		})
+	}
+}
+
+// TestConnectedAppsShowWhatAnAppMade: an app that made clients in the
+// person's account through its token (here, through the engine as the
+// management API does) shows them on its row, and says that removing
+// access deletes them, before the person confirms; removing access then
+// does. An app that made nothing says nothing of the kind.
+func TestConnectedAppsShowWhatAnAppMade(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, email, pw)
+	dev := e.user(t, "dev@example.com", "")
+	app, _ := e.client(t, dev, "Partner Portal", "https://partner.example/cb")
+	quiet, _ := e.client(t, dev, "Quiet App", "https://quiet.example/cb")
+	for _, c := range []grantd.Client{app, quiet} {
+		if _, err := e.Provider.Decide(ctx, u.ID, e.consentToken(t, u, c, "s"), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := e.Store.GetGrantByUserClient(ctx, u.ID, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	via := oauth.Via{ClientID: app.ID, GrantID: g.ID, Scopes: []string{"messages:read"}}
+	var made []string
+	for _, name := range []string{"Made One", "Made Two"} {
+		typ, scopes, gts := "confidential", []string{"messages:read"}, []string{grantd.GrantClientCredentials}
+		c, _, err := e.Provider.CreateClientVia(ctx, u, via, oauth.ClientInput{Name: &name, ClientType: &typ, AllowedScopes: &scopes, AllowedGrantTypes: &gts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, c.ID)
+	}
+
+	b := e.browser(t)
+	b.login(t, email, pw)
+	p := b.get(t, "/apps")
+	text := p.text()
+	for _, want := range []string{"Made in your account:", "Made One", "Made Two", "Removing access also deletes the 2 apps Partner Portal made in your account"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("connected apps page lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Count(text, "Made in your account") != 1 {
+		t.Errorf("the app that made nothing says it made something:\n%s", text)
+	}
+
+	p = b.post(t, "/apps/"+g.ID+"/revoke", url.Values{"csrf_token": {csrfOf(t, p)}})
+	if p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", p.StatusCode)
+	}
+	for _, id := range made {
+		if _, err := e.Store.GetClient(ctx, id); !errors.Is(err, grantd.ErrNotFound) {
+			t.Errorf("client %s made through the removed app: %v, want gone", id, err)
+		}
+	}
+	if _, err := e.Store.GetClient(ctx, quiet.ID); err != nil {
+		t.Errorf("the other app: %v", err)
 	}
 }
