@@ -88,7 +88,7 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 	switch {
 	case errors.Is(err, grantd.ErrReused):
 		if why == "" {
-			why = "rotated before"
+			why = "rotated or revoked before"
 		}
 		p.log.WarnContext(ctx, "refresh token reused: revoked every token under its grant", "client_id", c.ID, "grant_id", old.GrantID, "why", why)
 		return TokenResponse{}, errBadRefresh()
