@@ -5,6 +5,7 @@
 package grantd
 
 import (
+	"errors"
 	"slices"
 	"time"
 )
@@ -172,14 +173,61 @@ type RefreshToken struct {
 	UserID    string
 	Scopes    []string
 	Resource  string
-	CreatedAt time.Time
+	CreatedAt time.Time // also the iat of the access token issued with it
 	ExpiresAt time.Time
 	RotatedAt *time.Time // set when it was exchanged for a successor
+	// SuccessorHash is the hash of the token it was exchanged for, set
+	// with RotatedAt, so that a retry of the exchange finds the same
+	// successor; empty in rows rotated before it was recorded.
+	SuccessorHash string
 
 	// The access token issued together with this refresh token, so that
-	// revoking the family can revoke it too.
+	// revoking the family can revoke it too, and a retry can issue it
+	// again: its jti, exp and scopes (iat is CreatedAt).
 	AccessJTI       string
 	AccessExpiresAt time.Time
+	AccessScopes    []string
+}
+
+// ConsentDecision is what DecideConsent stores with the used consent.
+// The zero value stores nothing else: a denied or refused request.
+type ConsentDecision struct {
+	// Grant, when non-nil, is the user's grant for the consent's client
+	// as the decision leaves it: inserted when the user had none, else
+	// written over the one decide was given (the same ID).
+	Grant *Grant
+	// Code, when non-nil, is stored (under Grant, or the existing grant).
+	Code *AuthCode
+}
+
+// Check reports a decision that does not fit the consent it decides and
+// the grant decide was given (existing, nil when there was none): a grant
+// or code of another user or client, a grant that is not the existing
+// one, a code under no grant. Stores refuse such a decision, since
+// writing it would attach tokens to the wrong consent.
+func (d ConsentDecision) Check(c Consent, existing *Grant) error {
+	grantID := ""
+	if existing != nil {
+		grantID = existing.ID
+	}
+	if g := d.Grant; g != nil {
+		switch {
+		case g.UserID != c.UserID || g.ClientID != c.ClientID:
+			return errors.New("consent decision: the grant is not for the consent's user and client")
+		case existing != nil && g.ID != existing.ID:
+			return errors.New("consent decision: the grant is not the user's existing grant")
+		}
+		grantID = g.ID
+	}
+	if code := d.Code; code != nil {
+		switch {
+		case code.UserID != c.UserID || code.ClientID != c.ClientID:
+			return errors.New("consent decision: the code is not for the consent's user and client")
+		case grantID == "" || code.GrantID != grantID:
+			return errors.New("consent decision: the code is not under the decided grant")
+		}
+	}
+	return nil
 }
 
 // Session is a signed-in browser session.

@@ -80,9 +80,17 @@ type Store interface {
 	// Consents, by hash of the consent token.
 	CreateConsent(ctx context.Context, c Consent) error
 	GetConsent(ctx context.Context, hash string) (Consent, error)
-	// ConsumeConsent marks the consent used and answers it, once: a second
-	// call answers the consent with UsedAt already set and ErrAlreadyUsed.
-	ConsumeConsent(ctx context.Context, hash string, now time.Time) (Consent, error)
+	// DecideConsent records the user's decision on a pending request in
+	// one transaction: it runs decide on the unused consent and the
+	// user's grant for its client (nil when there is none), then marks
+	// the consent used and stores what decide answered, all or nothing.
+	// An error of decide, or of any write, leaves the consent unused and
+	// nothing written. A consent already used answers it with UsedAt set
+	// and ErrAlreadyUsed, without calling decide. Of concurrent
+	// decisions on one consent exactly one is recorded; concurrent
+	// decisions on two consents of one user and client see each other's
+	// grant, so that there is never a second one.
+	DecideConsent(ctx context.Context, hash string, now time.Time, decide func(Consent, *Grant) (ConsentDecision, error)) (Consent, error)
 
 	// Authorization codes, by hash of the code.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
@@ -102,14 +110,23 @@ type Store interface {
 	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
 	// RotateRefreshToken runs next on the presented token inside a
 	// transaction; next validates it and returns its successor. The old
-	// token is marked rotated, the successor stored and the grant's
-	// last_used_at set, all or nothing. A token already rotated more than
-	// grace ago (with zero grace: rotated at all) is reuse: every token
-	// under its grant is revoked (the grant stays) and the answer is the
-	// presented token with ErrReused. Within grace, next runs again (a
-	// retry) and its successor is stored too. A revoked token answers
-	// ErrReused and revokes nothing more.
-	RotateRefreshToken(ctx context.Context, hash string, now time.Time, grace time.Duration, next func(RefreshToken) (RefreshToken, error)) (RefreshToken, error)
+	// token is marked rotated (RotatedAt, and SuccessorHash naming the
+	// successor), the successor stored and the grant's last_used_at set,
+	// all or nothing.
+	//
+	// Presenting a rotated token again is reuse: every token under its
+	// grant is revoked (the grant stays) and the answer is the presented
+	// token with ErrReused. The one exception is a retry: when the token
+	// was rotated no more than grace ago (zero grace: never) and its
+	// successor is still live and not rotated itself, retry (when
+	// non-nil) runs on the token and that successor instead of next.
+	// retry answering nil answers the successor again, unchanged, and
+	// writes nothing; an error wrapping ErrReused makes it reuse; any
+	// other error is returned as it is and nothing is written. The window
+	// counts from the first rotation, so retries cannot stretch it. A
+	// revoked token answers ErrReused and revokes nothing more.
+	RotateRefreshToken(ctx context.Context, hash string, now time.Time, grace time.Duration,
+		next func(RefreshToken) (RefreshToken, error), retry func(old, succ RefreshToken) error) (RefreshToken, error)
 	// RevokeRefreshToken deletes the token and revokes the access token
 	// issued with it.
 	RevokeRefreshToken(ctx context.Context, hash string) error

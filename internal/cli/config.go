@@ -72,6 +72,14 @@ func (a *app) addDBFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.StringVar(&f.logLevel, "log-level", a.env("GRANTD_LOG_LEVEL", "info"), "debug, info, warn or error (env GRANTD_LOG_LEVEL)")
 }
 
+// defaultRefreshGrace is SPEC §3's default grace window for a refresh
+// retry; maxRefreshGrace bounds it, since within the window a stolen
+// rotated-out token is worth its successor.
+const (
+	defaultRefreshGrace = 5 * time.Second
+	maxRefreshGrace     = time.Minute
+)
+
 // addServeFlags registers the flags only serve needs.
 func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs := cmd.Flags()
@@ -84,7 +92,7 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.StringArrayVar(&f.resources, "resource", envRes, "an API that tokens may be issued for (RFC 8707), repeatable; the issuer and {issuer}/v2 are always included (env GRANTD_RESOURCE, comma separated)")
 	fs.StringVar(&f.registration, "registration", a.env("GRANTD_REGISTRATION", "open"), "dynamic client registration: open, api_key or disabled (env GRANTD_REGISTRATION)")
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", a.envDuration("GRANTD_REFRESH_TOKEN_TTL", 30*24*time.Hour), "refresh token lifetime (env GRANTD_REFRESH_TOKEN_TTL)")
-	fs.DurationVar(&f.refreshGrace, "refresh-grace", a.envDuration("GRANTD_REFRESH_GRACE", 0), "how long a rotated-out refresh token may still be retried; 0 turns the grace off (env GRANTD_REFRESH_GRACE)")
+	fs.DurationVar(&f.refreshGrace, "refresh-grace", a.envDuration("GRANTD_REFRESH_GRACE", defaultRefreshGrace), "how long after a rotation the same client may retry it with the rotated-out refresh token and get the same answer again, at most 1m; 0 turns the grace off (env GRANTD_REFRESH_GRACE)")
 	fs.StringVar(&f.scopesFile, "scopes-file", a.env("GRANTD_SCOPES_FILE", ""), "JSON scope catalog: [{\"id\",\"name\",\"description\",\"sensitive\"}]; sensitive scopes (admin always) are never given to clients without an owner (env GRANTD_SCOPES_FILE)")
 	fs.DurationVar(&f.keyReload, "key-reload", a.envDuration("GRANTD_KEY_RELOAD", 30*time.Second), "how often to reload signing keys from the database (env GRANTD_KEY_RELOAD)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", a.envDuration("GRANTD_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish at shutdown (env GRANTD_SHUTDOWN_TIMEOUT)")

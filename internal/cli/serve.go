@@ -54,6 +54,9 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	default:
 		return fmt.Errorf("--registration %q: use open, api_key or disabled", f.registration)
 	}
+	if f.refreshGrace < 0 || f.refreshGrace > maxRefreshGrace {
+		return fmt.Errorf("--refresh-grace %v: must be between 0 (off) and %v", f.refreshGrace, maxRefreshGrace)
+	}
 	if f.issuer != "" {
 		if err := checkIssuer(f.issuer); err != nil {
 			return err

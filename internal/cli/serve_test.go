@@ -392,3 +392,42 @@ func TestServeShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Fatalf("exit code %d after a graceful shutdown", code)
 	}
 }
+
+// TestRefreshGraceSetting: the refresh grace is on by default (5 s, SPEC
+// §3), GRANTD_REFRESH_GRACE and --refresh-grace set it, 0 turns it off,
+// and a value out of range stops serve with a message naming the flag
+// before anything is opened.
+func TestRefreshGraceSetting(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want time.Duration
+	}{
+		{want: 5 * time.Second},
+		{env: "0", want: 0},
+		{env: "2s", want: 2 * time.Second},
+		{env: "2s", args: []string{"--refresh-grace", "0"}, want: 0},
+	} {
+		a := &app{getenv: env(map[string]string{"GRANTD_REFRESH_GRACE": tc.env})}
+		cmd := a.serveCmd()
+		if err := cmd.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := cmd.Flags().GetDuration("refresh-grace"); err != nil || got != tc.want {
+			t.Errorf("env %q, args %q: refresh grace = %v (%v), want %v", tc.env, tc.args, got, err, tc.want)
+		}
+	}
+
+	dir := t.TempDir()
+	for _, v := range []string{"-1s", "2m"} {
+		var stderr bytes.Buffer
+		code := Run(context.Background(), []string{"grantd", "serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(dir, "grantd.db"), "--refresh-grace", v},
+			env(nil), strings.NewReader(""), io.Discard, &stderr)
+		if code == 0 || !strings.Contains(stderr.String(), "--refresh-grace") {
+			t.Errorf("serve --refresh-grace %s: exit %d, stderr %q; want a failure naming the flag", v, code, stderr.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "grantd.db")); err == nil {
+		t.Error("serve opened the database before refusing the setting")
+	}
+}

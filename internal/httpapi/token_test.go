@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -695,28 +697,128 @@ func TestRefreshErrors(t *testing.T) {
 	oauthErr(t, f.refresh(t, tok.RefreshToken, nil), 400, "invalid_grant")
 }
 
+// TestRefreshGrace: over HTTP, a retry within grace of a rotation whose
+// answer the client lost answers that answer again: the same refresh
+// token and an access token with the same claims (jti included), with
+// what is left of its lifetime. Past the window it is reuse.
 func TestRefreshGrace(t *testing.T) {
-	env := newTestEnv(t, withIssuer(goldenIssuer), withConfig(func(c *oauth.Config) { c.RefreshGrace = 10 * time.Second }))
+	env := newTestEnv(t, withIssuer(goldenIssuer), withConfig(func(c *oauth.Config) { c.RefreshGrace = 5 * time.Second }))
 	f := newCodeFlow(t, env, clientSpec{})
 	t0 := tokenOK(t, f.redeem(t, f.code(t)))
-	t1 := tokenOK(t, f.refresh(t, t0.RefreshToken, nil))
+	lost := tokenOK(t, f.refresh(t, t0.RefreshToken, nil))
 
-	// A retry within the grace window gets a fresh pair, and the first
-	// successor still works: the client may never have received it.
-	env.Clock.Advance(5 * time.Second)
-	retry := tokenOK(t, f.refresh(t, t0.RefreshToken, nil))
-	if retry.RefreshToken == t1.RefreshToken {
-		t.Error("the retry got the same refresh token")
+	env.Clock.Advance(3 * time.Second)
+	rec := f.refresh(t, t0.RefreshToken, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("retry: status %d: %s", rec.Code, rec.Body)
 	}
-	if in := introspect(t, env, t1.RefreshToken); in["active"] != true {
-		t.Errorf("first successor after a retry: %v", in)
+	checkTokenHeaders(t, rec.Result().Header)
+	var retry wireToken
+	if err := json.Unmarshal(rec.Body.Bytes(), &retry); err != nil {
+		t.Fatal(err)
+	}
+	if retry.RefreshToken != lost.RefreshToken {
+		t.Errorf("the retry got refresh token %q, want the lost %q", retry.RefreshToken, lost.RefreshToken)
+	}
+	got, want := accessClaims(t, env, retry.AccessToken), accessClaims(t, env, lost.AccessToken)
+	if got != want {
+		t.Errorf("the retry's access token claims %+v, want the lost one's %+v", got, want)
+	}
+	if retry.ExpiresIn == nil || *retry.ExpiresIn != 1797 || retry.Scope != lost.Scope || retry.TokenType != "Bearer" {
+		t.Errorf("the retry answered %s, want expires_in 1797 and scope %q", rec.Body, lost.Scope)
+	}
+	if in := introspect(t, env, lost.RefreshToken); in["active"] != true {
+		t.Errorf("the successor after a retry: %v", in)
 	}
 
-	// Past the window it is reuse.
-	env.Clock.Advance(6 * time.Second)
+	// Past the window it is reuse, and takes the successor with it.
+	env.Clock.Advance(3 * time.Second)
 	oauthErr(t, f.refresh(t, t0.RefreshToken, nil), 400, "invalid_grant")
-	oauthErr(t, f.refresh(t, retry.RefreshToken, nil), 400, "invalid_grant")
-	oauthErr(t, f.refresh(t, t1.RefreshToken, nil), 400, "invalid_grant")
+	oauthErr(t, f.refresh(t, lost.RefreshToken, nil), 400, "invalid_grant")
+}
+
+// accessClaims answers the verified claims of one of the server's access
+// tokens.
+func accessClaims(t testing.TB, env *testEnv, at string) token.AccessClaims {
+	t.Helper()
+	c, err := env.Keys.Verify(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// loseFirstAnswer is an HTTP transport that delivers the first request
+// and then loses its answer, as a server killed between its commit and
+// its write (or a dropped connection) would: the client sees an error.
+type loseFirstAnswer struct {
+	mu   sync.Mutex
+	lost []byte // the body of the answer the client never saw
+	next http.RoundTripper
+}
+
+func (l *loseFirstAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := l.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost != nil {
+		return res, nil
+	}
+	defer res.Body.Close()
+	if l.lost, err = io.ReadAll(res.Body); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("connection reset by peer (the test lost the answer)")
+}
+
+// TestRefreshRetryOAuth2: golang.org/x/oauth2's TokenSource refreshes,
+// loses the answer, and on its next Token call refreshes again with the
+// refresh token it still holds, as it does. With grace the second refresh
+// gets the answer the first lost, and the successor goes on working.
+func TestRefreshRetryOAuth2(t *testing.T) {
+	env := newTestEnv(t, withConfig(func(c *oauth.Config) { c.RefreshGrace = 5 * time.Second }))
+	f := newCodeFlow(t, env, clientSpec{})
+	t0 := tokenOK(t, f.redeem(t, f.code(t)))
+
+	lose := &loseFirstAnswer{next: env.HTTP.Transport}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: lose, Timeout: 10 * time.Second})
+	conf := oauth2.Config{ClientID: f.client.ID, Endpoint: oauth2.Endpoint{TokenURL: env.URL + "/v2/oauth/token", AuthStyle: oauth2.AuthStyleInParams}}
+	ts := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: t0.RefreshToken, Expiry: time.Now().Add(-time.Hour)})
+
+	if tok, err := ts.Token(); err == nil {
+		t.Fatalf("the first refresh answered %+v, want the lost answer's error", tok)
+	}
+	var lost wireToken
+	if err := json.Unmarshal(lose.lost, &lost); err != nil || lost.RefreshToken == "" {
+		t.Fatalf("the lost answer %s: %v", lose.lost, err)
+	}
+
+	env.Clock.Advance(2 * time.Second)
+	tok, err := ts.Token()
+	if err != nil {
+		t.Fatalf("the retry: %v", err)
+	}
+	if tok.RefreshToken != lost.RefreshToken {
+		t.Errorf("the retry got refresh token %q, want the lost %q", tok.RefreshToken, lost.RefreshToken)
+	}
+	if accessClaims(t, env, tok.AccessToken).JTI != accessClaims(t, env, lost.AccessToken).JTI {
+		t.Error("the retry's access token is not the lost one")
+	}
+	if introspect(t, env, t0.AccessToken)["active"] != true || introspect(t, env, tok.AccessToken)["active"] != true {
+		t.Error("the retry revoked tokens")
+	}
+
+	// The successor refreshes as usual.
+	next, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+	if err != nil {
+		t.Fatalf("refresh with the successor: %v", err)
+	}
+	if next.RefreshToken == tok.RefreshToken || next.RefreshToken == "" {
+		t.Errorf("the successor did not rotate: %+v", next)
+	}
 }
 
 func TestConcurrentRefresh(t *testing.T) {

@@ -319,8 +319,18 @@ func (p *Provider) parseAuthRequest(c grantd.Client, q url.Values) (authRequest,
 // codeRedirect issues a code for the request under the grant and answers
 // the redirect that delivers it.
 func (p *Provider) codeRedirect(ctx context.Context, req authRequest, userID, grantID string, now time.Time) string {
+	code, c := p.newCode(req, userID, grantID, now)
+	if err := p.store.CreateAuthCode(ctx, c); err != nil {
+		return p.serverErrorRedirect(ctx, req, err)
+	}
+	return p.codeAnswer(req, code)
+}
+
+// newCode answers a new code for the request under the grant, and the row
+// to store for it.
+func (p *Provider) newCode(req authRequest, userID, grantID string, now time.Time) (string, grantd.AuthCode) {
 	code, hash := token.NewOpaque(token.PrefixAuthCode)
-	err := p.store.CreateAuthCode(ctx, grantd.AuthCode{
+	return code, grantd.AuthCode{
 		Hash:          hash,
 		ClientID:      req.client.ID,
 		UserID:        userID,
@@ -331,10 +341,11 @@ func (p *Provider) codeRedirect(ctx context.Context, req authRequest, userID, gr
 		CodeChallenge: req.challenge,
 		CreatedAt:     now,
 		ExpiresAt:     now.Add(p.cfg.CodeTTL),
-	})
-	if err != nil {
-		return p.serverErrorRedirect(ctx, req, err)
 	}
+}
+
+// codeAnswer answers the redirect that delivers a stored code.
+func (p *Provider) codeAnswer(req authRequest, code string) string {
 	v := url.Values{"code": {code}}
 	if req.state != "" {
 		v.Set("state", req.state)

@@ -8,17 +8,18 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
-	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/token"
 )
 
 const flowIssuer = "https://auth.example"
 
-// flowEnv is a Provider on a real SQLite store with a fake clock.
+// flowEnv is a Provider on a real store (SQLite unless newFlowEnvOn is
+// given another) with a fake clock and a real key ring.
 type flowEnv struct {
 	p     *Provider
-	st    *sqlite.Store
+	st    grantd.Store
+	keys  *token.Keyring
 	clock *testenv.Clock
 }
 
@@ -32,17 +33,24 @@ var flowScopes = []grantd.Scope{
 func newFlowEnv(t *testing.T, mod ...func(*Config)) *flowEnv {
 	t.Helper()
 	st, _ := testenv.Store(t)
+	return newFlowEnvOn(t, st, mod...)
+}
+
+// newFlowEnvOn builds the engine on st.
+func newFlowEnvOn(t *testing.T, st grantd.Store, mod ...func(*Config)) *flowEnv {
+	t.Helper()
 	cat := testenv.Catalog(t, flowScopes)
 	clock := testenv.NewClock()
 	cfg := Config{Issuer: flowIssuer, Resources: []string{"https://api.example/v1"}}
 	for _, m := range mod {
 		m(&cfg)
 	}
-	p, err := NewProvider(Deps{Config: cfg, Store: st, Catalog: cat, Now: clock.Now})
+	keys := testenv.Keyring(t, st, "", clock.Now, cfg.WithDefaults().AccessTokenTTL)
+	p, err := NewProvider(Deps{Config: cfg, Store: st, Keys: keys, Catalog: cat, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &flowEnv{p: p, st: st, clock: clock}
+	return &flowEnv{p: p, st: st, keys: keys, clock: clock}
 }
 
 func (e *flowEnv) user(t *testing.T, email string) string {

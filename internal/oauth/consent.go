@@ -64,6 +64,11 @@ func (p *Provider) ConsentDetails(ctx context.Context, userID, consentToken stri
 // Allowed: the user's one grant for the client is created or widened
 // (never a second one), and a code is issued for the scopes of this
 // request. Denied: access_denied. Both answers carry state and iss.
+//
+// Using the consent, widening the grant and storing the code are one
+// store transaction (DecideConsent): a failure part way (a crash, a
+// database error) leaves the consent unused and no grant, so the user can
+// decide again; the error is the adapter's to show.
 func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allowed bool) (string, error) {
 	now := p.now().UTC()
 	// Checked before the token is used up, so that someone else holding
@@ -76,16 +81,6 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 	if err != nil {
 		return "", err
 	}
-	c, err = p.store.ConsumeConsent(ctx, c.Hash, now)
-	switch {
-	case errors.Is(err, grantd.ErrAlreadyUsed):
-		return "", badConsent("has already been used")
-	case errors.Is(err, grantd.ErrNotFound):
-		return "", badConsent("is not valid")
-	case err != nil:
-		return "", grantd.Wrap(grantd.CodeInternal, err, "internal error")
-	}
-
 	req := authRequest{
 		client:    client,
 		redirect:  redirect,
@@ -95,21 +90,70 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 		challenge: c.CodeChallenge,
 		resource:  c.Resource,
 	}
+	// Made once, outside the transaction, which may run more than once.
+	code, row := p.newCode(req, userID, uuid.NewString(), now)
+
+	var answer string
+	_, err = p.store.DecideConsent(ctx, c.Hash, now, func(c grantd.Consent, g *grantd.Grant) (grantd.ConsentDecision, error) {
+		if c.UserID != userID {
+			return grantd.ConsentDecision{}, badConsent("is not valid")
+		}
+		d, e := p.decision(req, allowed, g, row, now)
+		if e != nil {
+			answer = p.errorRedirect(req, e)
+			return grantd.ConsentDecision{}, nil
+		}
+		answer = p.codeAnswer(req, code)
+		return d, nil
+	})
+	switch {
+	case errors.Is(err, grantd.ErrAlreadyUsed):
+		return "", badConsent("has already been used")
+	case errors.Is(err, grantd.ErrNotFound):
+		// The consent, or its client or user, went meanwhile.
+		return "", badConsent("is not valid")
+	case err != nil:
+		var ge *grantd.Error
+		if errors.As(err, &ge) {
+			return "", ge
+		}
+		return "", grantd.Wrap(grantd.CodeInternal, err, "internal error")
+	}
+	return answer, nil
+}
+
+// decision is the policy of a consent decision: what the store records
+// with the used consent, or the error the client is told (and nothing
+// but the used consent is recorded). code is the code to issue, whose
+// GrantID names the grant to create when the user has none (existing is
+// nil); otherwise existing is widened to cover the request.
+func (p *Provider) decision(req authRequest, allowed bool, existing *grantd.Grant, code grantd.AuthCode, now time.Time) (grantd.ConsentDecision, *grantd.Error) {
 	if !allowed {
-		return p.errorRedirect(req, grantd.E(grantd.CodeAccessDenied, "the user denied the request")), nil
+		return grantd.ConsentDecision{}, grantd.E(grantd.CodeAccessDenied, "the user denied the request")
 	}
 	// The client may have changed while the user was deciding.
-	if !client.Allows(grantd.GrantAuthorizationCode) {
-		return p.errorRedirect(req, grantd.E(grantd.CodeUnauthorizedClient, "this application may no longer use the authorization code flow")), nil
+	if !req.client.Allows(grantd.GrantAuthorizationCode) {
+		return grantd.ConsentDecision{}, grantd.E(grantd.CodeUnauthorizedClient, "this application may no longer use the authorization code flow")
 	}
-	if !grantd.Subset(req.scopes, p.allowedScopes(client)) {
-		return p.errorRedirect(req, grantd.E(grantd.CodeInvalidScope, "scope asks for more than this application is allowed")), nil
+	if !grantd.Subset(req.scopes, p.allowedScopes(req.client)) {
+		return grantd.ConsentDecision{}, grantd.E(grantd.CodeInvalidScope, "scope asks for more than this application is allowed")
 	}
-	g, err := p.widenGrant(ctx, userID, client.ID, req.scopes, now)
-	if err != nil {
-		return p.serverErrorRedirect(ctx, req, err), nil
+	now = now.Truncate(time.Second)
+	var g grantd.Grant
+	if existing == nil {
+		g = grantd.Grant{ID: code.GrantID, UserID: code.UserID, ClientID: req.client.ID, Scopes: slices.Clone(req.scopes), CreatedAt: now, UpdatedAt: now}
+	} else {
+		g = *existing
+		g.Scopes = slices.Clone(g.Scopes)
+		for _, s := range req.scopes {
+			if !slices.Contains(g.Scopes, s) {
+				g.Scopes = append(g.Scopes, s)
+				g.UpdatedAt = now
+			}
+		}
+		code.GrantID = g.ID
 	}
-	return p.codeRedirect(ctx, req, userID, g.ID, now), nil
+	return grantd.ConsentDecision{Grant: &g, Code: &code}, nil
 }
 
 // pendingConsent answers the user's unused, unexpired consent.
@@ -153,44 +197,4 @@ func (p *Provider) consentClient(ctx context.Context, c grantd.Consent) (grantd.
 		return grantd.Client{}, "", badConsent("is for a redirect URI the application no longer registers")
 	}
 	return client, redirect, nil
-}
-
-// widenGrant answers the user's grant for the client covering scopes:
-// the existing one, widened if needed, or a new one.
-func (p *Provider) widenGrant(ctx context.Context, userID, clientID string, scopes []string, now time.Time) (grantd.Grant, error) {
-	now = now.Truncate(time.Second)
-	// Two decisions for the same client may race (two tabs): whichever
-	// creates the grant first wins and the other widens it; a grant
-	// revoked in between is made again. A few rounds settle any race.
-	for range 3 {
-		g, err := p.store.GetGrantByUserClient(ctx, userID, clientID)
-		if errors.Is(err, grantd.ErrNotFound) {
-			g = grantd.Grant{ID: uuid.NewString(), UserID: userID, ClientID: clientID, Scopes: slices.Clone(scopes), CreatedAt: now, UpdatedAt: now}
-			err = p.store.CreateGrant(ctx, g)
-			if errors.Is(err, grantd.ErrAlreadyExists) {
-				continue
-			}
-			return g, err
-		}
-		if err != nil {
-			return grantd.Grant{}, err
-		}
-		if grantd.Subset(scopes, g.Scopes) {
-			return g, nil
-		}
-		g, err = p.store.UpdateGrant(ctx, g.ID, func(g grantd.Grant) (grantd.Grant, error) {
-			for _, s := range scopes {
-				if !slices.Contains(g.Scopes, s) {
-					g.Scopes = append(g.Scopes, s)
-				}
-			}
-			g.UpdatedAt = now
-			return g, nil
-		})
-		if errors.Is(err, grantd.ErrNotFound) {
-			continue
-		}
-		return g, err
-	}
-	return grantd.Grant{}, errors.New("oauth: the grant kept changing while it was being widened")
 }

@@ -2,11 +2,14 @@ package oauth
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/token"
 )
 
@@ -242,5 +245,99 @@ func TestDecideClientChangedMeanwhile(t *testing.T) {
 	}
 	if _, err := e.st.GetGrantByUserClient(ctx, alice, c.ID); err == nil {
 		t.Error("a grant was made for scopes the client no longer has")
+	}
+}
+
+// crashSQL makes the database fail every write of one kind to a table,
+// the way a crash or a database error at that statement would: trigger
+// name on table for op (INSERT or UPDATE). Its undo drops it.
+func crashSQL(backend, name, op, table string) (crash, undo string) {
+	if backend == "sqlite" {
+		return fmt.Sprintf(`CREATE TRIGGER %s BEFORE %s ON %s BEGIN SELECT RAISE(ABORT, 'simulated crash'); END`, name, op, table),
+			fmt.Sprintf(`DROP TRIGGER %s`, name)
+	}
+	return fmt.Sprintf(`CREATE OR REPLACE FUNCTION simulated_crash() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'simulated crash'; END $$;
+		CREATE TRIGGER %s BEFORE %s ON %s FOR EACH ROW EXECUTE FUNCTION simulated_crash()`, name, op, table),
+		fmt.Sprintf(`DROP TRIGGER %s ON %s`, name, table)
+}
+
+// TestDecideCrashLeavesNothingHalfDone is issue 7, item 5's second half:
+// a decision that fails part way (storing the code, creating or widening
+// the grant) must not leave a used consent behind with a grant and no
+// code. The failure is a trigger that makes the database refuse that very
+// write, inside the decision's transaction. Afterwards the consent is
+// unused, there is no new grant and no widened one, and the user's next
+// try succeeds. On SQLite and PostgreSQL.
+func TestDecideCrashLeavesNothingHalfDone(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			st, exec := b.Open(t)
+			e := newFlowEnvOn(t, st)
+			ctx := context.Background()
+			c := e.client(t)
+
+			for _, tc := range []struct {
+				name, op, table string
+				widen           bool
+			}{
+				{"code of a new grant", "INSERT", "auth_codes", false},
+				{"new grant", "INSERT", "grants", false},
+				{"code of a widened grant", "INSERT", "auth_codes", true},
+				{"widened grant", "UPDATE", "grants", true},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					user := e.user(t, strings.ReplaceAll(tc.name, " ", ".")+"@example.com")
+					var before *grantd.Grant
+					if tc.widen {
+						approve(t, e, user, authzQuery(c, "scope", "read"))
+						g, err := e.st.GetGrantByUserClient(ctx, user, c.ID)
+						if err != nil {
+							t.Fatal(err)
+						}
+						before = &g
+					}
+					tok := consentToken(t, e, mustAuthorize(t, e, user, authzQuery(c, "scope", "read write", "prompt", "consent")).Redirect)
+
+					crash, undo := crashSQL(b.Name, "crash_"+strings.ReplaceAll(tc.name, " ", "_"), tc.op, tc.table)
+					exec(crash)
+					to, err := e.p.Decide(ctx, user, tok, true)
+					exec(undo)
+					if err == nil {
+						t.Fatalf("Decide through a crash answered %q, want an error", to)
+					}
+					if grantd.ErrorCode(err) != grantd.CodeInternal {
+						t.Errorf("Decide through a crash: err = %v, want an internal error", err)
+					}
+
+					cs, err := e.st.GetConsent(ctx, token.Hash(tok))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if cs.UsedAt != nil {
+						t.Error("the crash left the consent used")
+					}
+					g, err := e.st.GetGrantByUserClient(ctx, user, c.ID)
+					switch {
+					case before == nil && !errors.Is(err, grantd.ErrNotFound):
+						t.Errorf("the crash left a grant (%+v, %v)", g, err)
+					case before != nil && (err != nil || strings.Join(g.Scopes, " ") != "read"):
+						t.Errorf("the crash left the grant %+v (%v), want it unchanged (read)", g, err)
+					}
+
+					// The user tries again, and it holds.
+					to, err = e.p.Decide(ctx, user, tok, true)
+					if err != nil {
+						t.Fatalf("Decide after the crash: %v", err)
+					}
+					if a := answerParams(t, to, "https://app.example/cb"); !strings.HasPrefix(a.Get("code"), token.PrefixAuthCode) {
+						t.Errorf("answer after the crash = %v, want a code", a)
+					}
+					g, err = e.st.GetGrantByUserClient(ctx, user, c.ID)
+					if err != nil || strings.Join(g.Scopes, " ") != "read write" {
+						t.Errorf("grant after the retry = %+v (%v), want read write", g, err)
+					}
+				})
+			}
+		})
 	}
 }

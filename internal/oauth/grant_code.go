@@ -74,6 +74,7 @@ func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req T
 		rt.ExpiresAt = now.Add(p.cfg.RefreshTokenTTL)
 		rt.AccessJTI = at.jti
 		rt.AccessExpiresAt = exp
+		rt.AccessScopes = scopes
 		return code, &rt, nil
 	})
 	switch {

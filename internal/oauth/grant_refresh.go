@@ -3,6 +3,8 @@ package oauth
 import (
 	"context"
 	"errors"
+	"slices"
+	"time"
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/token"
@@ -11,8 +13,16 @@ import (
 // refreshToken runs the refresh_token grant (RFC 6749 §6) with rotation
 // on every use (RFC 9700 §4.14.2). Presenting a rotated-out token is
 // reuse: the store revokes every token under the grant and keeps the
-// grant, since the user's consent is not what leaked. Config.RefreshGrace
-// lets a client retry with the token it just rotated.
+// grant, since the user's consent is not what leaked.
+//
+// A retry is the exception, within Config.RefreshGrace of the rotation: a
+// client whose answer was lost (a crash, a dropped connection) presents
+// the token it just rotated again. It gets the first answer again, the
+// same refresh token and the same access token, so that nothing is minted
+// twice and nothing is revoked. The successor is derived from the
+// presented token (token.Keyring.RefreshSuccessor), which is how the
+// retry can hand out a token of which the database keeps only the hash.
+// Only the same request qualifies; see retryRefresh.
 func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenRequest) (TokenResponse, error) {
 	if !c.Allows(grantd.GrantRefreshToken) {
 		return TokenResponse{}, grantd.E(grantd.CodeUnauthorizedClient, "this client is not allowed the refresh_token grant")
@@ -31,16 +41,17 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 	}
 	now := p.now()
 
-	var resp TokenResponse
+	var (
+		resp  TokenResponse
+		retry bool
+		why   string // why a retry was refused as reuse, for the log
+	)
 	old, err := p.store.RotateRefreshToken(ctx, token.Hash(req.RefreshToken), now, p.cfg.RefreshGrace, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+		resp, retry, why = TokenResponse{}, false, ""
 		if old.ClientID != c.ID || !now.Before(old.ExpiresAt) {
 			return old, errBadRefresh()
 		}
-		aud, err := p.grantedAudience(old.Resource, req.Resources)
-		if err != nil {
-			return old, err
-		}
-		scopes, err := narrowScope(req.Scope, old.Scopes, p.allowedScopes(c))
+		aud, scopes, err := p.refreshRequest(c, old, req)
 		if err != nil {
 			return old, err
 		}
@@ -49,7 +60,9 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 		if err != nil {
 			return old, err
 		}
-		next := grantd.RefreshToken{
+		resp = TokenResponse{AccessToken: at.token, ExpiresIn: p.expiresIn(), Scope: scope, RefreshToken: p.keys.RefreshSuccessor(req.RefreshToken)}
+		return grantd.RefreshToken{
+			Hash:     token.Hash(resp.RefreshToken),
 			FamilyID: old.FamilyID,
 			GrantID:  old.GrantID,
 			ClientID: old.ClientID,
@@ -64,19 +77,112 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 			ExpiresAt:       now.Add(p.cfg.RefreshTokenTTL),
 			AccessJTI:       at.jti,
 			AccessExpiresAt: at.expiresAt,
-		}
-		resp = TokenResponse{AccessToken: at.token, ExpiresIn: p.expiresIn(), Scope: scope}
-		resp.RefreshToken, next.Hash = token.NewOpaque(token.PrefixRefreshToken)
-		return next, nil
+			AccessScopes:    scopes,
+		}, nil
+	}, func(old, succ grantd.RefreshToken) error {
+		var err error
+		resp, why, err = p.retryRefresh(c, old, succ, req, now)
+		retry = err == nil
+		return err
 	})
 	switch {
 	case errors.Is(err, grantd.ErrReused):
-		p.log.WarnContext(ctx, "refresh token reused: revoked every token under its grant", "client_id", c.ID, "grant_id", old.GrantID)
+		if why == "" {
+			why = "rotated or revoked before"
+		}
+		p.log.WarnContext(ctx, "refresh token reused: revoked every token under its grant", "client_id", c.ID, "grant_id", old.GrantID, "why", why)
 		return TokenResponse{}, errBadRefresh()
 	case err != nil:
 		return TokenResponse{}, storeErr(err, errBadRefresh().Description)
 	}
+	if retry {
+		p.log.InfoContext(ctx, "refresh token retried within grace: answered its successor again", "client_id", c.ID, "grant_id", old.GrantID)
+	}
 	return resp, nil
+}
+
+// refreshRequest answers the audience and the scopes of the access token
+// a refresh of old asks for, checked as every refresh is.
+func (p *Provider) refreshRequest(c grantd.Client, old grantd.RefreshToken, req TokenRequest) (string, []string, error) {
+	aud, err := p.grantedAudience(old.Resource, req.Resources)
+	if err != nil {
+		return "", nil, err
+	}
+	scopes, err := narrowScope(req.Scope, old.Scopes, p.allowedScopes(c))
+	if err != nil {
+		return "", nil, err
+	}
+	return aud, scopes, nil
+}
+
+// retryRefresh decides a presentation of old, rotated within grace into
+// succ, which the client has not used: a retry of the same request by the
+// same client answers the first answer again; anything else is reuse.
+//
+//   - Another client: a token is its own client's, so a rotated one in
+//     anyone else's hands has leaked. Reuse.
+//   - The same client asking for other scopes (or, the client's allowance
+//     having changed since, getting other scopes): not the request whose
+//     answer was lost. Answering it would hand out a token of other
+//     scopes than asked, so it is reuse, as a rotated token presented
+//     again is everywhere else.
+//   - A request that is bad on its own (scope beyond the grant, another
+//     resource) is answered as on any refresh, and nothing is revoked.
+//
+// The refresh token is derived again from the presented one and must be
+// succ's; the access token is signed again with succ's jti, iat and exp,
+// so it is the first one in substance (same claims; an ES256 signature
+// differs each time it is made). expires_in is what is left of it.
+//
+// It answers the response, why a refusal is reuse (for the log), and an
+// error: one wrapping ErrReused for reuse, or the one to answer.
+func (p *Provider) retryRefresh(c grantd.Client, old, succ grantd.RefreshToken, req TokenRequest, now time.Time) (TokenResponse, string, error) {
+	if old.ClientID != c.ID {
+		return TokenResponse{}, "presented by another client", grantd.ErrReused
+	}
+	aud, scopes, err := p.refreshRequest(c, old, req)
+	if err != nil {
+		return TokenResponse{}, "", err
+	}
+	if !sameScopes(scopes, succ.AccessScopes) {
+		return TokenResponse{}, "a retry asking for other scopes", grantd.ErrReused
+	}
+	if !now.Before(succ.ExpiresAt) || !now.Before(succ.AccessExpiresAt) {
+		return TokenResponse{}, "", errBadRefresh()
+	}
+	rt := p.keys.RefreshSuccessor(req.RefreshToken)
+	if !token.Equal(rt, succ.Hash) {
+		// Made with another master key, or by a node of an older
+		// version: this node cannot answer it again. The client's next
+		// attempt, after grace, is reuse.
+		return TokenResponse{}, "", errBadRefresh()
+	}
+	scope := joinScopes(scopes)
+	at, err := p.keys.Sign(token.AccessClaims{
+		Issuer:    p.cfg.Issuer,
+		Subject:   succ.UserID,
+		Audience:  aud,
+		ClientID:  c.ID,
+		Scope:     scope,
+		JTI:       succ.AccessJTI,
+		IssuedAt:  succ.CreatedAt,
+		ExpiresAt: succ.AccessExpiresAt,
+		GrantID:   succ.GrantID,
+	})
+	if err != nil {
+		return TokenResponse{}, "", grantd.Wrap(grantd.CodeServerError, err, "internal error")
+	}
+	return TokenResponse{
+		AccessToken:  at,
+		ExpiresIn:    int64(succ.AccessExpiresAt.Sub(now) / time.Second),
+		Scope:        scope,
+		RefreshToken: rt,
+	}, "", nil
+}
+
+// sameScopes reports whether a and b hold the same scopes, in any order.
+func sameScopes(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
 
 // errBadRefresh is the one answer for a refresh token that is unknown,

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/token"
@@ -195,8 +197,9 @@ func TestCreateClientVia(t *testing.T) {
 	aliceID := e.user(t, "alice@example.com")
 	alice, _ := e.st.GetUser(ctx, aliceID)
 	app := e.client(t, func(c *grantd.Client) { c.UserID, c.OrgID = aliceID, alice.OrgID })
-	g, err := e.p.widenGrant(ctx, aliceID, app.ID, []string{"admin", "read"}, e.clock.Now())
-	if err != nil {
+	now := e.clock.Now().Truncate(time.Second)
+	g := grantd.Grant{ID: uuid.NewString(), UserID: aliceID, ClientID: app.ID, Scopes: []string{"admin", "read"}, CreatedAt: now, UpdatedAt: now}
+	if err := e.st.CreateGrant(ctx, g); err != nil {
 		t.Fatal(err)
 	}
 	via := Via{ClientID: app.ID, GrantID: g.ID, Scopes: []string{"admin", "read"}}

@@ -86,6 +86,7 @@ type KeyringConfig struct {
 type Keyring struct {
 	store     KeyStore
 	master    []byte
+	successor []byte // HMAC key of RefreshSuccessor, derived from master
 	alg       string
 	now       func() time.Time
 	maxTTL    time.Duration
@@ -128,6 +129,7 @@ func NewKeyring(c KeyringConfig) (*Keyring, error) {
 	return &Keyring{
 		store:     c.Store,
 		master:    bytes.Clone(c.MasterKey),
+		successor: successorKey(c.MasterKey),
 		alg:       c.Algorithm,
 		now:       c.Now,
 		maxTTL:    c.MaxAccessTTL,

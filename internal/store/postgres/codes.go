@@ -29,10 +29,14 @@ func getAuthCode(ctx context.Context, q querier, hash, lock string) (grantd.Auth
 }
 
 func (s *Store) CreateAuthCode(ctx context.Context, c grantd.AuthCode) error {
+	return insertAuthCode(ctx, s.pool, c)
+}
+
+func insertAuthCode(ctx context.Context, q querier, c grantd.AuthCode) error {
 	if err := checkAccessExpiry(c.AccessJTI, c.AccessExpiresAt); err != nil {
 		return err
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO auth_codes (`+authCodeCols+`)
+	_, err := q.Exec(ctx, `INSERT INTO auth_codes (`+authCodeCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		c.Hash, c.ClientID, c.UserID, c.GrantID, c.RedirectURI, list(c.Scopes), c.Resource, c.CodeChallenge,
 		ts(c.CreatedAt), ts(c.ExpiresAt), nullTS(c.UsedAt), c.FamilyID, c.AccessJTI, nullTS(c.AccessExpiresAt))

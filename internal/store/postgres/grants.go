@@ -48,6 +48,17 @@ func (s *Store) CreateGrant(ctx context.Context, g grantd.Grant) error {
 	return nil
 }
 
+// writeGrant writes g over the grant with g's id.
+func writeGrant(ctx context.Context, q querier, g grantd.Grant) error {
+	_, err := q.Exec(ctx, `UPDATE grants SET user_id = $1, client_id = $2, scopes = $3, created_at = $4,
+		updated_at = $5, last_used_at = $6 WHERE id = $7`,
+		g.UserID, g.ClientID, list(g.Scopes), ts(g.CreatedAt), ts(g.UpdatedAt), nullTS(g.LastUsedAt), g.ID)
+	if err != nil {
+		return dbErr("update grant", err)
+	}
+	return nil
+}
+
 func (s *Store) GetGrant(ctx context.Context, id string) (grantd.Grant, error) {
 	return getGrant(ctx, s.pool, `id = $1`, "", id)
 }
@@ -67,11 +78,9 @@ func (s *Store) UpdateGrant(ctx context.Context, id string, update func(grantd.G
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE grants SET user_id = $1, client_id = $2, scopes = $3, created_at = $4,
-			updated_at = $5, last_used_at = $6 WHERE id = $7`,
-			g.UserID, g.ClientID, list(g.Scopes), ts(g.CreatedAt), ts(g.UpdatedAt), nullTS(g.LastUsedAt), id)
-		if err != nil {
-			return dbErr("update grant", err)
+		g.ID = id
+		if err := writeGrant(ctx, tx, g); err != nil {
+			return err
 		}
 		out, err = getGrant(ctx, tx, `id = $1`, "", id)
 		return err

@@ -263,7 +263,7 @@ func TestRaceAcrossStores(t *testing.T) {
 				next.Hash = fmt.Sprintf("rt-%d", i)
 				next.AccessJTI = next.Hash
 				return next, nil
-			})
+			}, nil)
 		})
 	}
 	close(start)
@@ -363,7 +363,7 @@ func TestReuseRevokesConcurrentRotations(t *testing.T) {
 		}
 		// tokens[0] is rotated out: presenting it again is reuse.
 		stolen := tokens[0]
-		if _, err := s.RotateRefreshToken(ctx, stolen.Hash, now, 0, next(stolen.Hash+"-next")); err != nil {
+		if _, err := s.RotateRefreshToken(ctx, stolen.Hash, now, 0, next(stolen.Hash+"-next"), nil); err != nil {
 			t.Fatal(err)
 		}
 
@@ -378,7 +378,7 @@ func TestReuseRevokesConcurrentRotations(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				name := tokens[i].Hash + "-next"
-				_, err := s.RotateRefreshToken(ctx, tokens[i].Hash, now, 0, next(name))
+				_, err := s.RotateRefreshToken(ctx, tokens[i].Hash, now, 0, next(name), nil)
 				switch {
 				case err == nil:
 					mu.Lock()
@@ -392,7 +392,7 @@ func TestReuseRevokesConcurrentRotations(t *testing.T) {
 		for range thieves {
 			wg.Go(func() {
 				<-start
-				_, err := s.RotateRefreshToken(ctx, stolen.Hash, now, 0, next("never"))
+				_, err := s.RotateRefreshToken(ctx, stolen.Hash, now, 0, next("never"), nil)
 				if !errors.Is(err, grantd.ErrReused) {
 					t.Errorf("reuse of a rotated-out token: err = %v, want ErrReused", err)
 				}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 )
 
 const refreshCols = `hash, family_id, grant_id, client_id, user_id, scopes, resource, created_at, expires_at,
-	rotated_at, access_jti, access_expires_at`
+	rotated_at, successor_hash, access_jti, access_expires_at, access_scopes`
 
 // getRefreshToken answers the token and whether it was revoked; lock is ""
 // or a locking clause. A revoked row is kept only to recognise its reuse;
@@ -23,11 +24,13 @@ func getRefreshToken(ctx context.Context, q querier, hash, lock string) (grantd.
 	)
 	err := q.QueryRow(ctx, `SELECT `+refreshCols+`, revoked_at IS NOT NULL FROM refresh_tokens WHERE hash = $1 `+lock, hash).
 		Scan(&t.Hash, &t.FamilyID, &t.GrantID, &t.ClientID, &t.UserID, &t.Scopes, &t.Resource,
-			&t.CreatedAt, &t.ExpiresAt, &t.RotatedAt, &t.AccessJTI, &t.AccessExpiresAt, &revoked)
+			&t.CreatedAt, &t.ExpiresAt, &t.RotatedAt, &t.SuccessorHash,
+			&t.AccessJTI, &t.AccessExpiresAt, &t.AccessScopes, &revoked)
 	if err != nil {
 		return grantd.RefreshToken{}, false, dbErr("refresh token", err)
 	}
 	t.Scopes = unlist(t.Scopes)
+	t.AccessScopes = unlist(t.AccessScopes)
 	return t, revoked, nil
 }
 
@@ -56,9 +59,10 @@ func lockTokenGrant(ctx context.Context, tx pgx.Tx, hash string) error {
 }
 
 func insertRefreshToken(ctx context.Context, q querier, t grantd.RefreshToken) error {
-	_, err := q.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	_, err := q.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		t.Hash, t.FamilyID, t.GrantID, t.ClientID, t.UserID, list(t.Scopes), t.Resource,
-		ts(t.CreatedAt), ts(t.ExpiresAt), nullTS(t.RotatedAt), t.AccessJTI, ts(t.AccessExpiresAt))
+		ts(t.CreatedAt), ts(t.ExpiresAt), nullTS(t.RotatedAt), t.SuccessorHash,
+		t.AccessJTI, ts(t.AccessExpiresAt), list(t.AccessScopes))
 	if err != nil {
 		return dbErr("store refresh token", err)
 	}
@@ -78,14 +82,18 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (grantd.Refres
 // on the grant's lock, the first rotates, and every later one reads the
 // token rotated.
 //
-// Within grace the old token keeps its first rotated_at, so retries cannot
-// stretch the window, and the retry's successor is stored beside the first
-// one: the client may never have received the first.
+// Within grace the old token's recorded successor is looked up (under the
+// grant's lock, which every change to it takes too); retry decides
+// whether the presentation is a retry, which answers that very successor
+// and writes nothing, so that however often a client retries, and on
+// whichever node, there is one successor. The old token keeps its first
+// rotated_at, so retries cannot stretch the window.
 //
 // A token already revoked answers ErrReused without revoking anew: its
 // family's revocation has happened, and replaying an old token must not
 // reach tokens the user obtained since.
-func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Time, grace time.Duration, next func(grantd.RefreshToken) (grantd.RefreshToken, error)) (grantd.RefreshToken, error) {
+func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Time, grace time.Duration,
+	next func(grantd.RefreshToken) (grantd.RefreshToken, error), retry func(old, succ grantd.RefreshToken) error) (grantd.RefreshToken, error) {
 	var (
 		out    grantd.RefreshToken
 		reused bool
@@ -103,7 +111,21 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Ti
 			out, reused = old, true
 			return nil
 		}
-		if old.RotatedAt != nil && (grace <= 0 || now.Sub(*old.RotatedAt) > grace) {
+		if old.RotatedAt != nil {
+			succ, ok, err := retriable(ctx, tx, old, now, grace)
+			if err != nil {
+				return err
+			}
+			if ok && retry != nil {
+				err := retry(old, succ)
+				switch {
+				case err == nil:
+					out = succ
+					return nil
+				case !errors.Is(err, grantd.ErrReused):
+					return err
+				}
+			}
 			// Reuse: the token leaked, or the client is broken. Revoke
 			// everything under the grant, but keep the grant itself: the
 			// user's consent stands. Committed although the caller gets
@@ -122,10 +144,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Ti
 		if err != nil {
 			return err
 		}
-		if old.RotatedAt == nil {
-			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $1 WHERE hash = $2`, ts(now), hash); err != nil {
-				return dbErr("rotate refresh token", err)
-			}
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $1, successor_hash = $2 WHERE hash = $3`,
+			ts(now), succ.Hash, hash); err != nil {
+			return dbErr("rotate refresh token", err)
 		}
 		if err := insertRefreshToken(ctx, tx, succ); err != nil {
 			return err
@@ -143,6 +164,27 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Ti
 		return out, fmt.Errorf("refresh token: %w", grantd.ErrReused)
 	}
 	return out, nil
+}
+
+// retriable answers the successor of the rotated token old when
+// presenting old again may be a retry: rotated no more than grace ago,
+// and the successor it recorded still live and not rotated itself (a
+// client that used the successor has received it). Anything else is
+// reuse.
+func retriable(ctx context.Context, q querier, old grantd.RefreshToken, now time.Time, grace time.Duration) (grantd.RefreshToken, bool, error) {
+	if grace <= 0 || now.Sub(*old.RotatedAt) > grace || old.SuccessorHash == "" {
+		return grantd.RefreshToken{}, false, nil
+	}
+	succ, revoked, err := getRefreshToken(ctx, q, old.SuccessorHash, "")
+	switch {
+	case errors.Is(err, grantd.ErrNotFound):
+		return grantd.RefreshToken{}, false, nil
+	case err != nil:
+		return grantd.RefreshToken{}, false, err
+	case revoked || succ.RotatedAt != nil:
+		return grantd.RefreshToken{}, false, nil
+	}
+	return succ, true, nil
 }
 
 func (s *Store) RevokeRefreshToken(ctx context.Context, hash string) error {

@@ -26,10 +26,14 @@ func getAuthCode(ctx context.Context, q querier, hash string) (grantd.AuthCode, 
 }
 
 func (s *Store) CreateAuthCode(ctx context.Context, c grantd.AuthCode) error {
+	return insertAuthCode(ctx, s.w, c)
+}
+
+func insertAuthCode(ctx context.Context, q querier, c grantd.AuthCode) error {
 	if err := checkAccessExpiry(c.AccessJTI, c.AccessExpiresAt); err != nil {
 		return err
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO auth_codes (`+authCodeCols+`)
+	_, err := q.ExecContext(ctx, `INSERT INTO auth_codes (`+authCodeCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.ClientID, c.UserID, c.GrantID, c.RedirectURI, list(c.Scopes), c.Resource, c.CodeChallenge,
 		micros(c.CreatedAt), micros(c.ExpiresAt), nullMicros(c.UsedAt), c.FamilyID, c.AccessJTI, nullMicros(c.AccessExpiresAt))

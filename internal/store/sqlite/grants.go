@@ -25,13 +25,28 @@ func getGrant(ctx context.Context, q querier, where string, args ...any) (grantd
 	return g, nil
 }
 
-func (s *Store) CreateGrant(ctx context.Context, g grantd.Grant) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO grants (`+grantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+func insertGrant(ctx context.Context, q querier, g grantd.Grant) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO grants (`+grantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		g.ID, g.UserID, g.ClientID, list(g.Scopes), micros(g.CreatedAt), micros(g.UpdatedAt), nullMicros(g.LastUsedAt))
 	if err != nil {
 		return dbErr("create grant", err)
 	}
 	return nil
+}
+
+// writeGrant writes g over the grant with g's id.
+func writeGrant(ctx context.Context, q querier, g grantd.Grant) error {
+	_, err := q.ExecContext(ctx, `UPDATE grants SET user_id = ?, client_id = ?, scopes = ?, created_at = ?,
+		updated_at = ?, last_used_at = ? WHERE id = ?`,
+		g.UserID, g.ClientID, list(g.Scopes), micros(g.CreatedAt), micros(g.UpdatedAt), nullMicros(g.LastUsedAt), g.ID)
+	if err != nil {
+		return dbErr("update grant", err)
+	}
+	return nil
+}
+
+func (s *Store) CreateGrant(ctx context.Context, g grantd.Grant) error {
+	return insertGrant(ctx, s.w, g)
 }
 
 func (s *Store) GetGrant(ctx context.Context, id string) (grantd.Grant, error) {
@@ -53,11 +68,9 @@ func (s *Store) UpdateGrant(ctx context.Context, id string, update func(grantd.G
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE grants SET user_id = ?, client_id = ?, scopes = ?, created_at = ?,
-			updated_at = ?, last_used_at = ? WHERE id = ?`,
-			g.UserID, g.ClientID, list(g.Scopes), micros(g.CreatedAt), micros(g.UpdatedAt), nullMicros(g.LastUsedAt), id)
-		if err != nil {
-			return dbErr("update grant", err)
+		g.ID = id
+		if err := writeGrant(ctx, tx, g); err != nil {
+			return err
 		}
 		out, err = getGrant(ctx, tx, `id = ?`, id)
 		return err

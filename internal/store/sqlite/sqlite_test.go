@@ -254,7 +254,7 @@ func TestRaceAcrossProcesses(t *testing.T) {
 					next.Hash = fmt.Sprintf("rt-%d-%d", round, i)
 					next.AccessJTI = next.Hash
 					return next, nil
-				})
+				}, nil)
 			})
 		}
 		close(start)

@@ -18,23 +18,6 @@ func testConsents(e env) {
 	_, err = e.s.GetConsent(e.ctx, hash("consent-missing"))
 	e.is(err, grantd.ErrNotFound, "get missing consent")
 
-	used := cs
-	used.UsedAt = ptr(at(time.Minute))
-	got, err = e.s.ConsumeConsent(e.ctx, cs.Hash, at(time.Minute))
-	e.ok(err, "consume consent")
-	e.equal("ConsumeConsent answer", got, used)
-	got, err = e.s.GetConsent(e.ctx, cs.Hash)
-	e.ok(err, "get consent")
-	e.equal("consumed consent", got, used)
-
-	// A second use answers the consent as first consumed.
-	got, err = e.s.ConsumeConsent(e.ctx, cs.Hash, at(2*time.Minute))
-	e.is(err, grantd.ErrAlreadyUsed, "consume consent twice")
-	e.equal("ConsumeConsent answer on second use", got, used)
-
-	_, err = e.s.ConsumeConsent(e.ctx, hash("consent-missing"), at(time.Minute))
-	e.is(err, grantd.ErrNotFound, "consume missing consent")
-
 	// Expiry is the caller's to check, with its own clock: the store
 	// answers expired rows until DeleteExpired removes them.
 	expired := newConsent("expired", u, c)
@@ -149,7 +132,7 @@ func testAuthCodeSecondUse(e env) {
 	_, err = e.s.RotateRefreshToken(e.ctx, rtC.Hash, at(5*time.Second), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		called = true
 		return successor(old, "one-d", at(5*time.Second)), nil
-	})
+	}, nil)
 	e.is(err, grantd.ErrReused, "rotate a token of a code used twice")
 	if called {
 		e.t.Error("RotateRefreshToken called next for a revoked token")

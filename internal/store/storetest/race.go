@@ -49,23 +49,6 @@ func (e env) oneWinner(what string, errs []error, loss error) int {
 	return winner
 }
 
-func testRaceConsumeConsent(e env) {
-	u := e.user(1)
-	c := e.client(newClient("client-1", u))
-	cs := e.consent("one", u, c)
-
-	errs := race(func(i int) error {
-		_, err := e.s.ConsumeConsent(e.ctx, cs.Hash, at(time.Duration(i)*time.Millisecond))
-		return err
-	})
-	winner := e.oneWinner("ConsumeConsent", errs, grantd.ErrAlreadyUsed)
-	got, err := e.s.GetConsent(e.ctx, cs.Hash)
-	e.ok(err, "get consent")
-	if got.UsedAt == nil || !got.UsedAt.Equal(at(time.Duration(winner)*time.Millisecond)) {
-		e.t.Errorf("consent used_at = %v, want the winner's time", got.UsedAt)
-	}
-}
-
 // testRaceRedeemAuthCode: one redemption wins; every loser is a second use
 // and revokes what the winner issued.
 func testRaceRedeemAuthCode(e env) {
@@ -104,7 +87,7 @@ func testRaceRotateRefreshToken(e env) {
 	errs := race(func(i int) error {
 		_, err := e.s.RotateRefreshToken(e.ctx, rt.Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 			return successor(old, fmt.Sprintf("racer-%d", i), now), nil
-		})
+		}, nil)
 		return err
 	})
 	winner := e.oneWinner("RotateRefreshToken", errs, grantd.ErrReused)
@@ -114,6 +97,57 @@ func testRaceRotateRefreshToken(e env) {
 	e.wantRevoked(true, rt.AccessJTI, won.AccessJTI)
 	_, err := e.s.GetGrant(e.ctx, g.ID)
 	e.ok(err, "get grant after reuse")
+}
+
+// testRaceRetryRefreshToken: a client's request and its retries racing
+// with grace (the answer of the first was lost, or the client sent the
+// same request twice): exactly one runs next, and every one of them gets
+// that one successor; nothing is revoked.
+func testRaceRetryRefreshToken(e env) {
+	u := e.user(1)
+	c := e.client(newClient("client-1", u))
+	g := e.grant(1, u, c)
+	_, rt := e.redeem("one", g, at(0), true)
+	now := at(time.Minute)
+
+	var mu sync.Mutex
+	nexts := 0
+	answers := make([]grantd.RefreshToken, racers)
+	errs := race(func(i int) error {
+		var err error
+		answers[i], err = e.s.RotateRefreshToken(e.ctx, rt.Hash, now, 5*time.Second, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+			mu.Lock()
+			nexts++
+			mu.Unlock()
+			return successor(old, fmt.Sprintf("racer-%d", i), now), nil
+		}, func(old, succ grantd.RefreshToken) error { return nil })
+		return err
+	})
+	for i, err := range errs {
+		if err != nil {
+			e.t.Errorf("racer %d: %v", i, err)
+		}
+	}
+	got, err := e.s.GetRefreshToken(e.ctx, rt.Hash)
+	e.ok(err, "get rotated token")
+	if got.SuccessorHash == "" {
+		e.t.Fatal("the token was not rotated")
+	}
+	for i, a := range answers {
+		if a.Hash != got.SuccessorHash {
+			e.t.Errorf("racer %d got successor %s, want the one successor %s", i, a.AccessJTI, answers[0].AccessJTI)
+		}
+	}
+	// PostgreSQL may run a transaction again, and next with it; the
+	// successors of all but the committed run were never stored.
+	for i := range racers {
+		want := successor(*rt, fmt.Sprintf("racer-%d", i), now)
+		e.wantRefresh(want.Hash == got.SuccessorHash, want)
+	}
+	if nexts == 0 {
+		e.t.Error("next never ran")
+	}
+	e.wantRevoked(false, rt.AccessJTI, answers[0].AccessJTI)
 }
 
 // testConcurrentWriters: writers on different rows all succeed; contention
@@ -131,7 +165,7 @@ func testConcurrentWriters(e env) {
 	errs := race(func(i int) error {
 		_, err := e.s.RotateRefreshToken(e.ctx, tokens[i].Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 			return successor(old, fmt.Sprintf("w-%d-next", i), now), nil
-		})
+		}, nil)
 		if err != nil {
 			return err
 		}

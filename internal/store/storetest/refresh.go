@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/grantd/grantd"
@@ -23,7 +24,7 @@ func testRefreshRotation(e env) {
 	_, err = e.s.RotateRefreshToken(e.ctx, hash("rt-missing"), at(time.Minute), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		called = true
 		return old, nil
-	})
+	}, nil)
 	e.is(err, grantd.ErrNotFound, "rotate missing refresh token")
 	if called {
 		e.t.Error("RotateRefreshToken called next for a missing token")
@@ -35,7 +36,7 @@ func testRefreshRotation(e env) {
 	_, err = e.s.RotateRefreshToken(e.ctx, rt1.Hash, at(time.Minute), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		e.equal("next's argument", old, rt1)
 		return successor(old, "refused", at(time.Minute)), refused
-	})
+	}, nil)
 	e.same(err, refused, "rotate with a failing next")
 	got, err = e.s.GetRefreshToken(e.ctx, rt1.Hash)
 	e.ok(err, "get refresh token")
@@ -49,20 +50,19 @@ func testRefreshRotation(e env) {
 	// touches the grant, all at once.
 	now := at(time.Hour)
 	rt2 := successor(rt1, "two", now)
+	rt2.AccessScopes = []string{"admin"} // narrowed: only the access token
 	got, err = e.s.RotateRefreshToken(e.ctx, rt1.Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		e.equal("next's argument", old, rt1)
 		return rt2, nil
-	})
+	}, nil)
 	e.ok(err, "rotate refresh token")
 	e.equal("RotateRefreshToken answer", got, rt2)
 	got, err = e.s.GetRefreshToken(e.ctx, rt2.Hash)
 	e.ok(err, "get successor")
 	e.equal("successor", got, rt2)
-	rotated := rt1
-	rotated.RotatedAt = ptr(now)
 	got, err = e.s.GetRefreshToken(e.ctx, rt1.Hash)
 	e.ok(err, "get rotated token")
-	e.equal("rotated token", got, rotated)
+	e.equal("rotated token", got, rotated(rt1, rt2, now))
 	gr, err = e.s.GetGrant(e.ctx, g.ID)
 	e.ok(err, "get grant")
 	want := g
@@ -79,7 +79,7 @@ func testRefreshRotation(e env) {
 		next := successor(old, "dup", at(3*time.Hour))
 		next.Hash = rt2.Hash
 		return next, nil
-	})
+	}, nil)
 	e.is(err, grantd.ErrAlreadyExists, "rotate into a taken hash")
 	got, err = e.s.GetRefreshToken(e.ctx, rt3.Hash)
 	e.ok(err, "get refresh token")
@@ -107,13 +107,11 @@ func testRefreshReuse(e env) {
 	got, err := e.s.RotateRefreshToken(e.ctx, rt1.Hash, at(time.Hour), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		called = true
 		return successor(old, "stolen", at(time.Hour)), nil
-	})
+	}, nil)
 	e.is(err, grantd.ErrReused, "rotate a rotated-out token")
 	// The presented token comes back, so that the caller can tell whose
 	// grant was revoked.
-	rotated := rt1
-	rotated.RotatedAt = ptr(at(time.Minute))
-	e.equal("RotateRefreshToken answer on reuse", got, rotated)
+	e.equal("RotateRefreshToken answer on reuse", got, rotated(rt1, rt2, at(time.Minute)))
 	if called {
 		e.t.Error("RotateRefreshToken called next for a reused token")
 	}
@@ -133,7 +131,7 @@ func testRefreshReuse(e env) {
 		got, err = e.s.RotateRefreshToken(e.ctx, rt.Hash, at(2*time.Hour), time.Hour, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 			called = true
 			return successor(old, "four", at(2*time.Hour)), nil
-		})
+		}, nil)
 		e.is(err, grantd.ErrReused, "rotate a token revoked by reuse")
 		if got.Hash != rt.Hash || got.GrantID != g.ID {
 			e.t.Errorf("RotateRefreshToken of a revoked token answered %s, want the presented token", show(got))
@@ -153,72 +151,141 @@ func testRefreshReuse(e env) {
 	e.rotate(*fresh, "fresh-b", at(3*time.Hour))
 	_, err = e.s.RotateRefreshToken(e.ctx, fresh.Hash, at(3*time.Hour), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		return successor(old, "fresh-c", at(3*time.Hour)), nil
-	})
+	}, nil)
 	e.is(err, grantd.ErrReused, "rotate a token again at the instant of its rotation, without grace")
 	e.wantRevoked(true, "jti-fresh", "jti-fresh-b")
 }
 
-// testRefreshGrace checks the grace window: a token rotated no more than
-// grace ago may be rotated again (a client's retry), once more than grace
-// has passed it is reuse.
-func testRefreshGrace(e env) {
-	u := e.user(1)
-	c := e.client(newClient("client-1", u))
-	g := e.grant(1, u, c)
+// retryFamily makes user n's grant for the client and its first refresh
+// token, redeemed at 0 and rotated at t0 into its successor: the state of a
+// client whose rotation committed but whose answer was lost.
+func (e env) retryFamily(n int, c grantd.Client, t0 time.Time) (g grantd.Grant, rt1, rt2 grantd.RefreshToken) {
+	e.t.Helper()
+	u := e.user(n)
+	g = e.grant(n, u, c)
+	name := fmt.Sprintf("u%d", n)
+	_, first := e.redeem(name, g, at(0), true)
+	rt2 = e.rotate(*first, name+"-two", t0)
+	return g, *first, rt2
+}
+
+// noNext is a next that must not run: the token presented was rotated.
+func (e env) noNext(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+	e.t.Errorf("RotateRefreshToken called next for the rotated token %s", old.AccessJTI)
+	return successor(old, "unexpected", at(0)), nil
+}
+
+// testRefreshRetry: within grace, a rotated token whose successor is live
+// and unused is handed to retry with that successor; retry's nil answers
+// the very successor again, however often, and writes nothing.
+func testRefreshRetry(e env) {
+	owner := e.user(99)
+	c := e.client(newClient("client-1", owner))
 	const grace = 5 * time.Second
-
-	_, first := e.redeem("one", g, at(0), true)
-	rt1 := *first
 	t0 := at(time.Minute)
-	rt2, err := e.s.RotateRefreshToken(e.ctx, rt1.Hash, t0, grace, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
-		return successor(old, "two", t0), nil
-	})
-	e.ok(err, "rotate refresh token with grace")
+	g, rt1, rt2 := e.retryFamily(1, c, t0)
 
-	// A retry within grace: next sees the rotated token and its successor
-	// is stored beside the first one. The window does not move.
-	for i, d := range []time.Duration{2 * time.Second, grace} {
-		now := t0.Add(d)
-		name := []string{"retry-a", "retry-b"}[i]
-		want := successor(rt1, name, now)
-		got, err := e.s.RotateRefreshToken(e.ctx, rt1.Hash, now, grace, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
-			rotated := rt1
-			rotated.RotatedAt = ptr(t0)
-			e.equal("next's argument on a retry", old, rotated)
-			return want, nil
-		})
-		e.ok(err, "retry rotation within grace")
-		e.equal("successor of a retry", got, want)
-		e.wantRefresh(true, rt2, want)
-		e.wantRevoked(false, rt2.AccessJTI, want.AccessJTI)
-		gr, err := e.s.GetGrant(e.ctx, g.ID)
-		e.ok(err, "get grant")
-		if gr.LastUsedAt == nil || !gr.LastUsedAt.Equal(now) {
-			e.t.Errorf("grant last_used_at after a retry = %v, want %v", gr.LastUsedAt, now)
-		}
-	}
 	got, err := e.s.GetRefreshToken(e.ctx, rt1.Hash)
 	e.ok(err, "get rotated token")
-	if got.RotatedAt == nil || !got.RotatedAt.Equal(t0) {
-		e.t.Errorf("rotated_at after retries = %v, want the first rotation %v", got.RotatedAt, t0)
+	e.equal("rotated token records its successor", got, rotated(rt1, rt2, t0))
+
+	for _, d := range []time.Duration{0, 2 * time.Second, grace, -time.Second} {
+		now := t0.Add(d)
+		calls := 0
+		got, err := e.s.RotateRefreshToken(e.ctx, rt1.Hash, now, grace, e.noNext, func(old, succ grantd.RefreshToken) error {
+			calls++
+			e.equal("retry's old token", old, rotated(rt1, rt2, t0))
+			e.equal("retry's successor", succ, rt2)
+			return nil
+		})
+		e.ok(err, fmt.Sprintf("retry %v after the rotation", d))
+		e.equal("answer to a retry", got, rt2)
+		if calls != 1 {
+			e.t.Errorf("retry at %v ran %d times, want once", d, calls)
+		}
+	}
+	// Nothing was written: the first rotation's state is all there is.
+	got, err = e.s.GetRefreshToken(e.ctx, rt1.Hash)
+	e.ok(err, "get rotated token")
+	e.equal("rotated token after retries", got, rotated(rt1, rt2, t0))
+	got, err = e.s.GetRefreshToken(e.ctx, rt2.Hash)
+	e.ok(err, "get successor")
+	e.equal("successor after retries", got, rt2)
+	e.wantRevoked(false, rt1.AccessJTI, rt2.AccessJTI)
+	gr, err := e.s.GetGrant(e.ctx, g.ID)
+	e.ok(err, "get grant")
+	if gr.LastUsedAt == nil || !gr.LastUsedAt.Equal(t0) {
+		e.t.Errorf("grant last_used_at after retries = %v, want the rotation's %v", gr.LastUsedAt, t0)
 	}
 
-	// A failing next within grace writes nothing either.
-	refused := failing("next")
-	_, err = e.s.RotateRefreshToken(e.ctx, rt1.Hash, t0.Add(time.Second), grace, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
-		return successor(old, "refused", t0), refused
+	// A retry that fails with its own error writes nothing either.
+	refused := failing("retry")
+	_, err = e.s.RotateRefreshToken(e.ctx, rt1.Hash, t0.Add(time.Second), grace, e.noNext, func(old, succ grantd.RefreshToken) error {
+		return refused
 	})
-	e.same(err, refused, "retry with a failing next")
-	e.wantRefresh(false, successor(rt1, "refused", t0))
+	e.same(err, refused, "retry with a failing retry")
+	e.wantRefresh(true, rt1, rt2)
+	e.wantRevoked(false, rt1.AccessJTI, rt2.AccessJTI)
 
-	// Past grace it is reuse.
-	_, err = e.s.RotateRefreshToken(e.ctx, rt1.Hash, t0.Add(grace+time.Microsecond), grace, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
-		return successor(old, "late", t0.Add(grace+time.Microsecond)), nil
-	})
-	e.is(err, grantd.ErrReused, "rotate a token rotated more than grace ago")
-	e.wantRefresh(false, rt1, rt2, successor(rt1, "retry-a", t0), successor(rt1, "retry-b", t0))
-	e.wantRevoked(true, rt1.AccessJTI, rt2.AccessJTI, "jti-retry-a", "jti-retry-b")
+	// The successor rotates as usual afterwards.
+	rt3 := e.rotate(rt2, "u1-three", t0.Add(2*time.Second))
+	e.wantRefresh(true, rt3)
 }
+
+// testRefreshRetryRefused: every other presentation of a rotated token is
+// reuse, which revokes every token under the grant: past grace, without
+// grace, with no retry, with a successor used or revoked, and when retry
+// says so. retry never runs where the store decides.
+func testRefreshRetryRefused(e env) {
+	owner := e.user(99)
+	c := e.client(newClient("client-1", owner))
+	const grace = 5 * time.Second
+	t0 := at(time.Minute)
+	noRetry := func(old, succ grantd.RefreshToken) error {
+		e.t.Errorf("RotateRefreshToken called retry for %s", old.AccessJTI)
+		return nil
+	}
+	cases := []struct {
+		name  string
+		grace time.Duration
+		at    time.Duration
+		setup func(rt2 grantd.RefreshToken)
+		retry func(old, succ grantd.RefreshToken) error
+	}{
+		{name: "past grace", grace: grace, at: grace + time.Microsecond, retry: noRetry},
+		{name: "without grace", grace: 0, at: 0, retry: noRetry},
+		{name: "no retry", grace: grace, at: time.Second, retry: nil},
+		{name: "retry says reuse", grace: grace, at: time.Second, retry: func(old, succ grantd.RefreshToken) error {
+			return fmt.Errorf("another client: %w", grantd.ErrReused)
+		}},
+		{name: "successor used", grace: grace, at: 2 * time.Second, retry: noRetry, setup: func(rt2 grantd.RefreshToken) {
+			e.rotate(rt2, hashName(rt2)+"-three", t0.Add(time.Second))
+		}},
+		{name: "successor revoked", grace: grace, at: 2 * time.Second, retry: noRetry, setup: func(rt2 grantd.RefreshToken) {
+			e.ok(e.s.RevokeRefreshToken(e.ctx, rt2.Hash), "revoke successor")
+		}},
+	}
+	for i, tc := range cases {
+		g, rt1, rt2 := e.retryFamily(i+1, c, t0)
+		_, sibling := e.redeem(fmt.Sprintf("u%d-sibling", i+1), g, at(0), true)
+		if tc.setup != nil {
+			tc.setup(rt2)
+		}
+		got, err := e.s.RotateRefreshToken(e.ctx, rt1.Hash, t0.Add(tc.at), tc.grace, e.noNext, tc.retry)
+		e.is(err, grantd.ErrReused, tc.name)
+		if got.Hash != rt1.Hash || got.GrantID != g.ID {
+			e.t.Errorf("%s: answer %s, want the presented token", tc.name, show(got))
+		}
+		e.wantRefresh(false, rt1, rt2, *sibling)
+		e.wantRevoked(true, rt2.AccessJTI, sibling.AccessJTI)
+		if _, err := e.s.GetGrant(e.ctx, g.ID); err != nil {
+			e.t.Errorf("%s: the grant went with its tokens: %v", tc.name, err)
+		}
+	}
+}
+
+// hashName answers the name a fixture token was made with ("rt-"+name).
+func hashName(rt grantd.RefreshToken) string { return rt.AccessJTI[len("jti-"):] }
 
 func testRevokeRefreshToken(e env) {
 	u := e.user(1)

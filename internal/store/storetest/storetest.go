@@ -48,15 +48,20 @@ func RunTests(t *testing.T, newStore func(t *testing.T) grantd.Store) {
 		{"AuthCodeSecondUse", testAuthCodeSecondUse},
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshReuse", testRefreshReuse},
-		{"RefreshGrace", testRefreshGrace},
+		{"RefreshRetry", testRefreshRetry},
+		{"RefreshRetryRefused", testRefreshRetryRefused},
 		{"RevokeRefreshToken", testRevokeRefreshToken},
 		{"RevokedJTIs", testRevokedJTIs},
 		{"Sessions", testSessions},
 		{"SigningKeys", testSigningKeys},
 		{"DeleteExpired", testDeleteExpired},
-		{"RaceConsumeConsent", testRaceConsumeConsent},
+		{"DecideConsent", testDecideConsent},
+		{"DecideConsentFailsWhole", testDecideConsentFailsWhole},
+		{"RaceDecideConsent", testRaceDecideConsent},
+		{"RaceDecideConsentsOneGrant", testRaceDecideConsentsOneGrant},
 		{"RaceRedeemAuthCode", testRaceRedeemAuthCode},
 		{"RaceRotateRefreshToken", testRaceRotateRefreshToken},
+		{"RaceRetryRefreshToken", testRaceRetryRefreshToken},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"UnstorableKeys", testUnstorableKeys},
 	}
@@ -361,6 +366,7 @@ func newRefresh(name, family string, g grantd.Grant, now time.Time) grantd.Refre
 		ExpiresAt:       now.Add(30 * 24 * time.Hour),
 		AccessJTI:       "jti-" + name,
 		AccessExpiresAt: now.Add(30 * time.Minute),
+		AccessScopes:    g.Scopes,
 	}
 }
 
@@ -405,7 +411,15 @@ func successor(old grantd.RefreshToken, name string, now time.Time) grantd.Refre
 		ExpiresAt:       now.Add(30 * 24 * time.Hour),
 		AccessJTI:       "jti-" + name,
 		AccessExpiresAt: now.Add(30 * time.Minute),
+		AccessScopes:    old.Scopes,
 	}
+}
+
+// rotated answers old as rotating it at now into succ leaves it.
+func rotated(old, succ grantd.RefreshToken, now time.Time) grantd.RefreshToken {
+	old.RotatedAt = ptr(now)
+	old.SuccessorHash = succ.Hash
+	return old
 }
 
 // rotate rotates old at now into the token name, without grace.
@@ -414,7 +428,7 @@ func (e env) rotate(old grantd.RefreshToken, name string, now time.Time) grantd.
 	want := successor(old, name, now)
 	got, err := e.s.RotateRefreshToken(e.ctx, old.Hash, now, 0, func(grantd.RefreshToken) (grantd.RefreshToken, error) {
 		return want, nil
-	})
+	}, nil)
 	e.ok(err, "rotate refresh token into "+name)
 	e.equal("rotated successor", got, want)
 	return got
