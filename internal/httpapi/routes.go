@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/token"
 )
 
 // routes is the whole HTTP surface of grantd in one place.
@@ -86,7 +87,7 @@ func (s *Server) route(path string, ms methods) {
 	allowed := strings.Join(allow, ", ")
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allowed)
-		s.writeError(w, r, grantd.E(grantd.CodeMethodNotAllowed, "method %s is not allowed here; use %s", r.Method, allowed))
+		s.writeError(w, r, grantd.E(grantd.CodeMethodNotAllowed, "method %s is not allowed here; use %s", token.Echo(r.Method), allowed))
 	})
 }
 

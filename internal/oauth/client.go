@@ -86,7 +86,7 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 			ok := true
 			for i, sc := range scopes {
 				if !catalog.Has(sc) {
-					bad(fmt.Sprintf("/allowed_scopes/%d", i), "%s is not a scope of this server", quote(sc))
+					bad(fmt.Sprintf("/allowed_scopes/%d", i), "%s is not a scope of this server", token.Echo(sc))
 					ok = false
 				}
 			}
@@ -103,7 +103,7 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 			ok := true
 			for i, g := range gts {
 				if !slices.Contains(GrantTypes, g) {
-					bad(fmt.Sprintf("/allowed_grant_types/%d", i), "%s is not a grant type; use client_credentials, authorization_code or refresh_token", quote(g))
+					bad(fmt.Sprintf("/allowed_grant_types/%d", i), "%s is not a grant type; use client_credentials, authorization_code or refresh_token", token.Echo(g))
 					ok = false
 				}
 			}
@@ -174,14 +174,6 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
-}
-
-// quote shows a value in a message, cut short.
-func quote(s string) string {
-	if utf8.RuneCountInString(s) > 64 {
-		s = string([]rune(s)[:64]) + "…"
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 // CreateClient validates the input and creates a client owned by the
