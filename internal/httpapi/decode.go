@@ -187,8 +187,11 @@ func jsonMembers(body []byte) ([]member, bool) {
 // twice — a form field or a JSON member — is invalid_request (RFC 6749
 // §3.1) unless it is one of repeatable, whose repeats the engine judges (a
 // repeated resource is invalid_target, RFC 8707 §2). For JSON, values must
-// be strings (numbers and booleans are taken as their text); a repeatable
-// parameter may also be an array of strings, JSON's way to repeat one.
+// be strings (a number or a boolean is invalid_request: which text it
+// stands for, 1e3 or 1000, is anyone's guess); a repeatable parameter may
+// also be an array of strings, JSON's way to repeat one. Names and values
+// must be valid UTF-8 without NUL bytes once decoded: a form's
+// percent-encoding can carry bytes the body's own check never sees.
 func readOAuthParams(w http.ResponseWriter, r *http.Request, repeatable ...string) (url.Values, error) {
 	mt := mediaType(r)
 	switch mt {
@@ -209,13 +212,27 @@ func readOAuthParams(w http.ResponseWriter, r *http.Request, repeatable ...strin
 	} else if v, err = url.ParseQuery(string(body)); err != nil {
 		return nil, grantd.E(grantd.CodeInvalidRequest, "malformed form body")
 	}
-	for k, vs := range v {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // the same answer for the same body
+	for _, k := range keys {
+		vs := v[k]
+		if !cleanText(k) || slices.ContainsFunc(vs, func(s string) bool { return !cleanText(s) }) {
+			return nil, grantd.E(grantd.CodeInvalidRequest, "parameters must be valid UTF-8 without NUL bytes")
+		}
 		if len(vs) > 1 && !slices.Contains(repeatable, k) {
 			return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s is repeated", token.Echo(k))
 		}
 	}
 	return v, nil
 }
+
+// cleanText reports whether s is valid UTF-8 without a NUL byte, which
+// no stored text can hold (PostgreSQL refuses it outright) and no
+// legitimate parameter carries.
+func cleanText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 // parseJSONParams answers the members of a JSON object body as
 // parameters, each value once per time it was given, so that
@@ -243,11 +260,54 @@ func parseJSONParams(body []byte, repeatable []string) (url.Values, error) {
 				return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s must be a string or an array of strings", token.Echo(k))
 			}
 			v[k] = append(v[k], ss...)
-		case len(m) > 0 && (m[0] == '[' || m[0] == '{'):
+		default: // numbers, booleans, other arrays, objects
 			return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s must be a string", token.Echo(k))
-		default: // numbers and booleans
-			v.Add(k, string(m))
 		}
 	}
 	return v, nil
+}
+
+// repeatsMember reports whether a valid JSON value holds an object, at
+// any depth, that gives one member twice: malformed JSON in all but name
+// (RFC 8259 §4: names should be unique, and parsers disagree on which of
+// two wins).
+func repeatsMember(v json.RawMessage) bool {
+	type frame struct {
+		names      map[string]bool // nil for an array
+		expectName bool
+	}
+	var open []*frame
+	dec := json.NewDecoder(bytes.NewReader(v))
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return false // the end of the value
+		}
+		var top *frame
+		if len(open) > 0 {
+			top = open[len(open)-1]
+		}
+		if d, ok := t.(json.Delim); ok && (d == '}' || d == ']') {
+			open = open[:len(open)-1]
+			continue
+		}
+		if top != nil && top.names != nil && top.expectName {
+			name, _ := t.(string)
+			if top.names[name] {
+				return true
+			}
+			top.names[name], top.expectName = true, false
+			continue
+		}
+		// A value: its object expects a name after it.
+		if top != nil && top.names != nil {
+			top.expectName = true
+		}
+		switch t {
+		case json.Delim('{'):
+			open = append(open, &frame{names: map[string]bool{}, expectName: true})
+		case json.Delim('['):
+			open = append(open, &frame{})
+		}
+	}
 }

@@ -103,6 +103,9 @@ func TestSecretsInWrongParametersAreNotEchoed(t *testing.T) {
 		{"a registration redirect URI", 400, func(s string) *httptest.ResponseRecorder {
 			return env.register(t, `{"redirect_uris":["http://app.example/cb?token=`+s+`"]}`)
 		}},
+		{"a repeated ignored registration member's name", 400, func(s string) *httptest.ResponseRecorder {
+			return env.register(t, `{"redirect_uris":["https://app.example/cb"],"`+s+`":1,"`+s+`":2}`)
+		}},
 		{"allowed_scopes", 422, func(s string) *httptest.ResponseRecorder {
 			return env.api(t, "POST", "/v2/oauth_clients", key, `{"name":"x","client_type":"confidential","allowed_grant_types":["client_credentials"],"allowed_scopes":["`+s+`"]}`)
 		}},
