@@ -61,13 +61,35 @@ func (s *Server) routes() {
 	// the web handler, which answers its own HTML 404 and 405 pages; every
 	// other path keeps the API's answers.
 	if s.web != nil {
-		for _, p := range []string{"/{$}", "/login", "/logout", "/consent", "/apps", "/apps/", "/developer", "/developer/", "/static/"} {
+		for _, p := range pagePaths {
 			s.mux.Handle(p, s.web)
 		}
 	}
 
 	// Anything else: 404 in the envelope of the path's family.
 	s.mux.HandleFunc("/", s.notFound)
+}
+
+// pagePaths are the patterns handed whole to the pages.
+var pagePaths = []string{"/{$}", "/login", "/logout", "/consent", "/apps", "/apps/", "/developer", "/developer/", "/static/"}
+
+// isPagePath reports whether one of pagePaths matches p.
+func isPagePath(p string) bool {
+	for _, pat := range pagePaths {
+		switch {
+		case pat == "/{$}":
+			if p == "/" {
+				return true
+			}
+		case strings.HasSuffix(pat, "/"):
+			if strings.HasPrefix(p, pat) {
+				return true
+			}
+		case p == pat:
+			return true
+		}
+	}
+	return false
 }
 
 type methods map[string]http.Handler
