@@ -37,6 +37,7 @@ const (
 	CodeBadRequest           Code = "bad_request"            // 400, Telnyx 10015
 	CodeMethodNotAllowed     Code = "method_not_allowed"     // 405, Telnyx 10015
 	CodeTooLarge             Code = "request_too_large"      // 413, Telnyx 10015
+	CodeHeadersTooLarge      Code = "headers_too_large"      // 431, Telnyx 10015
 	CodeUnsupportedMediaType Code = "unsupported_media_type" // 415, Telnyx 10015
 	CodeValidation           Code = "validation_failed"      // 422, Telnyx 10027
 	CodeTooManyRequests      Code = "too_many_requests"      // 429, Telnyx 10011

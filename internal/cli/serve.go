@@ -132,7 +132,7 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    httpapi.ServerMaxHeaderBytes, // the handler answers 431 past httpapi.MaxHeaderBytes
 		ErrorLog:          nil,
 	}
 

@@ -154,6 +154,20 @@ func TestServeFirstStartBootstrapAndClients(t *testing.T) {
 		t.Fatalf("list = %v", list)
 	}
 
+	// Headers past the limit (64 KiB), by more than net/http's own slack
+	// at that limit: the server is configured so that the handler, not
+	// net/http, answers them, in the endpoint's format.
+	req, _ = http.NewRequest("POST", base+"/v2/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Filler", strings.Repeat("a", 76<<10))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := decode(t, resp, http.StatusRequestHeaderFieldsTooLarge); m["error"] != "invalid_request" {
+		t.Fatalf("huge headers: %v, want an RFC 6749 error", m)
+	}
+
 	if code := stop(); code != 0 {
 		t.Fatalf("serve exit code after SIGTERM-equivalent = %d, want 0", code)
 	}

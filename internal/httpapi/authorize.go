@@ -122,6 +122,28 @@ func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err erro
 		}
 		v.Detail = d
 	}
+	s.writeHTML(w, r, st, v)
+}
+
+// writePageError answers an error on a page's path that the pages never
+// see (headers too large, a path with dot segments) as a page, with the
+// status of the one status table.
+func (s *Server) writePageError(w http.ResponseWriter, r *http.Request, err error) {
+	e := grantd.AsError(err)
+	s.logError(r, e)
+	st := StatusOf(e.Code)
+	v := htmlErrorView{Title: http.StatusText(st), Detail: "The request could not be read."}
+	switch st {
+	case http.StatusNotFound:
+		v.Title, v.Detail = "Page not found", "There is no page at this address."
+	case http.StatusRequestHeaderFieldsTooLarge:
+		v.Title, v.Detail = "Request too large", "The request's headers are too large. Clearing this site's cookies may help."
+	}
+	s.writeHTML(w, r, st, v)
+}
+
+// writeHTML renders the error page.
+func (s *Server) writeHTML(w http.ResponseWriter, r *http.Request, st int, v htmlErrorView) {
 	var buf bytes.Buffer
 	if err := authorizeErrorPage.Execute(&buf, v); err != nil {
 		s.log.ErrorContext(r.Context(), "rendering the authorize error page failed", "error", err)

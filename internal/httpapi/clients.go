@@ -214,7 +214,7 @@ func (s *Server) listClients(w http.ResponseWriter, r *http.Request, p Principal
 				return "filter[verified] must be true or false"
 			}
 		default:
-			return unknownFilter(k)
+			return unknownFilter
 		}
 		return ""
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/token"
 )
 
 // MaxBody is the largest request body any endpoint reads (SPEC §2).
@@ -82,13 +84,19 @@ func decodeObject(w http.ResponseWriter, r *http.Request, fields ...field) error
 		}
 		return grantd.E(grantd.CodeBadRequest, "request body must be a JSON object")
 	}
+	known := make(map[string]field, len(fields))
+	names := make([]string, 0, len(fields))
+	for _, f := range fields {
+		known[f.name] = f
+		names = append(names, f.name)
+	}
 	raw := make(map[string]json.RawMessage, len(members))
 	var problems []grantd.FieldError
 	for _, m := range members {
 		if _, dup := raw[m.name]; dup {
 			// encoding/json would keep the last silently; which one the
 			// sender meant ("allowed": true or false?) is anyone's guess.
-			problems = append(problems, grantd.FieldError{Pointer: pointer(m.name), Detail: quote(m.name) + " is given more than once"})
+			problems = append(problems, nameProblem(m.name, pointer(m.name), names, "%s is given more than once"))
 			continue
 		}
 		raw[m.name] = m.value
@@ -96,19 +104,15 @@ func decodeObject(w http.ResponseWriter, r *http.Request, fields ...field) error
 	if len(problems) > 0 {
 		return grantd.Invalid(problems...)
 	}
-	known := make(map[string]field, len(fields))
-	for _, f := range fields {
-		known[f.name] = f
-	}
-	names := make([]string, 0, len(raw))
+	sent := make([]string, 0, len(raw))
 	for k := range raw {
-		names = append(names, k)
+		sent = append(sent, k)
 	}
-	sort.Strings(names)
-	for _, k := range names {
+	sort.Strings(sent)
+	for _, k := range sent {
 		f, ok := known[k]
 		if !ok {
-			problems = append(problems, grantd.FieldError{Pointer: pointer(k), Detail: "unknown field " + quote(k)})
+			problems = append(problems, nameProblem(k, pointer(k), nil, "unknown field %s"))
 			continue
 		}
 		if f.set != nil {
@@ -129,12 +133,18 @@ func pointer(name string) string {
 	return "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
 }
 
-func quote(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
+// nameProblem is a problem with a name the request sent (a body's member,
+// a query parameter), its detail a format with one %s for the name, at
+// the pointer to it. A name the endpoint knows (one of known) is shown
+// and pointed at; any other only as token.Echo allows, which a pointer
+// repeating it would defeat.
+func nameProblem(name, at string, known []string, format string) grantd.FieldError {
+	shown := token.Echo(name, known...)
+	fe := grantd.FieldError{Detail: fmt.Sprintf(format, shown)}
+	if shown != token.NotShown {
+		fe.Pointer = at
 	}
-	b, _ := json.Marshal(s)
-	return string(b)
+	return fe
 }
 
 // member is one member of a JSON object, in the order it was sent.
@@ -177,8 +187,11 @@ func jsonMembers(body []byte) ([]member, bool) {
 // twice — a form field or a JSON member — is invalid_request (RFC 6749
 // §3.1) unless it is one of repeatable, whose repeats the engine judges (a
 // repeated resource is invalid_target, RFC 8707 §2). For JSON, values must
-// be strings (numbers and booleans are taken as their text); a repeatable
-// parameter may also be an array of strings, JSON's way to repeat one.
+// be strings (a number or a boolean is invalid_request: which text it
+// stands for, 1e3 or 1000, is anyone's guess); a repeatable parameter may
+// also be an array of strings, JSON's way to repeat one. Names and values
+// must be valid UTF-8 without NUL bytes once decoded: a form's
+// percent-encoding can carry bytes the body's own check never sees.
 func readOAuthParams(w http.ResponseWriter, r *http.Request, repeatable ...string) (url.Values, error) {
 	mt := mediaType(r)
 	switch mt {
@@ -199,13 +212,27 @@ func readOAuthParams(w http.ResponseWriter, r *http.Request, repeatable ...strin
 	} else if v, err = url.ParseQuery(string(body)); err != nil {
 		return nil, grantd.E(grantd.CodeInvalidRequest, "malformed form body")
 	}
-	for k, vs := range v {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // the same answer for the same body
+	for _, k := range keys {
+		vs := v[k]
+		if !cleanText(k) || slices.ContainsFunc(vs, func(s string) bool { return !cleanText(s) }) {
+			return nil, grantd.E(grantd.CodeInvalidRequest, "parameters must be valid UTF-8 without NUL bytes")
+		}
 		if len(vs) > 1 && !slices.Contains(repeatable, k) {
-			return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s is repeated", quote(k))
+			return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s is repeated", token.Echo(k))
 		}
 	}
 	return v, nil
 }
+
+// cleanText reports whether s is valid UTF-8 without a NUL byte, which
+// no stored text can hold (PostgreSQL refuses it outright) and no
+// legitimate parameter carries.
+func cleanText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 // parseJSONParams answers the members of a JSON object body as
 // parameters, each value once per time it was given, so that
@@ -222,7 +249,7 @@ func parseJSONParams(body []byte, repeatable []string) (url.Values, error) {
 		case len(m) > 0 && m[0] == '"':
 			var s string
 			if err := json.Unmarshal(m, &s); err != nil {
-				return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s is malformed", quote(k))
+				return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s is malformed", token.Echo(k))
 			}
 			v.Add(k, s)
 		case bytes.Equal(m, []byte("null")):
@@ -230,14 +257,57 @@ func parseJSONParams(body []byte, repeatable []string) (url.Values, error) {
 		case len(m) > 0 && m[0] == '[' && slices.Contains(repeatable, k):
 			var ss []string
 			if err := json.Unmarshal(m, &ss); err != nil {
-				return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s must be a string or an array of strings", quote(k))
+				return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s must be a string or an array of strings", token.Echo(k))
 			}
 			v[k] = append(v[k], ss...)
-		case len(m) > 0 && (m[0] == '[' || m[0] == '{'):
-			return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s must be a string", quote(k))
-		default: // numbers and booleans
-			v.Add(k, string(m))
+		default: // numbers, booleans, other arrays, objects
+			return nil, grantd.E(grantd.CodeInvalidRequest, "parameter %s must be a string", token.Echo(k))
 		}
 	}
 	return v, nil
+}
+
+// repeatsMember reports whether a valid JSON value holds an object, at
+// any depth, that gives one member twice: malformed JSON in all but name
+// (RFC 8259 §4: names should be unique, and parsers disagree on which of
+// two wins).
+func repeatsMember(v json.RawMessage) bool {
+	type frame struct {
+		names      map[string]bool // nil for an array
+		expectName bool
+	}
+	var open []*frame
+	dec := json.NewDecoder(bytes.NewReader(v))
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return false // the end of the value
+		}
+		var top *frame
+		if len(open) > 0 {
+			top = open[len(open)-1]
+		}
+		if d, ok := t.(json.Delim); ok && (d == '}' || d == ']') {
+			open = open[:len(open)-1]
+			continue
+		}
+		if top != nil && top.names != nil && top.expectName {
+			name, _ := t.(string)
+			if top.names[name] {
+				return true
+			}
+			top.names[name], top.expectName = true, false
+			continue
+		}
+		// A value: its object expects a name after it.
+		if top != nil && top.names != nil {
+			top.expectName = true
+		}
+		switch t {
+		case json.Delim('{'):
+			open = append(open, &frame{names: map[string]bool{}, expectName: true})
+		case json.Delim('['):
+			open = append(open, &frame{})
+		}
+	}
 }

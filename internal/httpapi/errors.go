@@ -33,6 +33,7 @@ var status = map[grantd.Code]int{
 	grantd.CodeBadRequest:           http.StatusBadRequest,
 	grantd.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	grantd.CodeTooLarge:             http.StatusRequestEntityTooLarge,
+	grantd.CodeHeadersTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
 	grantd.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	grantd.CodeValidation:           http.StatusUnprocessableEntity,
 	grantd.CodeTooManyRequests:      http.StatusTooManyRequests,
@@ -62,7 +63,7 @@ func telnyx(c grantd.Code) (code, title string) {
 		return "10011", "Too many requests"
 	case http.StatusInternalServerError, http.StatusServiceUnavailable:
 		return "10007", "Unexpected error"
-	default: // 400, 405, 413, 415
+	default: // 400, 405, 413, 415, 431
 		return "10015", "Bad request"
 	}
 }
@@ -124,7 +125,7 @@ func oauthErrorBody(e *grantd.Error) (int, []byte) {
 		st, name = http.StatusInternalServerError, string(grantd.CodeServerError)
 	case grantd.CodeTemporarilyUnavailable:
 		st = http.StatusServiceUnavailable
-	case grantd.CodeTooLarge, grantd.CodeTooManyRequests, grantd.CodeMethodNotAllowed:
+	case grantd.CodeTooLarge, grantd.CodeHeadersTooLarge, grantd.CodeTooManyRequests, grantd.CodeMethodNotAllowed:
 		name = string(grantd.CodeInvalidRequest)
 	case grantd.CodeNotFound:
 		// An unknown path under a protocol prefix: the status says what
@@ -158,6 +159,21 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	s.writeAPIError(w, r, err)
+}
+
+// writePathError is writeError for an answer that comes before routing
+// (a request's headers too large, a path with dot segments), for the
+// path p the request means: it answers a page's path with an HTML page,
+// as the pages would.
+func (s *Server) writePathError(w http.ResponseWriter, r *http.Request, p string, err error) {
+	switch {
+	case s.web != nil && isPagePath(p):
+		s.writePageError(w, r, err)
+	case isProtocolPath(p):
+		s.writeOAuthError(w, r, err)
+	default:
+		s.writeAPIError(w, r, err)
+	}
 }
 
 // isProtocolPath reports whether the path answers RFC 6749 errors.

@@ -79,7 +79,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			// the request matched, never the URL.
 			s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("request_id", id),
-				slog.String("method", r.Method),
+				slog.String("method", methodOf(r)),
 				slog.String("route", routeOf(r)),
 				slog.Int("status", sw.status),
 				slog.Int("bytes", sw.bytes),
@@ -88,6 +88,18 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// methodOf answers the request's method for the access log: a method is
+// any token the client likes, so one HTTP does not define is logged as
+// "other", never as sent.
+func methodOf(r *http.Request) string {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return r.Method
+	}
+	return "other"
 }
 
 // routeOf answers the pattern the request matched, without its method,

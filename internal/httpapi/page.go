@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/token"
 )
 
 // Pagination bounds (SPEC §2).
@@ -41,7 +42,7 @@ func listQuery(r *http.Request) (url.Values, error) {
 			return nil, grantd.E(grantd.CodeBadRequest, "the query string is not valid UTF-8 or holds a NUL byte")
 		}
 		if len(vs) > 1 && (strings.HasPrefix(k, "page[") || strings.HasPrefix(k, "filter[")) {
-			return nil, grantd.E(grantd.CodeBadRequest, "query parameter %s is repeated", quote(k))
+			return nil, grantd.E(grantd.CodeBadRequest, "query parameter %s is repeated", token.Echo(k))
 		}
 	}
 	return q, nil
@@ -69,7 +70,7 @@ func parsePage(q url.Values) (grantd.Page, error) {
 	}
 	for k := range q {
 		if len(k) > 5 && k[:5] == "page[" && k != "page[number]" && k != "page[size]" {
-			probs = append(probs, grantd.FieldError{Pointer: k, Detail: "unknown page parameter " + quote(k)})
+			probs = append(probs, nameProblem(k, k, nil, "unknown page parameter %s"))
 		}
 	}
 	if len(probs) > 0 {
@@ -97,11 +98,15 @@ func listRequest(r *http.Request, filter func(k, v string) string) (grantd.Page,
 		if !strings.HasPrefix(k, "filter[") {
 			continue
 		}
-		why := unknownFilter(k)
+		why := unknownFilter
 		if filter != nil {
 			why = filter(k, vs[0])
 		}
-		if why != "" {
+		switch why {
+		case "":
+		case unknownFilter:
+			probs = append(probs, nameProblem(k, k, nil, "unknown filter %s"))
+		default:
 			probs = append(probs, grantd.FieldError{Pointer: k, Detail: why})
 		}
 	}
@@ -112,7 +117,10 @@ func listRequest(r *http.Request, filter func(k, v string) string) (grantd.Page,
 	return page, nil
 }
 
-func unknownFilter(k string) string { return "unknown filter " + quote(k) }
+// unknownFilter is what a list's filter function answers for a filter it
+// does not know; listRequest words the problem, since the name is the
+// caller's and only token.Echo may show it.
+const unknownFilter = "unknown filter"
 
 type meta struct {
 	PageNumber   int `json:"page_number"`

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 
@@ -201,12 +200,27 @@ func decodeClientMetadata(w http.ResponseWriter, r *http.Request) (oauth.ClientM
 	raw := make(map[string]json.RawMessage, len(members))
 	repeated := map[string]bool{}
 	var probs []grantd.FieldError
+	var unnamed []string // problems with names token.Echo does not show
 	for _, m := range members {
-		if _, dup := raw[m.name]; dup && !repeated[m.name] && slices.Contains(clientMetadataFields, m.name) {
+		// encoding/json would keep the last one silently; which the
+		// sender meant ("none" or a secret method?) is anyone's guess. A
+		// member grantd ignores is no different: a repeated member, or
+		// one inside it, makes the body malformed JSON whatever the
+		// member means.
+		var why string
+		switch _, dup := raw[m.name]; {
+		case dup && !repeated[m.name]:
 			repeated[m.name] = true
-			// encoding/json would keep the last one silently; which the
-			// sender meant ("none" or a secret method?) is anyone's guess.
-			probs = append(probs, grantd.FieldError{Pointer: "/" + m.name, Detail: m.name + " is given more than once"})
+			why = "%s is given more than once"
+		case !dup && repeatsMember(m.value):
+			why = "%s repeats a member inside it"
+		}
+		if why != "" {
+			if p := nameProblem(m.name, "/"+m.name, clientMetadataFields, why); p.Pointer != "" {
+				probs = append(probs, p)
+			} else {
+				unnamed = append(unnamed, p.Detail)
+			}
 		}
 		raw[m.name] = m.value
 	}
@@ -246,12 +260,15 @@ func decodeClientMetadata(w http.ResponseWriter, r *http.Request) (oauth.ClientM
 	str("policy_uri", &md.PolicyURI)
 	str("client_id", &md.ClientID)
 	str("client_secret", &md.ClientSecret)
-	if len(probs) > 0 {
+	if len(probs) > 0 || len(unnamed) > 0 {
 		sort.Slice(probs, func(i, j int) bool { return probs[i].Pointer < probs[j].Pointer })
 		msgs := make([]string, len(probs))
 		for i, p := range probs {
 			msgs[i] = p.Detail
 		}
+		// invalid_fields is keyed by the member's name, which the answer
+		// may not repeat for these: the description alone tells them.
+		msgs = append(msgs, unnamed...)
 		return md, &grantd.Error{Code: grantd.CodeInvalidClientMetadata, Description: strings.Join(msgs, "; "), Fields: probs}
 	}
 	return md, nil

@@ -195,7 +195,7 @@ func TestRegisterDefaultsAndKinds(t *testing.T) {
 		}
 	})
 	t.Run("null is omitted", func(t *testing.T) {
-		reg, _ := registrationOK(t, env, env.register(t, `{"redirect_uris":["https://app.example/cb"],"client_name":null,"scope":null,"grant_types":null,"logo_uri":null,"x":1,"x":2}`), http.StatusCreated)
+		reg, _ := registrationOK(t, env, env.register(t, `{"redirect_uris":["https://app.example/cb"],"client_name":null,"scope":null,"grant_types":null,"logo_uri":null,"x":1}`), http.StatusCreated)
 		if reg.Scope != "read write" || !slices.Equal(reg.GrantTypes, []string{"authorization_code"}) {
 			t.Errorf("answer = %+v", reg)
 		}
@@ -309,8 +309,8 @@ func TestRegisterErrorNames(t *testing.T) {
 		}
 	}
 	m = regErr(t, env.register(t, `{"redirect_uris":["https://ok.example/cb","http://bad.example/cb"]}`), 400, "invalid_redirect_uri")
-	if d := m["error_description"].(string); !strings.Contains(d, "http://bad.example/cb") || strings.Contains(d, "ok.example") {
-		t.Errorf("error_description = %q, want the bad URI named", d)
+	if d := m["error_description"].(string); !strings.HasPrefix(d, "redirect_uris[1] ") || strings.Contains(d, "example") {
+		t.Errorf("error_description = %q, want the bad URI named by its place only", d)
 	}
 }
 

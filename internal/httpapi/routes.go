@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/token"
 )
 
 // routes is the whole HTTP surface of grantd in one place.
@@ -60,13 +61,35 @@ func (s *Server) routes() {
 	// the web handler, which answers its own HTML 404 and 405 pages; every
 	// other path keeps the API's answers.
 	if s.web != nil {
-		for _, p := range []string{"/{$}", "/login", "/logout", "/consent", "/apps", "/apps/", "/developer", "/developer/", "/static/"} {
+		for _, p := range pagePaths {
 			s.mux.Handle(p, s.web)
 		}
 	}
 
 	// Anything else: 404 in the envelope of the path's family.
 	s.mux.HandleFunc("/", s.notFound)
+}
+
+// pagePaths are the patterns handed whole to the pages.
+var pagePaths = []string{"/{$}", "/login", "/logout", "/consent", "/apps", "/apps/", "/developer", "/developer/", "/static/"}
+
+// isPagePath reports whether one of pagePaths matches p.
+func isPagePath(p string) bool {
+	for _, pat := range pagePaths {
+		switch {
+		case pat == "/{$}":
+			if p == "/" {
+				return true
+			}
+		case strings.HasSuffix(pat, "/"):
+			if strings.HasPrefix(p, pat) {
+				return true
+			}
+		case p == pat:
+			return true
+		}
+	}
+	return false
 }
 
 type methods map[string]http.Handler
@@ -86,7 +109,7 @@ func (s *Server) route(path string, ms methods) {
 	allowed := strings.Join(allow, ", ")
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allowed)
-		s.writeError(w, r, grantd.E(grantd.CodeMethodNotAllowed, "method %s is not allowed here; use %s", r.Method, allowed))
+		s.writeError(w, r, grantd.E(grantd.CodeMethodNotAllowed, "method %s is not allowed here; use %s", token.Echo(r.Method), allowed))
 	})
 }
 

@@ -23,7 +23,7 @@ type Server struct {
 	now     func() time.Time
 	mux     *http.ServeMux
 	web     http.Handler
-	handler http.Handler // the middleware around mux, built once
+	handler http.Handler // the middleware and the guard around mux, built once
 }
 
 // NewServer builds the handler of the whole API around the protocol
@@ -44,7 +44,7 @@ func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.routes()
-	s.handler = s.middleware(s.mux)
+	s.handler = s.middleware(s.guard(s.mux))
 	return s
 }
 

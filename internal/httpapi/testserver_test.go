@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -63,6 +64,8 @@ type testOptions struct {
 	issuer    string // empty: listen on 127.0.0.1 and use that address
 	cfg       oauth.Config
 	algorithm string
+	log       *slog.Logger
+	web       http.Handler
 }
 
 type testOption func(*testOptions)
@@ -74,6 +77,12 @@ func withIssuer(iss string) testOption { return func(o *testOptions) { o.issuer 
 // withConfig changes the engine's configuration (the issuer is set by
 // newTestEnv).
 func withConfig(f func(*oauth.Config)) testOption { return func(o *testOptions) { f(&o.cfg) } }
+
+// withLogger sends the engine's and the handler's logs to l.
+func withLogger(l *slog.Logger) testOption { return func(o *testOptions) { o.log = l } }
+
+// withPages serves h as the people's pages (internal/web's place).
+func withPages(h http.Handler) testOption { return func(o *testOptions) { o.web = h } }
 
 // withAlgorithm selects the signing algorithm (token.AlgES256 by default).
 func withAlgorithm(alg string) testOption { return func(o *testOptions) { o.algorithm = alg } }
@@ -116,11 +125,11 @@ func newTestEnv(t testing.TB, opts ...testOption) *testEnv {
 		issuer = "http://" + ts.Listener.Addr().String()
 	}
 	o.cfg.Issuer = issuer
-	p, err := oauth.NewProvider(oauth.Deps{Config: o.cfg, Store: st, Keys: keys, Catalog: catalog, Now: clock.Now})
+	p, err := oauth.NewProvider(oauth.Deps{Config: o.cfg, Store: st, Keys: keys, Catalog: catalog, Now: clock.Now, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(p, nil, nil)
+	srv := NewServer(p, o.web, o.log)
 	env := &testEnv{URL: issuer, Store: st, Keys: keys, Provider: p, Server: srv, Clock: clock, DBPath: dbPath}
 	if ts != nil {
 		ts.Config.Handler = srv

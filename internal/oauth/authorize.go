@@ -40,6 +40,14 @@ const (
 // (maxClientIDLength is shared with client authentication.)
 const maxStateLength = 2048
 
+// authorizeParams are the parameters an authorization request may carry
+// that grantd reads: an error message names these as they are, and any
+// other name only as token.Echo allows.
+var authorizeParams = []string{
+	"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
+	"code_challenge_method", "resource", "prompt", "response_mode",
+}
+
 // authRequest is an authorization request that passed validation: what a
 // consent records and what a code is bound to.
 type authRequest struct {
@@ -231,7 +239,7 @@ func (p *Provider) parseAuthRequest(c grantd.Client, q url.Values) (authRequest,
 			if k == "resource" {
 				return req, grantd.E(grantd.CodeInvalidTarget, "only one resource may be requested")
 			}
-			return req, grantd.E(grantd.CodeInvalidRequest, "parameter %s is repeated", quote(k))
+			return req, grantd.E(grantd.CodeInvalidRequest, "parameter %s is repeated", token.Echo(k, authorizeParams...))
 		}
 		// A NUL byte is valid UTF-8 but no database text can hold it, and
 		// no legitimate parameter carries one.
@@ -306,7 +314,7 @@ func (p *Provider) parseAuthRequest(c grantd.Client, q url.Values) (authRequest,
 				req.prompt.consent = true
 			case "login", "select_account", "":
 			default:
-				return req, grantd.E(grantd.CodeInvalidRequest, "prompt %s is not supported", quote(v))
+				return req, grantd.E(grantd.CodeInvalidRequest, "prompt %s is not supported", token.Echo(v))
 			}
 		}
 		if req.prompt.none && strings.TrimSpace(get("prompt")) != "none" {

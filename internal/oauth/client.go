@@ -86,7 +86,7 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 			ok := true
 			for i, sc := range scopes {
 				if !catalog.Has(sc) {
-					bad(fmt.Sprintf("/allowed_scopes/%d", i), "%s is not a scope of this server", quote(sc))
+					bad(fmt.Sprintf("/allowed_scopes/%d", i), "%s is not a scope of this server", token.Echo(sc))
 					ok = false
 				}
 			}
@@ -103,7 +103,7 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 			ok := true
 			for i, g := range gts {
 				if !slices.Contains(GrantTypes, g) {
-					bad(fmt.Sprintf("/allowed_grant_types/%d", i), "%s is not a grant type; use client_credentials, authorization_code or refresh_token", quote(g))
+					bad(fmt.Sprintf("/allowed_grant_types/%d", i), "%s is not a grant type; use client_credentials, authorization_code or refresh_token", token.Echo(g))
 					ok = false
 				}
 			}
@@ -176,14 +176,6 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// quote shows a value in a message, cut short.
-func quote(s string) string {
-	if utf8.RuneCountInString(s) > 64 {
-		s = string([]rune(s)[:64]) + "…"
-	}
-	return fmt.Sprintf("%q", s)
-}
-
 // CreateClient validates the input and creates a client owned by the
 // user; it answers the plain secret of a confidential client, which is
 // never stored and cannot be shown again. It is the call of a person (an
@@ -247,7 +239,7 @@ func (v Via) scopeCeiling(old, scopes []string) []grantd.FieldError {
 		if !slices.Contains(old, s) && !slices.Contains(v.Scopes, s) {
 			probs = append(probs, grantd.FieldError{
 				Pointer: fmt.Sprintf("/allowed_scopes/%d", i),
-				Detail:  fmt.Sprintf("%s is not a scope of the access token this request was made with; an app may give a client only scopes it has itself", quote(s)),
+				Detail:  fmt.Sprintf("%s is not a scope of the access token this request was made with; an app may give a client only scopes it has itself", token.Echo(s)),
 			})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/token"
 )
 
 // clientCredentials runs the client_credentials grant (RFC 6749 §4.4).
@@ -47,7 +48,7 @@ func (p *Provider) clientScopes(c grantd.Client, requested string) ([]string, er
 		}
 		for _, s := range want {
 			if !slices.Contains(allowed, s) {
-				return nil, grantd.E(grantd.CodeInvalidScope, "scope %s is not allowed to this client", quote(s))
+				return nil, grantd.E(grantd.CodeInvalidScope, "scope %s is not allowed to this client", token.Echo(s))
 			}
 		}
 		if len(want) > 0 {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -273,7 +272,7 @@ func (p *Provider) applyMetadata(base grantd.Client, md ClientMetadata, create b
 		case grantd.AuthMethodNone, grantd.AuthMethodClientSecretBasic, grantd.AuthMethodClientSecretPost:
 			method = *m
 		default:
-			bad("token_endpoint_auth_method", "%s is not supported; use none, client_secret_basic or client_secret_post", quote(*m))
+			bad("token_endpoint_auth_method", "%s is not supported; use none, client_secret_basic or client_secret_post", token.Echo(*m))
 		}
 	}
 	typ := grantd.ClientConfidential
@@ -288,7 +287,7 @@ func (p *Provider) applyMetadata(base grantd.Client, md ClientMetadata, create b
 	if md.ResponseTypes != nil {
 		for _, rt := range *md.ResponseTypes {
 			if rt != "code" {
-				bad("response_types", "%s is not supported; use code", quote(rt))
+				bad("response_types", "%s is not supported; use code", token.Echo(rt))
 			}
 		}
 	}
@@ -329,7 +328,7 @@ func (p *Provider) applyMetadata(base grantd.Client, md ClientMetadata, create b
 				// that the other scopes are still checked once.
 				scopes = slices.DeleteFunc(scopes, func(s string) bool {
 					if p.catalog.Sensitive(s) {
-						bad("scope", "%s is a sensitive scope, which a client registered without an owner cannot have", quote(s))
+						bad("scope", "%s is a sensitive scope, which a client registered without an owner cannot have", token.Echo(s))
 						return true
 					}
 					return false
@@ -350,8 +349,6 @@ func (p *Provider) applyMetadata(base grantd.Client, md ClientMetadata, create b
 	if md.RedirectURIs != nil {
 		in.RedirectURIs = md.RedirectURIs
 	}
-	redirects := *in.RedirectURIs
-
 	for _, f := range in.Apply(&c, false, p.catalog) {
 		probs = append(probs, registrationField(f))
 	}
@@ -367,7 +364,7 @@ func (p *Provider) applyMetadata(base grantd.Client, md ClientMetadata, create b
 		}
 	}
 	if len(probs) > 0 {
-		return base, metadataError(probs, redirects)
+		return base, metadataError(probs)
 	}
 	c.ResponseTypes = ResponseTypes(c)
 	return c, nil
@@ -410,21 +407,18 @@ var applyDetailNames = strings.NewReplacer(
 
 // metadataError answers the problems as RFC 7591 §3.2.2 errors. A bad
 // redirect URI value is invalid_redirect_uri, the more precise code,
-// whatever else is wrong; its description names each bad URI, since that
-// code carries no invalid_fields. Everything else is
+// whatever else is wrong; its description names each bad URI by its
+// place in redirect_uris (never by its value, which may carry anything),
+// since that code carries no invalid_fields. Everything else is
 // invalid_client_metadata with invalid_fields.
-func metadataError(probs []grantd.FieldError, redirects []string) *grantd.Error {
+func metadataError(probs []grantd.FieldError) *grantd.Error {
 	var uris []string
 	for _, f := range probs {
 		idx, ok := strings.CutPrefix(f.Pointer, "/redirect_uris/")
 		if !ok {
 			continue
 		}
-		uri := "#" + idx
-		if i, err := strconv.Atoi(idx); err == nil && i >= 0 && i < len(redirects) {
-			uri = quote(redirects[i])
-		}
-		uris = append(uris, fmt.Sprintf("redirect URI %s: %s", uri, strings.TrimPrefix(f.Detail, "redirect URI ")))
+		uris = append(uris, fmt.Sprintf("redirect_uris[%s] %s", idx, strings.TrimPrefix(f.Detail, "redirect URI ")))
 	}
 	if len(uris) > 0 {
 		return grantd.E(grantd.CodeInvalidRedirectURI, "%s", strings.Join(uris, "; "))

@@ -149,8 +149,9 @@ func TestRegisterRedirectURIDescription(t *testing.T) {
 	e := newFlowEnv(t)
 	_, err := e.p.Register(context.Background(), grantd.User{}, ClientMetadata{RedirectURIs: strs("https://ok.example/cb", "http://evil.example/cb")})
 	ge := grantd.AsError(err)
-	if ge.Code != grantd.CodeInvalidRedirectURI || !strings.Contains(ge.Description, `"http://evil.example/cb"`) || strings.Contains(ge.Description, "ok.example") {
-		t.Errorf("err = %v, want invalid_redirect_uri naming the bad URI only", err)
+	// Named by its place, never by its value, which may carry anything.
+	if ge.Code != grantd.CodeInvalidRedirectURI || !strings.HasPrefix(ge.Description, "redirect_uris[1] ") || strings.Contains(ge.Description, "example") {
+		t.Errorf("err = %v, want invalid_redirect_uri naming the bad URI's place only", err)
 	}
 }
 

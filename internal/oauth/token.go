@@ -53,7 +53,7 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 	case grantd.GrantRefreshToken:
 		return p.refreshToken(ctx, client, req)
 	}
-	return TokenResponse{}, grantd.E(grantd.CodeUnsupportedGrantType, "grant_type %s is not supported; use authorization_code, client_credentials or refresh_token", quote(req.GrantType))
+	return TokenResponse{}, grantd.E(grantd.CodeUnsupportedGrantType, "grant_type %s is not supported; use authorization_code, client_credentials or refresh_token", token.Echo(req.GrantType))
 }
 
 // accessToken is an access token about to be issued.

@@ -15,6 +15,7 @@ import (
 	"context"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -54,7 +55,8 @@ type env struct {
 
 // envOptions change newEnv.
 type envOptions struct {
-	realClock bool // time.Now, for the browser test, whose browser has its own clock
+	realClock bool         // time.Now, for the browser test, whose browser has its own clock
+	log       *slog.Logger // the pages', the engine's and the API's logs; nil discards
 }
 
 func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
@@ -75,15 +77,15 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	// engine: listen first, serve once everything is built.
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String()
-	p, err := oauth.NewProvider(oauth.Deps{Config: oauth.Config{Issuer: issuer}, Store: st, Keys: keys, Catalog: catalog, Now: now})
+	p, err := oauth.NewProvider(oauth.Deps{Config: oauth.Config{Issuer: issuer}, Store: st, Keys: keys, Catalog: catalog, Now: now, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := web.New(web.Deps{Provider: p, PasswordParams: testParams})
+	pages, err := web.New(web.Deps{Provider: p, PasswordParams: testParams, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = httpapi.NewServer(p, pages, nil)
+	ts.Config.Handler = httpapi.NewServer(p, pages, o.log)
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &env{URL: issuer, Store: st, Provider: p, Clock: c, Web: pages}

@@ -37,6 +37,7 @@ import (
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/password"
+	"github.com/grantd/grantd/internal/token"
 )
 
 // Deps are what the pages need.
@@ -175,7 +176,7 @@ func (h *handler) route(pattern string, ms methods) {
 			return
 		}
 		w.Header().Set("Allow", allow)
-		h.fail(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page does not answer "+r.Method+" requests.")
+		h.fail(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page does not answer "+token.Echo(r.Method)+" requests.")
 	})
 }
 
