@@ -106,7 +106,7 @@ func TestIntrospectInactive(t *testing.T) {
 
 func mustVerify(t testing.TB, env *testEnv, tok string) token.AccessClaims {
 	t.Helper()
-	c, err := env.Keys.Verify(tok)
+	c, err := env.Keys.Verify(context.Background(), tok)
 	if err != nil {
 		t.Fatal(err)
 	}

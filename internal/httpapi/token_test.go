@@ -325,7 +325,7 @@ func TestClientCredentialsScopeAndAudience(t *testing.T) {
 			if tok.Scope != tt.wantScope {
 				t.Errorf("scope = %q, want %q", tok.Scope, tt.wantScope)
 			}
-			claims, err := env.Keys.Verify(tok.AccessToken)
+			claims, err := env.Keys.Verify(context.Background(), tok.AccessToken)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -472,7 +472,7 @@ func TestAuthorizationCode(t *testing.T) {
 	if tok.Scope != "read write" || !token.HasPrefix(tok.RefreshToken, token.PrefixRefreshToken) {
 		t.Fatalf("scope %q refresh %q", tok.Scope, tok.RefreshToken)
 	}
-	claims, err := env.Keys.Verify(tok.AccessToken)
+	claims, err := env.Keys.Verify(context.Background(), tok.AccessToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,12 +570,12 @@ func TestAuthorizationCodeResource(t *testing.T) {
 		"grant_type": {"authorization_code"}, "code": {code}, "client_id": {f.client.ID},
 		"redirect_uri": {redirect}, "code_verifier": {testVerifier}, "resource": {"https://API.example.com/v1"},
 	}, "", ""))
-	if c, _ := env.Keys.Verify(tok.AccessToken); c.Audience != testResource {
+	if c, _ := env.Keys.Verify(context.Background(), tok.AccessToken); c.Audience != testResource {
 		t.Errorf("aud = %q, want %q", c.Audience, testResource)
 	}
 	// The refresh token keeps the audience, and refuses another.
 	tok = tokenOK(t, f.refresh(t, tok.RefreshToken, nil))
-	if c, _ := env.Keys.Verify(tok.AccessToken); c.Audience != testResource {
+	if c, _ := env.Keys.Verify(context.Background(), tok.AccessToken); c.Audience != testResource {
 		t.Errorf("refreshed aud = %q, want %q", c.Audience, testResource)
 	}
 	oauthErr(t, f.refresh(t, tok.RefreshToken, url.Values{"resource": {goldenIssuer}}), 400, "invalid_target")

@@ -16,7 +16,7 @@ import (
 // Anything else answers false; the error is for the store failing, never
 // for the token.
 func (p *Provider) ActiveAccessToken(ctx context.Context, tok string) (token.AccessClaims, grantd.Client, bool, error) {
-	c, err := p.keys.Verify(tok)
+	c, err := p.keys.Verify(ctx, tok)
 	if err != nil || c.Valid(p.now(), p.cfg.Issuer) != nil {
 		return token.AccessClaims{}, grantd.Client{}, false, nil
 	}

@@ -31,7 +31,7 @@ func (p *Provider) Revoke(ctx context.Context, req RevokeRequest) error {
 	if token.HasPrefix(req.Token, token.PrefixRefreshToken) {
 		return p.revokeRefresh(ctx, c, req.Token)
 	}
-	claims, err := p.keys.Verify(req.Token)
+	claims, err := p.keys.Verify(ctx, req.Token)
 	if err != nil || claims.Valid(p.now(), p.cfg.Issuer) != nil || claims.ClientID != c.ID {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -200,7 +201,15 @@ func rawECDSA(out, der []byte) ([]byte, error) {
 // key named by kid, so neither "none" nor an HMAC keyed with a public key
 // gets through, and requires typ at+jwt. Expiry, issuer and revocation
 // are left to the caller, which has its own clock (see Valid).
-func (r *Keyring) Verify(tok string) (AccessClaims, error) {
+//
+// A kid the loaded keys lack may name a key another process has just
+// added (`grantd keys rotate --activate-in 0`, seen first by another
+// node): Verify then reloads the keys from the store before refusing the
+// token, at most once per unknownKidInterval whatever the number of
+// tokens and callers (see reloadForKid), and waits for that reload within
+// ctx. Everything that can be checked without the key is checked first,
+// so a token failing such a check costs no reload.
+func (r *Keyring) Verify(ctx context.Context, tok string) (AccessClaims, error) {
 	if len(tok) > MaxTokenLength {
 		return AccessClaims{}, fmt.Errorf("%w: too long", ErrInvalidToken)
 	}
@@ -223,18 +232,30 @@ func (r *Keyring) Verify(tok string) (AccessClaims, error) {
 		return AccessClaims{}, fmt.Errorf("%w: not one signature", ErrInvalidToken)
 	}
 	h := jws.Signatures[0].Protected
-	k := ks.byID(h.KeyID)
-	if k == nil || !k.publishedAt(r.now()) {
-		return AccessClaims{}, fmt.Errorf("%w: unknown kid %q", ErrInvalidToken, h.KeyID)
-	}
-	if h.Algorithm != k.alg {
-		return AccessClaims{}, fmt.Errorf("%w: alg %q does not match key %s", ErrInvalidToken, h.Algorithm, k.id)
-	}
 	// RFC 9068 §4 also allows the full media type; media types compare
 	// case-insensitively.
 	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
 	if !strings.EqualFold(typ, typAccessToken) && !strings.EqualFold(typ, "application/"+typAccessToken) {
 		return AccessClaims{}, fmt.Errorf("%w: typ %q is not at+jwt", ErrInvalidToken, typ)
+	}
+	if h.KeyID == "" {
+		return AccessClaims{}, fmt.Errorf("%w: no kid", ErrInvalidToken)
+	}
+	k := ks.byID(h.KeyID)
+	if k == nil {
+		// The keys are looked up again whatever the reload answers: a
+		// reload that ended since ks was read may hold the key even when
+		// it is too soon for another.
+		err := r.reloadForKid(ctx)
+		if k = r.snap.Load().byID(h.KeyID); k == nil && err != nil {
+			return AccessClaims{}, fmt.Errorf("%w: unknown kid %q (%v)", ErrInvalidToken, h.KeyID, err)
+		}
+	}
+	if k == nil || !k.publishedAt(r.now()) {
+		return AccessClaims{}, fmt.Errorf("%w: unknown kid %q", ErrInvalidToken, h.KeyID)
+	}
+	if h.Algorithm != k.alg {
+		return AccessClaims{}, fmt.Errorf("%w: alg %q does not match key %s", ErrInvalidToken, h.Algorithm, k.id)
 	}
 	payload, err := jws.Verify(k.public)
 	if err != nil {

@@ -133,7 +133,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 				t.Errorf("exp, iat = %v, %v: want NumericDate seconds", p["exp"], p["iat"])
 			}
 
-			got, err := r.Verify(tok)
+			got, err := r.Verify(context.Background(), tok)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -269,7 +269,7 @@ func TestVerifyRejects(t *testing.T) {
 	// The controls: go-jose tokens made like ours verify, so each case
 	// below fails for the one reason it names.
 	for _, typ := range []string{"at+jwt", "application/at+jwt"} {
-		if _, err := r.Verify(joseSign(t, jose.ES256, k.ec, k.id, typ, payload)); err != nil {
+		if _, err := r.Verify(context.Background(), joseSign(t, jose.ES256, k.ec, k.id, typ, payload)); err != nil {
 			t.Fatalf("control with typ %s: %v", typ, err)
 		}
 	}
@@ -312,7 +312,7 @@ func TestVerifyRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := r.Verify(tt.tok)
+			got, err := r.Verify(context.Background(), tt.tok)
 			if !errors.Is(err, ErrInvalidToken) {
 				t.Errorf("Verify = %+v, %v; want ErrInvalidToken", got, err)
 			}
@@ -413,7 +413,7 @@ func TestConcurrentUse(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if _, err := r.Verify(tok); err != nil {
+				if _, err := r.Verify(context.Background(), tok); err != nil {
 					t.Error(err)
 					return
 				}
@@ -470,7 +470,7 @@ func FuzzVerify(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, tok string) {
-		got, err := r.Verify(tok)
+		got, err := r.Verify(context.Background(), tok)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidToken) {
 				t.Fatalf("Verify error %v does not wrap ErrInvalidToken", err)
@@ -508,7 +508,7 @@ func BenchmarkVerifyES256(b *testing.B) {
 	tok := mustSign(b, r, testClaims(clk.Now()))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := r.Verify(tok); err != nil {
+		if _, err := r.Verify(context.Background(), tok); err != nil {
 			b.Fatal(err)
 		}
 	}

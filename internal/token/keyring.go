@@ -79,7 +79,8 @@ type KeyringConfig struct {
 // next one activates, and stays in the JWKS until every token it may have
 // signed has expired. Rotate adds a key that is published at once and
 // signs later; Load (called at start and then periodically by each server)
-// picks up keys added by other processes.
+// picks up keys added by other processes, and so does Verify, at once, when
+// a token names a key this process has not loaded yet.
 //
 // Sign, Verify and JWKS read an immutable snapshot through an atomic
 // pointer, so they never wait for a Load or a Rotate.
@@ -95,6 +96,11 @@ type Keyring struct {
 
 	mu   sync.Mutex // serialises Load, Rotate and JWKS rebuilds
 	snap atomic.Pointer[keySet]
+
+	// The reloads Verify starts for unknown kids (see reloadForKid).
+	kidMu     sync.Mutex
+	kidLast   time.Time  // when the last one started; zero: never
+	kidReload *kidReload // the one in progress; nil when none is
 }
 
 // NewKeyring checks the configuration and answers an empty keyring: call
@@ -156,8 +162,9 @@ func (r *Keyring) Load(ctx context.Context) error {
 // Rotate adds a key of the configured algorithm. It is published in the
 // JWKS at once and starts signing activateIn from now, so that resource
 // servers caching the JWKS learn it before it signs anything: activateIn
-// should exceed the JWKS cache lifetime and the reload interval of the
-// servers. The key signing until then retires at that moment and stays
+// should exceed the longest JWKS cache lifetime of any resource server,
+// plus the reload interval of the servers (a node that has not reloaded
+// serves a JWKS without the key until a token of it reaches the node). The key signing until then retires at that moment and stays
 // published for MaxAccessTTL plus RetireGrace after it. (A key already
 // pending with a later ActiveAt still takes over at its own time.) Rotate
 // answers the new key as stored.
@@ -197,6 +204,71 @@ func (r *Keyring) Rotate(ctx context.Context, activateIn time.Duration) (grantd.
 		return r.snap.Load().rows[i], nil
 	}
 	return k, nil
+}
+
+// unknownKidInterval is the least time between two reloads that tokens
+// naming an unknown kid start. Anyone can send a token with a made-up
+// kid, so without it each such token would cost a database read; with it
+// a flood of them costs one read a second, and a token of a key added
+// elsewhere is refused for at most that second.
+const unknownKidInterval = time.Second
+
+// unknownKidTimeout bounds such a reload, which runs apart from the
+// request that started it since other requests wait for it too.
+const unknownKidTimeout = 10 * time.Second
+
+// errReloadTooSoon says why a kid was refused without a reload.
+var errReloadTooSoon = errors.New("keys were reloaded less than a second ago")
+
+// kidReload is a reload started by reloadForKid; err is set before done
+// is closed.
+type kidReload struct {
+	done chan struct{}
+	err  error
+}
+
+// reloadForKid reloads the keys from the store for Verify, which met a
+// kid it does not hold. Concurrent callers share one reload (the one in
+// progress, if any), and a new one starts only unknownKidInterval after
+// the last one started: otherwise it answers errReloadTooSoon at once.
+// The caller waits for the reload until ctx ends.
+//
+// The reload is Load without the creation of a first key: a token from
+// outside may make the keyring read the store, never add a key. It goes
+// through the same checks as every Load, so it publishes only keys
+// sealed with the master key and not yet expired.
+func (r *Keyring) reloadForKid(ctx context.Context) error {
+	r.kidMu.Lock()
+	rl := r.kidReload
+	if rl == nil {
+		// The interval is measured on the keyring's clock; a clock that
+		// went backwards does not block reloads.
+		now := r.now()
+		if since := now.Sub(r.kidLast); !r.kidLast.IsZero() && since >= 0 && since < unknownKidInterval {
+			r.kidMu.Unlock()
+			return errReloadTooSoon
+		}
+		rl = &kidReload{done: make(chan struct{})}
+		r.kidReload, r.kidLast = rl, now
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unknownKidTimeout)
+		go func() {
+			defer cancel()
+			r.mu.Lock()
+			rl.err = r.load(lctx, false)
+			r.mu.Unlock()
+			r.kidMu.Lock()
+			r.kidReload = nil
+			r.kidMu.Unlock()
+			close(rl.done)
+		}()
+	}
+	r.kidMu.Unlock()
+	select {
+	case <-rl.done:
+		return rl.err
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the keys to reload: %w", ctx.Err())
+	}
 }
 
 // KeyState is where a key is in its life.

@@ -153,7 +153,7 @@ func TestFailedReloadKeepsKeys(t *testing.T) {
 	if _, err := r.List(context.Background()); err == nil {
 		t.Fatal("List with a failing store succeeded")
 	}
-	if _, err := r.Verify(mustSign(t, r, testClaims(clk.Now()))); err != nil {
+	if _, err := r.Verify(context.Background(), mustSign(t, r, testClaims(clk.Now()))); err != nil {
 		t.Error(err)
 	}
 }
@@ -164,7 +164,7 @@ func TestSignBeforeLoad(t *testing.T) {
 	if _, err := r.Sign(testClaims(clk.Now())); !errors.Is(err, ErrNoSigningKey) {
 		t.Errorf("Sign before Load: err = %v, want ErrNoSigningKey", err)
 	}
-	if _, err := r.Verify("a.b.c"); !errors.Is(err, ErrInvalidToken) {
+	if _, err := r.Verify(context.Background(), "a.b.c"); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("Verify before Load: err = %v, want ErrInvalidToken", err)
 	}
 	if _, err := r.JWKS(); err == nil {
@@ -213,7 +213,7 @@ func TestRotation(t *testing.T) {
 	if kid := kidOf(t, mustSign(t, r, testClaims(clk.Now()))); kid != newKey.ID {
 		t.Errorf("at activation, kid %s signs, want the new %s", kid, newKey.ID)
 	}
-	if _, err := r.Verify(before); err != nil {
+	if _, err := r.Verify(context.Background(), before); err != nil {
 		t.Errorf("token signed before the rotation: %v", err)
 	}
 
@@ -222,14 +222,14 @@ func TestRotation(t *testing.T) {
 	if got, want := jwksKids(t, r), sortedKids(oldKID, newKey.ID); !slices.Equal(got, want) {
 		t.Errorf("JWKS just before the old key expires = %v, want %v", got, want)
 	}
-	if _, err := r.Verify(before); err != nil {
+	if _, err := r.Verify(context.Background(), before); err != nil {
 		t.Errorf("old token just before its key expires: %v", err)
 	}
 	clk.Set(wantExpires)
 	if got, want := jwksKids(t, r), []string{newKey.ID}; !slices.Equal(got, want) {
 		t.Errorf("JWKS once the old key expired = %v, want %v", got, want)
 	}
-	if _, err := r.Verify(before); !errors.Is(err, ErrInvalidToken) {
+	if _, err := r.Verify(context.Background(), before); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("token of an expired key: err = %v, want ErrInvalidToken", err)
 	}
 	if kid := kidOf(t, mustSign(t, r, testClaims(clk.Now()))); kid != newKey.ID {
@@ -252,7 +252,7 @@ func TestRotationCoversEveryToken(t *testing.T) {
 	c := testClaims(clk.Now())
 	last := mustSign(t, r, c)
 	clk.Set(c.ExpiresAt.Add(-time.Second))
-	got, err := r.Verify(last)
+	got, err := r.Verify(context.Background(), last)
 	if err != nil {
 		t.Fatalf("last token of the old key, a second before it expires: %v", err)
 	}
@@ -584,7 +584,7 @@ func TestStoredKeysAreAuthenticated(t *testing.T) {
 		victim := newTestKeyring(t, store, clk, AlgES256)
 		mustLoad(t, victim)
 		forged := joseSign(t, jose.ES256, attacker.snap.Load().keys[0].ec, row.ID, "at+jwt", claimsJSON(t, testClaims(clk.Now())))
-		if _, err := victim.Verify(forged); err == nil {
+		if _, err := victim.Verify(context.Background(), forged); err == nil {
 			t.Error("a token signed with a key from the PublicJWK column verified")
 		}
 		if got := jwksKids(t, victim); !slices.Equal(got, []string{row.ID}) {
