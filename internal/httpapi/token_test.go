@@ -741,7 +741,7 @@ func TestRefreshGrace(t *testing.T) {
 // tokens.
 func accessClaims(t testing.TB, env *testEnv, at string) token.AccessClaims {
 	t.Helper()
-	c, err := env.Keys.Verify(at)
+	c, err := env.Keys.Verify(t.Context(), at)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func (e *flowEnv) mustRefresh(t *testing.T, c grantd.Client, rt string) TokenRes
 // claims answers the verified claims of an access token.
 func (e *flowEnv) claims(t *testing.T, at string) token.AccessClaims {
 	t.Helper()
-	c, err := e.keys.Verify(at)
+	c, err := e.keys.Verify(t.Context(), at)
 	if err != nil {
 		t.Fatalf("verify access token: %v", err)
 	}
