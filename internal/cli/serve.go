@@ -17,6 +17,7 @@ import (
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/web"
 )
 
@@ -111,12 +112,15 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 		ln.Close()
 		return fmt.Errorf("--resource: %w", err)
 	}
-	pages, err := web.New(web.Deps{Provider: provider, Logger: log, Secure: strings.HasPrefix(issuer, "https://")})
+	// One set of failure limits for the pages and the API, so that a
+	// consent token guessed through either is one count.
+	limits := ratelimit.NewMemory(provider.Now, 0)
+	pages, err := web.New(web.Deps{Provider: provider, Logger: log, Secure: strings.HasPrefix(issuer, "https://"), Limits: limits})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	api := httpapi.NewServer(provider, pages, log)
+	api := httpapi.NewServer(provider, pages, log, httpapi.WithLimits(limits))
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -67,7 +67,7 @@ func (s *Server) browserUser(r *http.Request) (userID string, cookie bool, err e
 		if !ok || !token.HasPrefix(tok, token.PrefixAPIKey) {
 			return "", false, grantd.E(grantd.CodeUnauthenticated, "Authorization: Bearer must carry a grantd API key here")
 		}
-		p, err := s.authenticateAPIKey(r.Context(), tok)
+		p, err := s.authenticateAPIKey(r, tok)
 		return p.UserID, false, err
 	}
 	sess, ok, err := session.Lookup(r.Context(), s.store, r, s.now())
@@ -137,6 +137,7 @@ func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err erro
 	if st == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", s.apiChallenge(r))
 	}
+	setLimitHeaders(w, err)
 	w.WriteHeader(st)
 	_, _ = w.Write(buf.Bytes())
 }

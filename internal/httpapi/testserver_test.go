@@ -33,6 +33,7 @@ import (
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/token"
@@ -63,6 +64,8 @@ type testOptions struct {
 	issuer    string // empty: listen on 127.0.0.1 and use that address
 	cfg       oauth.Config
 	algorithm string
+	limits    ratelimit.Limits                // nil: the server's own
+	wrapStore func(grantd.Store) grantd.Store // what the engine and server see of the store
 }
 
 type testOption func(*testOptions)
@@ -74,6 +77,29 @@ func withIssuer(iss string) testOption { return func(o *testOptions) { o.issuer 
 // withConfig changes the engine's configuration (the issuer is set by
 // newTestEnv).
 func withConfig(f func(*oauth.Config)) testOption { return func(o *testOptions) { f(&o.cfg) } }
+
+// withLimits gives the server these limits.
+func withLimits(l ratelimit.Limits) testOption { return func(o *testOptions) { o.limits = l } }
+
+// withStore puts wrap between the engine and the store (to count calls);
+// env.Store stays the store itself.
+func withStore(wrap func(grantd.Store) grantd.Store) testOption {
+	return func(o *testOptions) { o.wrapStore = wrap }
+}
+
+// unlimited never refuses: for the fuzz targets, which would otherwise
+// spend their budget in the first inputs and explore nothing but 429s.
+type unlimited struct{}
+
+func (unlimited) Limiter(string, ratelimit.Rate) ratelimit.Limiter { return unlimited{} }
+func (unlimited) Peek(context.Context, string) ratelimit.Decision {
+	return ratelimit.Decision{Allowed: true}
+}
+func (unlimited) Take(context.Context, string) ratelimit.Decision {
+	return ratelimit.Decision{Allowed: true}
+}
+func (unlimited) Refund(context.Context, string) {}
+func (unlimited) Reset(context.Context, string)  {}
 
 // withAlgorithm selects the signing algorithm (token.AlgES256 by default).
 func withAlgorithm(alg string) testOption { return func(o *testOptions) { o.algorithm = alg } }
@@ -116,11 +142,19 @@ func newTestEnv(t testing.TB, opts ...testOption) *testEnv {
 		issuer = "http://" + ts.Listener.Addr().String()
 	}
 	o.cfg.Issuer = issuer
-	p, err := oauth.NewProvider(oauth.Deps{Config: o.cfg, Store: st, Keys: keys, Catalog: catalog, Now: clock.Now})
+	var seen grantd.Store = st
+	if o.wrapStore != nil {
+		seen = o.wrapStore(st)
+	}
+	p, err := oauth.NewProvider(oauth.Deps{Config: o.cfg, Store: seen, Keys: keys, Catalog: catalog, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(p, nil, nil)
+	var srvOpts []Option
+	if o.limits != nil {
+		srvOpts = append(srvOpts, WithLimits(o.limits))
+	}
+	srv := NewServer(p, nil, nil, srvOpts...)
 	env := &testEnv{URL: issuer, Store: st, Keys: keys, Provider: p, Server: srv, Clock: clock, DBPath: dbPath}
 	if ts != nil {
 		ts.Config.Handler = srv

@@ -28,6 +28,7 @@ import (
 	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/password"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/web"
@@ -79,11 +80,13 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := web.New(web.Deps{Provider: p, PasswordParams: testParams})
+	// One set of limits for the pages and the API, as serve has.
+	limits := ratelimit.NewMemory(now, 0)
+	pages, err := web.New(web.Deps{Provider: p, PasswordParams: testParams, Limits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = httpapi.NewServer(p, pages, nil)
+	ts.Config.Handler = httpapi.NewServer(p, pages, nil, httpapi.WithLimits(limits))
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &env{URL: issuer, Store: st, Provider: p, Clock: c, Web: pages}

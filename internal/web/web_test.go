@@ -676,9 +676,10 @@ func TestConsentDecide(t *testing.T) {
 }
 
 // TestConsentTokenLimit performs the guessing attack on consent tokens
-// through the consent page: after 20 tokens that cannot be used, from
-// one address, the page answers 429 before looking a token up, even a
-// good one; looking at a good token costs nothing.
+// through the consent page and the consent API together: after 20 tokens
+// that cannot be used, from one address, the page answers 429 before
+// looking a token up, even a good one; looking at a good token costs
+// nothing.
 func TestConsentTokenLimit(t *testing.T) {
 	e := newEnv(t)
 	u := e.user(t, email, pw)
@@ -695,10 +696,14 @@ func TestConsentTokenLimit(t *testing.T) {
 	for i := range 20 {
 		guess := "grantd_consent_guess" + strconv.Itoa(i)
 		var p page
-		if i%2 == 0 {
+		switch i % 3 {
+		case 0:
 			p = b.get(t, "/consent?consent_token="+guess)
-		} else {
+		case 1:
 			p = b.post(t, "/consent", url.Values{"csrf_token": {csrf}, "consent_token": {guess}, "allowed": {"true"}})
+		case 2:
+			// The JSON API, with the same session: one count.
+			p = b.get(t, "/v2/oauth/consent/"+guess)
 		}
 		if p.StatusCode != http.StatusUnprocessableEntity {
 			t.Fatalf("guess %d: status %d, want 422", i+1, p.StatusCode)
