@@ -22,9 +22,10 @@ import (
 // addresses that do not keep failing.
 type PasswordChecks struct {
 	// Slots is how many checks run at once. Zero means a quarter of
-	// GOMAXPROCS, at least one: with argon2id's two lanes per check, that
-	// leaves at least half the CPU to every other request (on two cores,
-	// one slot).
+	// GOMAXPROCS, at least one: with argon2id's two lanes per check, from
+	// four cores up checks use at most half the CPU; on two cores the one
+	// slot's lanes take turns with every other request, where two slots
+	// would leave those requests nothing.
 	Slots int
 	// Queue is how many sign-ins may wait in each lane; zero means eight
 	// per slot.
