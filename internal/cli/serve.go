@@ -17,6 +17,7 @@ import (
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/web"
 )
 
@@ -120,12 +121,15 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 		// before a client developer does.
 		log.Warn("open registration will refuse every client: every scope of the catalog is sensitive, and a client without an owner gets no sensitive scope; add a scope that is not sensitive to --scopes-file, or set --registration api_key or disabled")
 	}
-	pages, err := web.New(web.Deps{Provider: provider, Logger: log, Secure: strings.HasPrefix(issuer, "https://")})
+	// One set of failure limits for the pages and the API, so that a
+	// consent token guessed through either is one count.
+	limits := ratelimit.NewMemory(provider.Now, 0)
+	pages, err := web.New(web.Deps{Provider: provider, Logger: log, Secure: strings.HasPrefix(issuer, "https://"), Limits: limits})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	api := httpapi.NewServer(provider, pages, log)
+	api := httpapi.NewServer(provider, pages, log, httpapi.WithLimits(limits))
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -445,3 +445,44 @@ func TestRefreshGraceSetting(t *testing.T) {
 		t.Error("serve opened the database before refusing the setting")
 	}
 }
+
+// TestServeLimitsFailures: the real program answers a brute force with
+// 429: wrong API keys from one address, then consent tokens that cannot
+// be used (each its own budget, wired by serve).
+func TestServeLimitsFailures(t *testing.T) {
+	dir := t.TempDir()
+	base, _, _ := runServe(t, dir)
+	b, err := os.ReadFile(filepath.Join(dir, "grantd.bootstrap-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(string(b))
+	get := func(path, credential string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+credential)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 20 {
+		if resp := get("/v2/oauth/consent/grantd_consent_guess"+fmt.Sprint(i), key); resp.StatusCode != 422 {
+			t.Fatalf("consent guess %d: status %d, want 422", i+1, resp.StatusCode)
+		}
+	}
+	if resp := get("/v2/oauth/consent/grantd_consent_guess", key); resp.StatusCode != 429 || resp.Header.Get("RateLimit-Limit") != "20" {
+		t.Fatalf("consent guess 21: status %d, RateLimit-Limit %q; want 429 and 20", resp.StatusCode, resp.Header.Get("RateLimit-Limit"))
+	}
+	for i := range 20 {
+		if resp := get("/v2/oauth_clients", "grantd_key_guess"+fmt.Sprint(i)); resp.StatusCode != 401 {
+			t.Fatalf("key guess %d: status %d, want 401", i+1, resp.StatusCode)
+		}
+	}
+	resp := get("/v2/oauth_clients", key)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || resp.Header.Get("RateLimit-Remaining") != "0" {
+		t.Fatalf("after 20 wrong keys: status %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/token"
 )
 
@@ -38,10 +39,19 @@ func bearerToken(r *http.Request) (string, bool) {
 // that a busy key does not turn every read into a write.
 const apiKeyTouchEvery = time.Minute
 
-// authenticateAPIKey answers the principal of a grantd API key.
-func (s *Server) authenticateAPIKey(ctx context.Context, key string) (Principal, error) {
+// authenticateAPIKey answers the principal of a grantd API key. Every
+// caller that checks an API key comes here, so that the failure limit
+// applies wherever one is accepted: an address that has sent too many
+// keys that are not valid is refused before the lookup.
+func (s *Server) authenticateAPIKey(r *http.Request, key string) (Principal, error) {
+	ctx := r.Context()
+	addr := ratelimit.AddressOf(r)
+	if d := s.limits.apiKey.Peek(ctx, addr); !d.Allowed {
+		return Principal{}, tooMany(d, "API keys that are not valid from this address")
+	}
 	k, err := s.store.GetAPIKeyByHash(ctx, token.Hash(key))
 	if errors.Is(err, grantd.ErrNotFound) {
+		s.limits.apiKey.Take(ctx, addr)
 		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the API key is not valid")
 	}
 	if err != nil {
@@ -49,6 +59,7 @@ func (s *Server) authenticateAPIKey(ctx context.Context, key string) (Principal,
 	}
 	u, err := s.store.GetUser(ctx, k.UserID)
 	if errors.Is(err, grantd.ErrNotFound) {
+		s.limits.apiKey.Take(ctx, addr)
 		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the API key is not valid")
 	}
 	if err != nil {
@@ -82,7 +93,7 @@ func (s *Server) authenticateBearer(r *http.Request) (Principal, error) {
 		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "missing Authorization: Bearer credential")
 	}
 	if token.HasPrefix(tok, token.PrefixAPIKey) {
-		return s.authenticateAPIKey(r.Context(), tok)
+		return s.authenticateAPIKey(r, tok)
 	}
 	return s.authenticateAccessToken(r.Context(), tok)
 }

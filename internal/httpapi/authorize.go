@@ -67,7 +67,7 @@ func (s *Server) browserUser(r *http.Request) (userID string, cookie bool, err e
 		if !ok || !token.HasPrefix(tok, token.PrefixAPIKey) {
 			return "", false, grantd.E(grantd.CodeUnauthenticated, "Authorization: Bearer must carry a grantd API key here")
 		}
-		p, err := s.authenticateAPIKey(r.Context(), tok)
+		p, err := s.authenticateAPIKey(r, tok)
 		return p.UserID, false, err
 	}
 	sess, ok, err := session.Lookup(r.Context(), s.store, r, s.now())
@@ -122,6 +122,7 @@ func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err erro
 		}
 		v.Detail = d
 	}
+	setLimitHeaders(w, err)
 	s.writeHTML(w, r, st, v)
 }
 

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 )
 
 type scopeJSON struct {
@@ -35,6 +37,24 @@ func (s *Server) consentUser(r *http.Request) (string, bool, error) {
 	return userID, cookie, nil
 }
 
+// consentLimited refuses a consent call from an address that has
+// presented too many consent tokens that cannot be used (shared with the
+// consent page), before the token is looked up.
+func (s *Server) consentLimited(r *http.Request, addr ratelimit.Address) error {
+	if d := s.limits.consent.Peek(r.Context(), addr); !d.Allowed {
+		return tooMany(d, "consent tokens that cannot be used from this address")
+	}
+	return nil
+}
+
+// consentFailed spends the address's budget for a consent token that
+// could not be used.
+func (s *Server) consentFailed(r *http.Request, addr ratelimit.Address, err error) {
+	if oauth.IsBadConsentToken(err) {
+		s.limits.consent.Take(r.Context(), addr)
+	}
+}
+
 // consentDetails is GET /v2/oauth/consent/{consent_token}: what a consent
 // page (the built-in one or an operator's portal) shows the user.
 func (s *Server) consentDetails(w http.ResponseWriter, r *http.Request) {
@@ -44,8 +64,14 @@ func (s *Server) consentDetails(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
+	addr := ratelimit.AddressOf(r)
+	if err := s.consentLimited(r, addr); err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
 	v, err := s.oauth.ConsentDetails(r.Context(), userID, r.PathValue("consent_token"))
 	if err != nil {
+		s.consentFailed(r, addr, err)
 		s.writeAPIError(w, r, err)
 		return
 	}

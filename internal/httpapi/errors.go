@@ -193,6 +193,7 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", s.apiChallenge(r))
 	}
+	setLimitHeaders(w, err)
 	writeErrorBody(w, st, body)
 }
 
@@ -212,6 +213,7 @@ func (s *Server) writeProtocolError(w http.ResponseWriter, r *http.Request, err 
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", challenge)
 	}
+	setLimitHeaders(w, err)
 	noStore(w)
 	writeErrorBody(w, st, body)
 }

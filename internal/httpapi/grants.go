@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/ratelimit"
 )
 
 // decideGrant is POST /v2/oauth/grants: the user's decision on a pending
@@ -53,8 +54,14 @@ func (s *Server) decideGrant(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, grantd.Invalid(probs...))
 		return
 	}
+	addr := ratelimit.AddressOf(r)
+	if err := s.consentLimited(r, addr); err != nil {
+		s.writeAPIError(w, r, err)
+		return
+	}
 	to, err := s.oauth.Decide(r.Context(), userID, *tok, *allowed)
 	if err != nil {
+		s.consentFailed(r, addr, err)
 		s.writeAPIError(w, r, err)
 		return
 	}

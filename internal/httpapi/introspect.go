@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 )
 
 // introspectionResponse is the wire form of an RFC 7662 answer. An
@@ -24,18 +25,32 @@ type introspectionResponse struct {
 }
 
 // introspect serves POST /v2/oauth/introspect.
+//
+// Only failed client authentication counts against the limits: an
+// inactive token is what a resource server sees every day, not a guess.
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
+	addr := ratelimit.AddressOf(r)
+	if err := s.clientAddressLimited(r, addr); err != nil {
+		s.writeOAuthError(w, r, err)
+		return
+	}
 	v, err := readOAuthParams(w, r)
 	if err != nil {
 		s.writeOAuthError(w, r, err)
 		return
 	}
+	client := clientAuth(r, v)
+	if err := s.clientIDLimited(r, client.PresentedID()); err != nil {
+		s.writeOAuthError(w, r, err)
+		return
+	}
 	in, err := s.oauth.Introspect(r.Context(), oauth.IntrospectRequest{
-		Client:        clientAuth(r, v),
+		Client:        client,
 		Token:         v.Get("token"),
 		TokenTypeHint: v.Get("token_type_hint"),
 	})
 	if err != nil {
+		s.clientFailed(r, addr, client.PresentedID(), err, false)
 		s.writeOAuthError(w, r, err)
 		return
 	}

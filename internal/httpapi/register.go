@@ -111,7 +111,7 @@ func (s *Server) registrationOwner(r *http.Request) (grantd.User, error) {
 	if !token.HasPrefix(key, token.PrefixAPIKey) {
 		return grantd.User{}, oauth.ErrRegistrationAPIKey()
 	}
-	p, err := s.authenticateAPIKey(r.Context(), key)
+	p, err := s.authenticateAPIKey(r, key)
 	if errors.Is(err, &grantd.Error{Code: grantd.CodeUnauthenticated}) {
 		return grantd.User{}, oauth.ErrRegistrationAPIKey()
 	}

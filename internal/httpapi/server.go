@@ -10,6 +10,7 @@ import (
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/token"
 )
 
@@ -23,13 +24,15 @@ type Server struct {
 	now     func() time.Time
 	mux     *http.ServeMux
 	web     http.Handler
+	limits  limits
 	handler http.Handler // the middleware and the guard around mux, built once
 }
 
 // NewServer builds the handler of the whole API around the protocol
 // engine. web, when not nil, serves the people-facing pages (sign-in,
-// consent, connected apps); log may be nil.
-func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger) *Server {
+// consent, connected apps); log may be nil. Failure limits are in memory
+// on the engine's clock unless an option says otherwise.
+func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{
 		oauth: p,
 		cfg:   p.Config(),
@@ -39,6 +42,10 @@ func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger) *Server {
 		now:   p.Now,
 		mux:   http.NewServeMux(),
 		web:   web,
+	}
+	s.limits = newLimits(ratelimit.NewMemory(p.Now, 0))
+	for _, o := range opts {
+		o(s)
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

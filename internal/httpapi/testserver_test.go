@@ -34,6 +34,7 @@ import (
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/token"
@@ -66,6 +67,8 @@ type testOptions struct {
 	algorithm string
 	log       *slog.Logger
 	web       http.Handler
+	limits    ratelimit.Limits                // nil: the server's own
+	wrapStore func(grantd.Store) grantd.Store // what the engine and server see of the store
 }
 
 type testOption func(*testOptions)
@@ -83,6 +86,29 @@ func withLogger(l *slog.Logger) testOption { return func(o *testOptions) { o.log
 
 // withPages serves h as the people's pages (internal/web's place).
 func withPages(h http.Handler) testOption { return func(o *testOptions) { o.web = h } }
+
+// withLimits gives the server these limits.
+func withLimits(l ratelimit.Limits) testOption { return func(o *testOptions) { o.limits = l } }
+
+// withStore puts wrap between the engine and the store (to count calls);
+// env.Store stays the store itself.
+func withStore(wrap func(grantd.Store) grantd.Store) testOption {
+	return func(o *testOptions) { o.wrapStore = wrap }
+}
+
+// unlimited never refuses: for the fuzz targets, which would otherwise
+// spend their budget in the first inputs and explore nothing but 429s.
+type unlimited struct{}
+
+func (unlimited) Limiter(string, ratelimit.Rate) ratelimit.Limiter { return unlimited{} }
+func (unlimited) Peek(context.Context, string) ratelimit.Decision {
+	return ratelimit.Decision{Allowed: true}
+}
+func (unlimited) Take(context.Context, string) ratelimit.Decision {
+	return ratelimit.Decision{Allowed: true}
+}
+func (unlimited) Refund(context.Context, string) {}
+func (unlimited) Reset(context.Context, string)  {}
 
 // withAlgorithm selects the signing algorithm (token.AlgES256 by default).
 func withAlgorithm(alg string) testOption { return func(o *testOptions) { o.algorithm = alg } }
@@ -125,11 +151,19 @@ func newTestEnv(t testing.TB, opts ...testOption) *testEnv {
 		issuer = "http://" + ts.Listener.Addr().String()
 	}
 	o.cfg.Issuer = issuer
-	p, err := oauth.NewProvider(oauth.Deps{Config: o.cfg, Store: st, Keys: keys, Catalog: catalog, Now: clock.Now, Logger: o.log})
+	var seen grantd.Store = st
+	if o.wrapStore != nil {
+		seen = o.wrapStore(st)
+	}
+	p, err := oauth.NewProvider(oauth.Deps{Config: o.cfg, Store: seen, Keys: keys, Catalog: catalog, Now: clock.Now, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(p, o.web, o.log)
+	var srvOpts []Option
+	if o.limits != nil {
+		srvOpts = append(srvOpts, WithLimits(o.limits))
+	}
+	srv := NewServer(p, o.web, o.log, srvOpts...)
 	env := &testEnv{URL: issuer, Store: st, Keys: keys, Provider: p, Server: srv, Clock: clock, DBPath: dbPath}
 	if ts != nil {
 		ts.Config.Handler = srv

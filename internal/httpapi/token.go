@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 )
 
 // clientAuth collects the client credentials of a protocol request; the
@@ -41,13 +42,23 @@ func noStore(w http.ResponseWriter) {
 // hand-written encoder saved 2% and was not worth its code; see
 // docs/PERFORMANCE.md.)
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	addr := ratelimit.AddressOf(r)
+	if err := s.clientAddressLimited(r, addr); err != nil {
+		s.writeOAuthError(w, r, err)
+		return
+	}
 	v, err := readOAuthParams(w, r, "resource")
 	if err != nil {
 		s.writeOAuthError(w, r, err)
 		return
 	}
+	client := clientAuth(r, v)
+	if err := s.clientIDLimited(r, client.PresentedID()); err != nil {
+		s.writeOAuthError(w, r, err)
+		return
+	}
 	resp, err := s.oauth.Token(r.Context(), oauth.TokenRequest{
-		Client:       clientAuth(r, v),
+		Client:       client,
 		GrantType:    v.Get("grant_type"),
 		Code:         v.Get("code"),
 		RedirectURI:  v.Get("redirect_uri"),
@@ -57,6 +68,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		Resources:    nonEmpty(v["resource"]),
 	})
 	if err != nil {
+		s.clientFailed(r, addr, client.PresentedID(), err, true)
 		s.writeOAuthError(w, r, err)
 		return
 	}

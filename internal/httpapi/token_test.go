@@ -628,7 +628,9 @@ func concurrently(n int, do func() int) map[int]int {
 }
 
 func TestConcurrentCodeRedemption(t *testing.T) {
-	env := newTestEnv(t, withIssuer(goldenIssuer))
+	// 49 losers from one address are past its failure limit
+	// (TestRefreshTokenBruteForce); this test is about the store's race.
+	env := newTestEnv(t, withIssuer(goldenIssuer), withLimits(unlimited{}))
 	f := newCodeFlow(t, env, clientSpec{})
 	code := f.code(t)
 	counts := concurrently(50, func() int { return f.redeem(t, code).Code })
@@ -822,7 +824,9 @@ func TestRefreshRetryOAuth2(t *testing.T) {
 }
 
 func TestConcurrentRefresh(t *testing.T) {
-	env := newTestEnv(t, withIssuer(goldenIssuer))
+	// 49 losers from one address are past its failure limit
+	// (TestRefreshTokenBruteForce); this test is about the store's race.
+	env := newTestEnv(t, withIssuer(goldenIssuer), withLimits(unlimited{}))
 	f := newCodeFlow(t, env, clientSpec{})
 	tok := tokenOK(t, f.redeem(t, f.code(t)))
 	counts := concurrently(50, func() int { return f.refresh(t, tok.RefreshToken, nil).Code })
@@ -890,7 +894,7 @@ func introspect(t testing.TB, env *testEnv, tok string) map[string]any {
 // FuzzTokenRequest: whatever arrives at the token endpoint, the answer is
 // JSON in RFC 6749 form or a token, never a 500.
 func FuzzTokenRequest(f *testing.F) {
-	env := newTestEnv(f, withIssuer(goldenIssuer))
+	env := newTestEnv(f, withIssuer(goldenIssuer), withLimits(unlimited{}))
 	owner := env.createUser(f, "owner@example.com")
 	c, secret := env.createClient(f, owner, clientSpec{})
 	f.Add("application/x-www-form-urlencoded", basicValue(c.ID, secret), "grant_type=client_credentials&scope=read")

@@ -24,6 +24,19 @@ type ClientAuth struct {
 	ClientSecret string
 }
 
+// PresentedID answers the client_id the request claims, before anything is
+// checked: the Basic user (form-decoded, as AuthenticateClient reads it)
+// or the body's client_id. Adapters key their failure limits by it.
+func (a ClientAuth) PresentedID() string {
+	if a.Basic {
+		if id, err := url.QueryUnescape(a.BasicUser); err == nil {
+			return id
+		}
+		return a.BasicUser
+	}
+	return a.ClientID
+}
+
 // maxClientIDLength bounds a presented client_id before it reaches the
 // store; real ids are 22 characters.
 const maxClientIDLength = 255

@@ -35,6 +35,14 @@ func badConsent(why string) *grantd.Error {
 	return e
 }
 
+// IsBadConsentToken reports whether err is the answer for a consent token
+// that cannot be used, which adapters count as a failure against the
+// caller's budget.
+func IsBadConsentToken(err error) bool {
+	var e *grantd.Error
+	return errors.As(err, &e) && e.Code == grantd.CodeValidation && len(e.Fields) == 1 && e.Fields[0].Pointer == "/consent_token"
+}
+
 // ConsentDetails answers what the user is asked to approve. A consent
 // token that is expired, used, malformed, unknown or another user's is a
 // 422 naming /consent_token.

@@ -1,11 +1,13 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 )
 
 type consentData struct {
@@ -37,8 +39,14 @@ func (h *handler) consentPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	addr := ratelimit.AddressOf(r)
+	if d := h.consentLimit.Peek(r.Context(), addr); !d.Allowed {
+		h.tooManyConsents(w, r, d)
+		return
+	}
 	cv, err := h.p.ConsentDetails(r.Context(), a.User.ID, tok)
 	if err != nil {
+		h.consentFailed(r, addr, err)
 		h.failErr(w, r, err, errorData{Heading: "This request can no longer be used", Hint: consentHint})
 		return
 	}
@@ -66,14 +74,39 @@ func (h *handler) consentDecide(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "No decision", "Choose Allow or Deny.")
 		return
 	}
+	addr := ratelimit.AddressOf(r)
+	if d := h.consentLimit.Peek(r.Context(), addr); !d.Allowed {
+		h.tooManyConsents(w, r, d)
+		return
+	}
 	uri, err := h.p.Decide(r.Context(), a.User.ID, r.PostFormValue("consent_token"), allowed)
 	if err != nil {
+		h.consentFailed(r, addr, err)
 		h.failErr(w, r, err, errorData{Heading: "This request can no longer be used", Hint: consentHint})
 		return
 	}
 	// The URI carries an authorization code.
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, uri, http.StatusSeeOther)
+}
+
+// consentFailed counts a consent token that could not be used against the
+// address's budget, which the consent API shares (ratelimit.ConsentToken).
+func (h *handler) consentFailed(r *http.Request, addr ratelimit.Address, err error) {
+	if oauth.IsBadConsentToken(err) {
+		h.consentLimit.Take(r.Context(), addr)
+	}
+}
+
+// tooManyConsents answers a consent request refused by the limit: this
+// address has presented too many consent tokens that could not be used.
+func (h *handler) tooManyConsents(w http.ResponseWriter, r *http.Request, d ratelimit.Decision) {
+	d.SetHeaders(w.Header())
+	h.failWith(w, r, http.StatusTooManyRequests, errorData{
+		Heading: "Too many attempts",
+		Message: fmt.Sprintf("Too many requests from your network named an app request that cannot be used. Wait %d seconds and try again.", d.RetrySeconds()),
+		Hint:    consentHint,
+	})
 }
 
 // httpsLogo answers a client's logo URI if a page may show it: the

@@ -29,6 +29,7 @@ import (
 	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/password"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/web"
@@ -81,11 +82,13 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := web.New(web.Deps{Provider: p, PasswordParams: testParams, Logger: o.log})
+	// One set of limits for the pages and the API, as serve has.
+	limits := ratelimit.NewMemory(now, 0)
+	pages, err := web.New(web.Deps{Provider: p, PasswordParams: testParams, Limits: limits, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = httpapi.NewServer(p, pages, o.log)
+	ts.Config.Handler = httpapi.NewServer(p, pages, o.log, httpapi.WithLimits(limits))
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &env{URL: issuer, Store: st, Provider: p, Clock: c, Web: pages}

@@ -137,54 +137,6 @@ func TestRedirectHost(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	l := newLimiter(3, 10*time.Second)
-	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	steps := []struct {
-		at   time.Duration
-		key  string
-		wait time.Duration
-	}{
-		{0, "a", 0},
-		{0, "a", 0},
-		{0, "a", 0},
-		{0, "a", 10 * time.Second}, // burst spent
-		{0, "b", 0},                // other keys are their own
-		{5 * time.Second, "a", 5 * time.Second},
-		{10 * time.Second, "a", 0}, // one back
-		{10 * time.Second, "a", 10 * time.Second},
-		{5 * time.Second, "a", 10 * time.Second}, // a clock stepping back refills nothing
-		{time.Hour, "a", 0},
-	}
-	for i, s := range steps {
-		if got := l.take(s.key, t0.Add(s.at)); got != s.wait {
-			t.Errorf("step %d: take(%q) at +%v = %v, want %v", i, s.key, s.at, got, s.wait)
-		}
-	}
-	l.reset("a")
-	for range 3 {
-		if got := l.take("a", t0); got != 0 {
-			t.Errorf("after reset: %v", got)
-		}
-	}
-}
-
-func TestClientIP(t *testing.T) {
-	tests := []struct{ remote, want string }{
-		{"192.0.2.7:5555", "192.0.2.7"},
-		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
-		{"[::ffff:192.0.2.7]:80", "192.0.2.7"},
-		{"garbage", "garbage"},
-	}
-	for _, tt := range tests {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.RemoteAddr = tt.remote
-		if got := clientIP(r); got != tt.want {
-			t.Errorf("clientIP(%q) = %q, want %q", tt.remote, got, tt.want)
-		}
-	}
-}
-
 // FuzzSafeReturnTo: whatever comes in, what goes out is "/" or a path of
 // this origin that a browser cannot read as another host.
 func FuzzSafeReturnTo(f *testing.F) {

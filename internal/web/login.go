@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
-	"github.com/grantd/grantd/internal/password"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/session"
 	"github.com/grantd/grantd/internal/token"
 )
@@ -71,26 +68,45 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusBadRequest, d)
 		return
 	}
-	now := h.now()
-	if wait := h.ipLimit.take(clientIP(r), now); wait > 0 {
-		h.tooMany(w, r, h.ipLimit, wait)
+	ctx := r.Context()
+	addr := ratelimit.AddressOf(r)
+	// Every attempt spends from the address's and the email's budget
+	// before its check (so that concurrent attempts cannot overspend
+	// them), and a success gives it back: only failures count.
+	if d := h.signIn.Take(ctx, addr); !d.Allowed {
+		h.tooMany(w, r, d)
 		return
 	}
-	if wait := h.emailLimit.take(email, now); wait > 0 {
-		h.tooMany(w, r, h.emailLimit, wait)
+	account := accountKey(email)
+	if d := h.signInEmail.Take(ctx, account); !d.Allowed {
+		h.signIn.Refund(ctx, addr)
+		h.tooMany(w, r, d)
 		return
 	}
-	u, ok, err := h.checkPassword(r.Context(), email, pw)
+	lane := laneClean
+	if !h.signInFailed.Peek(ctx, addr).Allowed {
+		lane = laneFailed
+	}
+	u, ok, err := h.checkPassword(ctx, lane, email, pw)
 	if err != nil {
+		// Not checked: nothing was tried, so nothing is spent.
+		h.signIn.Refund(ctx, addr)
+		h.signInEmail.Refund(ctx, account)
+		if errors.Is(err, errBusy) {
+			h.busy(w, r)
+			return
+		}
 		h.internal(w, r, err)
 		return
 	}
 	if !ok {
+		h.signInFailed.Take(ctx, addr)
 		d.Error = "Incorrect email address or password."
 		h.renderLogin(w, r, http.StatusBadRequest, d)
 		return
 	}
-	h.emailLimit.reset(email)
+	h.signIn.Refund(ctx, addr)
+	h.signInEmail.Reset(ctx, account)
 
 	// A new session on every sign-in, and the old one ended: a session
 	// cookie planted in the browser before sign-in is worth nothing after.
@@ -100,7 +116,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	cookie, _, err := session.Create(r.Context(), h.store, u.ID, now, h.p.Config().SessionTTL, h.secure)
+	cookie, _, err := session.Create(r.Context(), h.store, u.ID, h.now(), h.p.Config().SessionTTL, h.secure)
 	if err != nil {
 		h.internal(w, r, err)
 		return
@@ -115,49 +131,71 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 // or a user without a password, is checked against a dummy hash so that
 // the answer takes as long as for a real account and does not tell which
 // emails have one.
-func (h *handler) checkPassword(ctx context.Context, email, pw string) (grantd.User, bool, error) {
-	// Each check takes argon2id's memory (64 MiB by default): bound how
-	// many run at once, whatever the number of addresses asking.
-	select {
-	case h.verifying <- struct{}{}:
-		defer func() { <-h.verifying }()
-	case <-ctx.Done():
-		return grantd.User{}, false, ctx.Err()
+//
+// Each check takes argon2id's memory and CPU, so it waits for a slot of
+// the gate in lane; errBusy when there is none to be had (gate.go).
+func (h *handler) checkPassword(ctx context.Context, lane int, email, pw string) (grantd.User, bool, error) {
+	if err := h.checks.acquire(ctx, lane); err != nil {
+		return grantd.User{}, false, err
 	}
+	defer h.checks.release()
 	if len(email) > maxEmailLength || len(pw) > maxPasswordLength {
-		_, _ = password.Verify(pw[:min(len(pw), maxPasswordLength)], h.dummyHash)
+		_, _ = h.verify(pw[:min(len(pw), maxPasswordLength)], h.dummyHash)
 		return grantd.User{}, false, nil
 	}
 	u, err := h.store.GetUserByEmail(ctx, email)
 	if errors.Is(err, grantd.ErrNotFound) || (err == nil && u.PasswordHash == "") {
-		_, _ = password.Verify(pw, h.dummyHash)
+		_, _ = h.verify(pw, h.dummyHash)
 		return grantd.User{}, false, nil
 	}
 	if err != nil {
 		return grantd.User{}, false, err
 	}
-	ok, err := password.Verify(pw, u.PasswordHash)
+	ok, err := h.verify(pw, u.PasswordHash)
 	if err != nil {
 		return grantd.User{}, false, fmt.Errorf("user %s: %w", u.ID, err)
 	}
 	return u, ok, nil
 }
 
-// tooMany answers a sign-in refused by the limiter l. Besides Retry-After
-// it names the limit met (SPEC §2: every 429 carries the RateLimit
-// fields), so that a script can tell how many attempts it gets.
-func (h *handler) tooMany(w http.ResponseWriter, r *http.Request, l *limiter, wait time.Duration) {
-	secs := int(math.Ceil(wait.Seconds()))
-	hd := w.Header()
-	hd.Set("Retry-After", strconv.Itoa(secs))
-	hd.Set("RateLimit-Limit", strconv.Itoa(int(l.burst)))
-	hd.Set("RateLimit-Remaining", "0")
-	hd.Set("RateLimit-Reset", strconv.Itoa(secs))
+// accountKey is the per-account limit's key of an email. Emails too long
+// to belong to an account share one key, so that they cannot fill the
+// limiter's memory with 64 KiB keys.
+func accountKey(email string) string {
+	if len(email) > maxEmailLength {
+		return "(overlong)"
+	}
+	return email
+}
+
+// tooMany answers a sign-in refused by a limit. Besides Retry-After it
+// names the limit met (SPEC §2: every 429 carries the RateLimit fields),
+// so that a script can tell how many attempts it gets.
+func (h *handler) tooMany(w http.ResponseWriter, r *http.Request, d ratelimit.Decision) {
+	d.SetHeaders(w.Header())
 	msg := "There have been too many attempts to sign in. Wait a minute and try again."
-	if secs > 90 {
+	if secs := d.RetrySeconds(); secs > 90 {
 		msg = fmt.Sprintf("There have been too many attempts to sign in. Wait %d minutes and try again.", (secs+59)/60)
 	}
 	h.failWith(w, r, http.StatusTooManyRequests, errorData{Heading: "Too many attempts", Message: msg, Link: "/login", LinkText: "Back to sign in"})
+}
+
+// busyRetryAfter is the Retry-After of a sign-in that found no room in
+// the queue: a slot frees in a fraction of a second, and the queue drains
+// in a few.
+const busyRetryAfter = "3"
+
+// busy answers a sign-in that could not be checked because too many are
+// waiting: the server's condition, not this person's doing, so a 503
+// rather than a 429, and nothing was spent of their budget.
+func (h *handler) busy(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", busyRetryAfter)
+	h.failWith(w, r, http.StatusServiceUnavailable, errorData{
+		Heading:  "Too many sign-ins right now",
+		Message:  "The server is busy checking other sign-ins, so yours was not checked. Try again in a few seconds.",
+		Link:     "/login",
+		LinkText: "Back to sign in",
+	})
 }
 
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {

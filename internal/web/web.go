@@ -18,8 +18,13 @@
 //     client whose redirect URI redirects again to another origin is
 //     stopped there by the browser: its redirect URI should be its final
 //     page, or at least on the origin it stays on.
-//   - Sign-in attempts are limited in memory, per client address and per
-//     email; the address is the TCP peer (X-Forwarded-For is not trusted).
+//   - Failed sign-ins are limited per client address (IPv6 by /64 and
+//     /48) and per email, and so are consent tokens that cannot be used;
+//     the address is the TCP peer (X-Forwarded-For is not trusted).
+//   - Password checks run in a few slots with a bounded queue (gate.go):
+//     a flood of sign-ins is answered 503 at once rather than queued
+//     without end, and no page but the sign-in form ever waits for a
+//     slot.
 //   - Unknown emails are checked against a dummy argon2id hash so that they
 //     take as long as known ones.
 package web
@@ -30,13 +35,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/password"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/token"
 )
 
@@ -53,6 +58,13 @@ type Deps struct {
 	// should match what users' passwords are hashed with.
 	// password.Default when zero.
 	PasswordParams password.Params
+	// PasswordChecks bound how many password checks run and wait at once;
+	// zero fields take their defaults.
+	PasswordChecks PasswordChecks
+	// Limits holds the failure limits (sign-in, consent tokens); give the
+	// JSON API the same one so that they share the consent token count.
+	// In memory on the Provider's clock when nil.
+	Limits ratelimit.Limits
 }
 
 // handler serves every page.
@@ -66,12 +78,15 @@ type handler struct {
 	pages  *pages
 	static *static
 
-	dummyHash   string
-	verifying   chan struct{} // one token per password check that may run at once
-	ipLimit     *limiter
-	emailLimit  *limiter
-	mux         *http.ServeMux
-	maxFormSize int64
+	dummyHash    string
+	verify       func(password, phc string) (bool, error)
+	checks       *gate
+	signIn       ratelimit.PerAddress // failed sign-ins per address
+	signInEmail  ratelimit.Limiter    // failed sign-ins per email
+	signInFailed ratelimit.PerAddress // addresses that failed a sign-in lately
+	consentLimit ratelimit.PerAddress // unusable consent tokens per address
+	mux          *http.ServeMux
+	maxFormSize  int64
 }
 
 // New builds the handler of the pages.
@@ -95,20 +110,28 @@ func New(d Deps) (http.Handler, error) {
 	if params == (password.Params{}) {
 		params = password.Default
 	}
+	limits := d.Limits
+	if limits == nil {
+		limits = ratelimit.NewMemory(d.Provider.Now, 0)
+	}
+	checks := d.PasswordChecks.withDefaults()
 	h := &handler{
-		p:           d.Provider,
-		store:       d.Provider.Store(),
-		log:         d.Logger,
-		secure:      d.Secure,
-		origin:      origin(iss),
-		pages:       pg,
-		static:      st,
-		dummyHash:   password.Hash("grantd dummy password: never matches a sign-in", params),
-		verifying:   make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
-		ipLimit:     newLimiter(loginPerIPBurst, loginPerIPEvery),
-		emailLimit:  newLimiter(loginPerEmailBurst, loginPerEmailEvery),
-		mux:         http.NewServeMux(),
-		maxFormSize: 64 << 10,
+		p:            d.Provider,
+		store:        d.Provider.Store(),
+		log:          d.Logger,
+		secure:       d.Secure,
+		origin:       origin(iss),
+		pages:        pg,
+		static:       st,
+		dummyHash:    password.Hash("grantd dummy password: never matches a sign-in", params),
+		verify:       checks.Verify,
+		checks:       newGate(checks),
+		signIn:       ratelimit.SignIn.Of(limits),
+		signInEmail:  ratelimit.SignInAccount.Of(limits),
+		signInFailed: ratelimit.SignInFailed.Of(limits),
+		consentLimit: ratelimit.ConsentToken.Of(limits),
+		mux:          http.NewServeMux(),
+		maxFormSize:  64 << 10,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

@@ -676,6 +676,59 @@ func TestConsentDecide(t *testing.T) {
 	}
 }
 
+// TestConsentTokenLimit performs the guessing attack on consent tokens
+// through the consent page and the consent API together: after 20 tokens
+// that cannot be used, from one address, the page answers 429 before
+// looking a token up, even a good one; looking at a good token costs
+// nothing.
+func TestConsentTokenLimit(t *testing.T) {
+	e := newEnv(t)
+	u := e.user(t, email, pw)
+	c, _ := e.client(t, u, "Acme Dashboard", "https://app.acme.example/cb")
+	b := e.browser(t)
+	b.login(t, email, pw)
+	csrf := csrfOf(t, b.get(t, "/apps"))
+	tok := e.consentToken(t, u, c, "s")
+	for i := range 30 {
+		if p := b.get(t, "/consent?consent_token="+url.QueryEscape(tok)); p.StatusCode != http.StatusOK {
+			t.Fatalf("showing a good token, time %d: status %d", i+1, p.StatusCode)
+		}
+	}
+	for i := range 20 {
+		guess := "grantd_consent_guess" + strconv.Itoa(i)
+		var p page
+		switch i % 3 {
+		case 0:
+			p = b.get(t, "/consent?consent_token="+guess)
+		case 1:
+			p = b.post(t, "/consent", url.Values{"csrf_token": {csrf}, "consent_token": {guess}, "allowed": {"true"}})
+		case 2:
+			// The JSON API, with the same session: one count.
+			p = b.get(t, "/v2/oauth/consent/"+guess)
+		}
+		if p.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("guess %d: status %d, want 422", i+1, p.StatusCode)
+		}
+	}
+	for _, p := range []page{
+		b.get(t, "/consent?consent_token="+url.QueryEscape(tok)),
+		b.post(t, "/consent", url.Values{"csrf_token": {csrf}, "consent_token": {tok}, "allowed": {"true"}}),
+	} {
+		if p.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("after 20 guesses: status %d, want 429\n%s", p.StatusCode, p.text())
+		}
+		checkRateLimitFields(t, p, "20")
+		if !strings.Contains(p.text(), "Too many attempts") || strings.Contains(p.Body, "Acme Dashboard") {
+			t.Errorf("the 429 page:\n%s", p.text())
+		}
+	}
+	e.Clock.Advance(3 * time.Second)
+	p := b.post(t, "/consent", url.Values{"csrf_token": {csrf}, "consent_token": {tok}, "allowed": {"true"}})
+	if p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("3 s later the good token: status %d, want 303 (the refused request did not spend it)", p.StatusCode)
+	}
+}
+
 func TestConnectedApps(t *testing.T) {
 	e := newEnv(t)
 	u := e.user(t, email, pw)

@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/ratelimit"
+)
+
+// Option changes what NewServer builds.
+type Option func(*Server)
+
+// WithLimits makes the server count failures in l rather than in limits
+// of its own in memory. Give the pages the same l, so that a consent
+// token guessed through the page and through the API is one count.
+func WithLimits(l ratelimit.Limits) Option {
+	return func(s *Server) { s.limits = newLimits(l) }
+}
+
+// limits are the failure limits of the API (docs/SECURITY.md, Brute
+// force). Each is asked before the credential is looked up, and spent only
+// when it turns out wrong: a caller that succeeds pays a map lookup.
+type limits struct {
+	clientAuth ratelimit.PerAddress // token, introspection, revocation
+	clientID   ratelimit.Limiter    // the same failures, per client_id
+	apiKey     ratelimit.PerAddress // wherever an API key is checked
+	consent    ratelimit.PerAddress // consent tokens
+}
+
+func newLimits(l ratelimit.Limits) limits {
+	return limits{
+		clientAuth: ratelimit.ClientAuth.Of(l),
+		clientID:   ratelimit.ClientID.Of(l),
+		apiKey:     ratelimit.APIKey.Of(l),
+		consent:    ratelimit.ConsentToken.Of(l),
+	}
+}
+
+// tooMany is the error of a request a limit refused: 429 in every format
+// (RFC 6749 names it invalid_request), carrying the decision from which
+// the writers set Retry-After and the RateLimit fields.
+func tooMany(d ratelimit.Decision, what string) error {
+	return grantd.Wrap(grantd.CodeTooManyRequests, &ratelimit.Refusal{Decision: d}, "too many %s; try again in %d seconds", what, d.RetrySeconds())
+}
+
+// setLimitHeaders writes the headers of a refusal, if err is one.
+func setLimitHeaders(w http.ResponseWriter, err error) {
+	var ref *ratelimit.Refusal
+	if errors.As(err, &ref) {
+		ref.Decision.SetHeaders(w.Header())
+	}
+}
+
+// clientAddressLimited refuses a protocol request from an address that
+// has failed too often, before its body is read.
+func (s *Server) clientAddressLimited(r *http.Request, addr ratelimit.Address) error {
+	if d := s.limits.clientAuth.Peek(r.Context(), addr); !d.Allowed {
+		return tooMany(d, "failed attempts from this address")
+	}
+	return nil
+}
+
+// clientIDLimited refuses a protocol request for a client_id that has
+// failed too often, before the client is looked up. Ids the engine
+// refuses unread (too long) are not kept.
+func (s *Server) clientIDLimited(r *http.Request, id string) error {
+	if !limitedID(id) {
+		return nil
+	}
+	if d := s.limits.clientID.Peek(r.Context(), id); !d.Allowed {
+		return tooMany(d, "failed attempts for this client_id")
+	}
+	return nil
+}
+
+func limitedID(id string) bool { return id != "" && len(id) <= 255 }
+
+// clientFailed spends the budgets of a protocol request that failed:
+// client authentication (invalid_client) always, and with grants a code,
+// verifier or refresh token that was wrong (invalid_grant). Malformed
+// requests are not guesses and cost nothing.
+func (s *Server) clientFailed(r *http.Request, addr ratelimit.Address, id string, err error, grants bool) {
+	switch grantd.ErrorCode(err) {
+	case grantd.CodeInvalidClient:
+	case grantd.CodeInvalidGrant:
+		if !grants {
+			return
+		}
+	default:
+		return
+	}
+	s.limits.clientAuth.Take(r.Context(), addr)
+	if limitedID(id) {
+		s.limits.clientID.Take(r.Context(), id)
+	}
+}
