@@ -56,6 +56,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) grantd.Store) {
 		{"RaceRotateRefreshToken", testRaceRotateRefreshToken},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"UnstorableKeys", testUnstorableKeys},
+		{"Heartbeat", testHeartbeat},
+		{"EndedContext", testEndedContext},
+		{"LockWaitEndsWithContext", testLockWaitEndsWithContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
