@@ -24,6 +24,7 @@ type Server struct {
 	mux     *http.ServeMux
 	web     http.Handler
 	handler http.Handler // the middleware around mux, built once
+	ready   *readiness
 }
 
 // NewServer builds the handler of the whole API around the protocol
@@ -43,6 +44,7 @@ func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.ready = &readiness{store: s.store, now: s.now}
 	s.routes()
 	s.handler = s.middleware(s.mux)
 	return s

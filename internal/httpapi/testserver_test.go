@@ -28,11 +28,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/store/deadline"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/token"
@@ -63,6 +65,7 @@ type testOptions struct {
 	issuer    string // empty: listen on 127.0.0.1 and use that address
 	cfg       oauth.Config
 	algorithm string
+	dbTimeout time.Duration // > 0: the engine's store gives each call this deadline, as grantd serve does
 }
 
 type testOption func(*testOptions)
@@ -77,6 +80,10 @@ func withConfig(f func(*oauth.Config)) testOption { return func(o *testOptions) 
 
 // withAlgorithm selects the signing algorithm (token.AlgES256 by default).
 func withAlgorithm(alg string) testOption { return func(o *testOptions) { o.algorithm = alg } }
+
+// withDBTimeout wraps the engine's store in a deadline (--db-timeout);
+// env.Store stays the bare store, for the tests' own set-up.
+func withDBTimeout(d time.Duration) testOption { return func(o *testOptions) { o.dbTimeout = d } }
 
 // testEnv is one grantd server for a test.
 type testEnv struct {
@@ -116,7 +123,11 @@ func newTestEnv(t testing.TB, opts ...testOption) *testEnv {
 		issuer = "http://" + ts.Listener.Addr().String()
 	}
 	o.cfg.Issuer = issuer
-	p, err := oauth.NewProvider(oauth.Deps{Config: o.cfg, Store: st, Keys: keys, Catalog: catalog, Now: clock.Now})
+	var engineStore grantd.Store = st
+	if o.dbTimeout > 0 {
+		engineStore = deadline.New(st, o.dbTimeout)
+	}
+	p, err := oauth.NewProvider(oauth.Deps{Config: o.cfg, Store: engineStore, Keys: keys, Catalog: catalog, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
