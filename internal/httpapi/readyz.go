@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -32,33 +33,49 @@ type readiness struct {
 	now   func() time.Time
 
 	mu      sync.Mutex
-	checked time.Time // when the last heartbeat finished; zero before the first
-	err     error     // its outcome
-	running bool      // a heartbeat is under way
+	checked time.Time     // when the last heartbeat finished; zero before the first
+	err     error         // its outcome
+	running chan struct{} // closed when the heartbeat under way ends; nil when none is
 }
 
 // writable answers whether the database takes writes: the last
-// heartbeat's outcome while it is recent or another probe is writing,
-// else a new heartbeat's. The heartbeat is not cut short by the probe's
-// client going away, only by its own deadline.
+// heartbeat's outcome while it is recent, else that of a new heartbeat,
+// which probes arriving meanwhile wait for (one write, however many
+// probers). The heartbeat is bounded by readyTimeout, not cut short by
+// its prober going away; a waiting probe gives up when its ctx ends.
 func (rd *readiness) writable(ctx context.Context) error {
 	rd.mu.Lock()
-	if rd.running || (!rd.checked.IsZero() && rd.now().Sub(rd.checked) < heartbeatEvery) {
+	if rd.running == nil && !rd.checked.IsZero() && rd.now().Sub(rd.checked) < heartbeatEvery {
 		err := rd.err
 		rd.mu.Unlock()
 		return err
 	}
-	rd.running = true
+	running := rd.running
+	if running == nil {
+		running = make(chan struct{})
+		rd.running = running
+		go rd.heartbeat(context.WithoutCancel(ctx), running)
+	}
 	rd.mu.Unlock()
 
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyTimeout)
-	err := rd.store.Heartbeat(hctx, rd.now())
+	select {
+	case <-running:
+		rd.mu.Lock()
+		defer rd.mu.Unlock()
+		return rd.err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the heartbeat write did not finish in time: %w", grantd.ErrUnavailable, ctx.Err())
+	}
+}
+
+func (rd *readiness) heartbeat(ctx context.Context, done chan struct{}) {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	err := rd.store.Heartbeat(ctx, rd.now())
 	cancel()
-
 	rd.mu.Lock()
-	rd.checked, rd.err, rd.running = rd.now(), err, false
+	rd.checked, rd.err, rd.running = rd.now(), err, nil
 	rd.mu.Unlock()
-	return err
+	close(done)
 }
 
 // readyz answers 200 while the database reads and takes writes, and 503
