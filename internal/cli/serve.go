@@ -68,7 +68,7 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	if err != nil {
 		return err
 	}
-	defer closeStore(log, st, f.dbTimeout)
+	defer closeStore(log, st)
 	master, _, err := f.masterKey(dbPath, dbPath != "")
 	if err != nil {
 		return err
@@ -180,25 +180,13 @@ func (a *app) background(ctx context.Context, log interface {
 	}
 }
 
-// closeStore closes the database, waiting at most wait (--db-timeout).
-// The stores' Close waits for calls in progress, which their deadlines
-// end, but also for the clean-up of connections a deadline cut off: pgx
-// gives each up to 15 s to send PostgreSQL a cancel request and drain
-// it, which a frozen server never answers. Nothing is lost by not
-// waiting: every transaction has ended, and SQLite recovers an
-// unfinished checkpoint at the next open.
+// closeStore closes the database; the store waits at most --db-timeout
+// (see store/deadline), so a database that froze cannot hold the exit.
 func closeStore(log interface {
 	Warn(string, ...any)
-}, st grantd.Store, wait time.Duration) {
-	done := make(chan error, 1)
-	go func() { done <- st.Close() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			log.Warn("closing the database failed", "error", err)
-		}
-	case <-time.After(wait):
-		log.Warn("closing the database did not finish; exiting anyway", "waited", wait.String())
+}, st grantd.Store) {
+	if err := st.Close(); err != nil {
+		log.Warn("closing the database did not finish cleanly; exiting anyway", "error", err)
 	}
 }
 

@@ -96,9 +96,26 @@ func (s *Store) Heartbeat(ctx context.Context, now time.Time) error {
 	return call(s, ctx, func(ctx context.Context) error { return s.next.Heartbeat(ctx, now) })
 }
 
-// Close closes the wrapped store. It takes no context: the backends'
-// Close waits only for calls in progress, which their deadlines end.
-func (s *Store) Close() error { return s.next.Close() }
+// Close closes the wrapped store, waiting at most the timeout. A
+// backend's Close waits for the calls in progress, which their deadlines
+// end, but also for the clean-up of connections a deadline cut off: pgx
+// gives each up to 15 s to send PostgreSQL a cancel request and read what
+// is left, which a frozen server never answers. Past the timeout Close
+// answers ErrUnavailable and the closing goes on in the background.
+// Nothing is lost by not waiting: every transaction has ended, and SQLite
+// finishes an interrupted checkpoint at the next open.
+func (s *Store) Close() error {
+	done := make(chan error, 1)
+	go func() { done <- s.next.Close() }()
+	t := time.NewTimer(s.timeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("%w: closing the database did not finish within %s", grantd.ErrUnavailable, s.timeout)
+	}
+}
 
 func (s *Store) CreateUser(ctx context.Context, u grantd.User) error {
 	return call(s, ctx, func(ctx context.Context) error { return s.next.CreateUser(ctx, u) })

@@ -205,12 +205,13 @@ func TestPostgresFrozen(t *testing.T) {
 	}
 
 	// Shutting down on a frozen server: a call in flight ends at its
-	// deadline, and Close does not wait for the server.
+	// deadline, and Close returns (pgx alone would wait up to 15 s for the
+	// connection the deadline cut off).
 	proxy.Freeze()
 	inFlight := make(chan error, 1)
 	go func() { inFlight <- calls["UpdateClient"](s) }()
-	if err := within(t, "Close on a frozen server", s.Close); err != nil {
-		t.Errorf("Close: %v", err)
+	if err := within(t, "Close on a frozen server", s.Close); err != nil && !errors.Is(err, grantd.ErrUnavailable) {
+		t.Errorf("Close on a frozen server: %v, want nil or ErrUnavailable", err)
 	}
 	closed = true
 	if err := within(t, "the call in flight at Close", func() error { return <-inFlight }); err == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,11 +71,9 @@ func TestLockOfAnotherProcessEndsWithContext(t *testing.T) {
 		held <- err
 	}()
 	<-inside
-	defer func() {
-		if release != nil {
-			close(release)
-		}
-	}()
+	var once sync.Once
+	unlock := func() { once.Do(func() { close(release) }) }
+	defer unlock()
 
 	for what, call := range map[string]func(ctx context.Context) error{
 		"UpdateClient": func(ctx context.Context) error {
@@ -94,8 +93,7 @@ func TestLockOfAnotherProcessEndsWithContext(t *testing.T) {
 		t.Errorf("Ping while another process writes: %v (reads must not wait in WAL mode)", err)
 	}
 
-	close(release)
-	release = nil
+	unlock()
 	if err := <-held; err != nil {
 		t.Fatalf("the other process's update: %v", err)
 	}
