@@ -91,11 +91,23 @@ func E(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
 }
 
-// Wrap makes a fresh error with a cause that is logged, never shown.
+// Wrap makes a fresh error with a cause that is logged, never shown. A
+// cause that is the database being unavailable (ErrUnavailable) makes it
+// temporarily_unavailable whatever code was asked for: the caller knows
+// only that the call failed, the cause knows the failure passes.
 func Wrap(code Code, cause error, format string, args ...any) *Error {
+	if errors.Is(cause, ErrUnavailable) {
+		return Unavailable(cause)
+	}
 	e := E(code, format, args...)
 	e.Err = cause
 	return e
+}
+
+// Unavailable makes the temporarily_unavailable error of a database that
+// cannot answer now (cause wraps ErrUnavailable): 503 with Retry-After.
+func Unavailable(cause error) *Error {
+	return &Error{Code: CodeTemporarilyUnavailable, Description: "the service is temporarily unavailable; try again shortly", Err: cause}
 }
 
 // Invalid makes a 422 validation error from field problems.
@@ -103,22 +115,23 @@ func Invalid(fields ...FieldError) *Error {
 	return &Error{Code: CodeValidation, Description: "validation failed", Fields: fields}
 }
 
-// ErrorCode answers the code of err: its own for an *Error, server_error
-// otherwise (a foreign error is always an internal one).
+// ErrorCode answers the code of err: its own for an *Error,
+// temporarily_unavailable for a foreign error wrapping ErrUnavailable,
+// server_error otherwise (a foreign error is always an internal one).
 func ErrorCode(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return CodeServerError
+	return AsError(err).Code
 }
 
 // AsError answers err as an *Error, wrapping a foreign error as an internal
-// one whose description reveals nothing.
+// one whose description reveals nothing, or, when it wraps ErrUnavailable,
+// as temporarily_unavailable.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return Unavailable(err)
 	}
 	return &Error{Code: CodeServerError, Description: "internal error", Err: err}
 }

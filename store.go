@@ -12,6 +12,13 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrAlreadyExists: a unique key is taken.
 	ErrAlreadyExists = errors.New("already exists")
+	// ErrUnavailable: the database cannot do the work now, for a reason
+	// that passes: it did not answer before the context ended (a frozen
+	// or overloaded server, a lock held elsewhere, a full connection
+	// pool), or it refuses for the time being (a full disk, a read-only
+	// file or server, a server that is down or starting). Callers answer
+	// 503 temporarily_unavailable, never 500; Wrap and AsError do so.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Store is everything grantd keeps. Every backend (SQLite, PostgreSQL) runs
@@ -23,10 +30,16 @@ var (
 // once, so updaters have no effect outside their return value. A method
 // given a key that matches no row answers ErrNotFound (deletes and touches
 // included), as does one given a key no row can have (a NUL byte, invalid
-// UTF-8). Time is always passed in.
+// UTF-8). Time is always passed in. Every method gives up when ctx ends
+// (a deadline, a cancellation), also while it waits for a lock or a
+// connection, and answers an error wrapping ErrUnavailable then.
 type Store interface {
-	// Ping answers nil while the database answers.
+	// Ping answers nil while the database answers a read.
 	Ping(ctx context.Context) error
+	// Heartbeat makes the smallest committed write (one row, always the
+	// same), so that a database that refuses writes (a full disk, a
+	// read-only file, a read-only replica) says so: readiness probes it.
+	Heartbeat(ctx context.Context, now time.Time) error
 	Close() error
 
 	// Users and organisations. CreateUser creates the user's organisation

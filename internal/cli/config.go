@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/store/deadline"
 	"github.com/grantd/grantd/internal/store/postgres"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/token"
@@ -42,7 +43,16 @@ type dbFlags struct {
 	logLevel        string
 	keyReload       time.Duration
 	shutdownTimeout time.Duration
+
+	dbTimeout    time.Duration
+	dbTimeoutEnv string                            // GRANTD_DB_TIMEOUT as given, checked by checkDBTimeout
+	flags        interface{ Changed(string) bool } // the command's flags, to tell a flag given from a default
 }
+
+// defaultDBTimeout is --db-timeout's default: long enough for any query
+// of a healthy database under load, short enough that a request on a
+// frozen one gets its 503 while the client still waits.
+const defaultDBTimeout = 5 * time.Second
 
 func (a *app) env(name, def string) string {
 	if v := a.getenv(name); v != "" {
@@ -70,6 +80,28 @@ func (a *app) addDBFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.StringVar(&f.signingAlg, "signing-alg", a.env("GRANTD_SIGNING_ALG", "ES256"), "algorithm of new signing keys: ES256, RS256 or EdDSA (env GRANTD_SIGNING_ALG)")
 	fs.DurationVar(&f.accessTTL, "access-token-ttl", a.envDuration("GRANTD_ACCESS_TOKEN_TTL", 30*time.Minute), "access token lifetime (env GRANTD_ACCESS_TOKEN_TTL)")
 	fs.StringVar(&f.logLevel, "log-level", a.env("GRANTD_LOG_LEVEL", "info"), "debug, info, warn or error (env GRANTD_LOG_LEVEL)")
+	fs.DurationVar(&f.dbTimeout, "db-timeout", defaultDBTimeout, "deadline of every database call; a request whose database does not answer in time gets a 503 (env GRANTD_DB_TIMEOUT)")
+	f.dbTimeoutEnv = a.getenv("GRANTD_DB_TIMEOUT")
+	f.flags = fs
+}
+
+// checkDBTimeout applies GRANTD_DB_TIMEOUT unless --db-timeout was given,
+// and refuses a value that is not a positive duration, naming the setting.
+func (f *dbFlags) checkDBTimeout() error {
+	if f.dbTimeoutEnv != "" && (f.flags == nil || !f.flags.Changed("db-timeout")) {
+		d, err := time.ParseDuration(f.dbTimeoutEnv)
+		if err != nil {
+			return fmt.Errorf("GRANTD_DB_TIMEOUT %q: want a duration such as 5s", f.dbTimeoutEnv)
+		}
+		if d <= 0 {
+			return fmt.Errorf("GRANTD_DB_TIMEOUT %q: must be more than 0", f.dbTimeoutEnv)
+		}
+		f.dbTimeout = d
+	}
+	if f.dbTimeout <= 0 {
+		return fmt.Errorf("--db-timeout %s: must be more than 0", f.dbTimeout)
+	}
+	return nil
 }
 
 // defaultRefreshGrace is SPEC §3's default grace window for a refresh
@@ -119,15 +151,46 @@ type migratingStore interface {
 }
 
 // openStore opens the configured database and applies migrations unless
-// told not to. It answers the SQLite file, or "" for PostgreSQL.
+// told not to. It answers the SQLite file, or "" for PostgreSQL. Every
+// call of the store it answers has a deadline (--db-timeout), and so does
+// connecting; migrating has none, since a long migration must be allowed
+// to finish (a signal stops it).
 func (f *dbFlags) openStore(ctx context.Context, migrate bool) (grantd.Store, string, error) {
+	if err := f.checkDBTimeout(); err != nil {
+		return nil, "", err
+	}
+	st, path, err := f.openMigrated(ctx, migrate)
+	if err != nil {
+		return nil, "", err
+	}
+	return deadline.New(st, f.dbTimeout), path, nil
+}
+
+// openCtx bounds connecting to the database by --db-timeout.
+func (f *dbFlags) openCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, f.dbTimeout)
+}
+
+// connectErr names the deadline when connecting ran out of time.
+func (f *dbFlags) connectErr(ctx context.Context, name string, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("open database %s: no answer within --db-timeout %s: %w", name, f.dbTimeout, err)
+	}
+	return fmt.Errorf("open database %s: %w", name, err)
+}
+
+func (f *dbFlags) openMigrated(ctx context.Context, migrate bool) (migratingStore, string, error) {
 	path := sqlitePath(f.database)
 	if path == "" {
 		name := redactDSN(f.database)
-		st, err := postgres.Open(ctx, f.database)
+		octx, cancel := f.openCtx(ctx)
+		st, err := postgres.Open(octx, f.database)
 		if err != nil {
-			return nil, "", fmt.Errorf("open database %s: %w", name, err)
+			err = f.connectErr(octx, name, err)
+			cancel()
+			return nil, "", err
 		}
+		cancel()
 		if err := prepareSchema(ctx, st, name, migrate); err != nil {
 			st.Close()
 			return nil, "", err
@@ -144,10 +207,14 @@ func (f *dbFlags) openStore(ctx context.Context, migrate bool) (grantd.Store, st
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
 		f.Close()
 	}
-	st, err := sqlite.Open(ctx, path)
+	octx, cancel := f.openCtx(ctx)
+	st, err := sqlite.Open(octx, path)
 	if err != nil {
-		return nil, "", fmt.Errorf("open database %s: %w", path, err)
+		err = f.connectErr(octx, path, err)
+		cancel()
+		return nil, "", err
 	}
+	cancel()
 	if err := prepareSchema(ctx, st, path, migrate); err != nil {
 		st.Close()
 		return nil, "", err

@@ -72,7 +72,7 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeStore(log, st)
 	master, _, err := f.masterKey(dbPath, dbPath != "")
 	if err != nil {
 		return err
@@ -190,6 +190,16 @@ func (a *app) background(ctx context.Context, log interface {
 				log.Warn("removing expired rows failed", "error", err)
 			}
 		}
+	}
+}
+
+// closeStore closes the database; the store waits at most --db-timeout
+// (see store/deadline), so a database that froze cannot hold the exit.
+func closeStore(log interface {
+	Warn(string, ...any)
+}, st grantd.Store) {
+	if err := st.Close(); err != nil {
+		log.Warn("closing the database did not finish cleanly; exiting anyway", "error", err)
 	}
 }
 

@@ -105,7 +105,9 @@ func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err erro
 		v.Title, v.Hint = "This application cannot ask for access", untrusted
 	case http.StatusUnauthorized:
 		v.Title = "Not signed in"
-	case http.StatusInternalServerError, http.StatusServiceUnavailable:
+	case http.StatusServiceUnavailable:
+		v.Title, v.Detail, v.Hint = "Temporarily unavailable", "The server cannot handle this request right now.", "Try again in a moment."
+	case http.StatusInternalServerError:
 		v.Title, v.Detail, v.Hint = "Something went wrong", "The server could not handle this request.", "Try again in a moment."
 	default:
 		v.Title = http.StatusText(st)
@@ -160,6 +162,7 @@ func (s *Server) writeHTML(w http.ResponseWriter, r *http.Request, st int, v htm
 	if st == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", s.apiChallenge(r))
 	}
+	retryAfter(w, st)
 	w.WriteHeader(st)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/grantd/grantd"
@@ -218,13 +219,26 @@ func (s *Server) writeProtocolError(w http.ResponseWriter, r *http.Request, err 
 	writeErrorBody(w, st, body)
 }
 
-// writeErrorBody writes an error answer, with a Retry-After on a 429
-// that has none yet.
+// writeErrorBody writes an error answer, with a Retry-After on a 429 or
+// a 503 that has none yet.
 func writeErrorBody(w http.ResponseWriter, st int, body []byte) {
-	if st == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", "1")
-	}
+	retryAfter(w, st)
 	writeRaw(w, st, body)
+}
+
+// retryAfter sets the Retry-After of a 429 (one second) or a 503 (a
+// database that cannot answer now: retryAfterUnavailable) unless the
+// handler has set one.
+func retryAfter(w http.ResponseWriter, st int) {
+	if w.Header().Get("Retry-After") != "" {
+		return
+	}
+	switch st {
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "1")
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterUnavailable))
+	}
 }
 
 // bearerChallenge is an RFC 6750 challenge, params following the realm.

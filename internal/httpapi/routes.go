@@ -120,12 +120,3 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeRaw(w, http.StatusOK, []byte(`{"status":"ok"}`))
 }
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if err := s.store.Ping(r.Context()); err != nil {
-		s.log.WarnContext(r.Context(), "readiness check failed", "error", err)
-		writeRaw(w, http.StatusServiceUnavailable, []byte(`{"status":"unavailable"}`))
-		return
-	}
-	writeRaw(w, http.StatusOK, []byte(`{"status":"ok"}`))
-}

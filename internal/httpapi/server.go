@@ -26,6 +26,7 @@ type Server struct {
 	web     http.Handler
 	limits  limits
 	handler http.Handler // the middleware and the guard around mux, built once
+	ready   *readiness
 }
 
 // NewServer builds the handler of the whole API around the protocol
@@ -50,6 +51,7 @@ func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger, opts ...Op
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.ready = &readiness{store: s.store, now: s.now}
 	s.routes()
 	s.handler = s.middleware(s.guard(s.mux))
 	return s

@@ -29,12 +29,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/ratelimit"
+	"github.com/grantd/grantd/internal/store/deadline"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/token"
@@ -69,6 +71,7 @@ type testOptions struct {
 	web       http.Handler
 	limits    ratelimit.Limits                // nil: the server's own
 	wrapStore func(grantd.Store) grantd.Store // what the engine and server see of the store
+	dbTimeout time.Duration                   // > 0: the engine's store gives each call this deadline, as grantd serve does
 }
 
 type testOption func(*testOptions)
@@ -113,6 +116,10 @@ func (unlimited) Reset(context.Context, string)  {}
 // withAlgorithm selects the signing algorithm (token.AlgES256 by default).
 func withAlgorithm(alg string) testOption { return func(o *testOptions) { o.algorithm = alg } }
 
+// withDBTimeout wraps the engine's store in a deadline (--db-timeout);
+// env.Store stays the bare store, for the tests' own set-up.
+func withDBTimeout(d time.Duration) testOption { return func(o *testOptions) { o.dbTimeout = d } }
+
 // testEnv is one grantd server for a test.
 type testEnv struct {
 	URL      string // the issuer; the API is under URL+"/v2"
@@ -152,8 +159,11 @@ func newTestEnv(t testing.TB, opts ...testOption) *testEnv {
 	}
 	o.cfg.Issuer = issuer
 	var seen grantd.Store = st
+	if o.dbTimeout > 0 {
+		seen = deadline.New(st, o.dbTimeout)
+	}
 	if o.wrapStore != nil {
-		seen = o.wrapStore(st)
+		seen = o.wrapStore(seen)
 	}
 	p, err := oauth.NewProvider(oauth.Deps{Config: o.cfg, Store: seen, Keys: keys, Catalog: catalog, Now: clock.Now, Logger: o.log})
 	if err != nil {

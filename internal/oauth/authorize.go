@@ -374,9 +374,14 @@ func (p *Provider) errorRedirect(req authRequest, e *grantd.Error) string {
 }
 
 // serverErrorRedirect logs a failure and answers server_error to the
-// client: once the redirect URI is trusted, the browser belongs there.
+// client: once the redirect URI is trusted, the browser belongs there. A
+// database that cannot answer now is temporarily_unavailable (RFC 6749
+// §4.1.2.1), which tells the client that trying again later may work.
 func (p *Provider) serverErrorRedirect(ctx context.Context, req authRequest, err error) string {
 	p.log.ErrorContext(ctx, "authorization request failed", "client_id", req.client.ID, "error", err)
+	if errors.Is(err, grantd.ErrUnavailable) {
+		return p.errorRedirect(req, grantd.E(grantd.CodeTemporarilyUnavailable, "the server cannot complete the request now; try again shortly"))
+	}
 	return p.errorRedirect(req, grantd.E(grantd.CodeServerError, "the server could not complete the request; try again"))
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/password"
 	"github.com/grantd/grantd/internal/ratelimit"
+	"github.com/grantd/grantd/internal/store/deadline"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/web"
@@ -52,12 +53,14 @@ type env struct {
 	Provider *oauth.Provider
 	Clock    *testenv.Clock
 	Web      http.Handler
+	DBPath   string
 }
 
 // envOptions change newEnv.
 type envOptions struct {
-	realClock bool         // time.Now, for the browser test, whose browser has its own clock
-	log       *slog.Logger // the pages', the engine's and the API's logs; nil discards
+	realClock bool          // time.Now, for the browser test, whose browser has its own clock
+	log       *slog.Logger  // the pages', the engine's and the API's logs; nil discards
+	dbTimeout time.Duration // > 0: the engine's store gives each call this deadline, as grantd serve does
 }
 
 func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
@@ -66,7 +69,7 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	st, _ := testenv.Store(t)
+	st, dbPath := testenv.Store(t)
 	catalog := testenv.Catalog(t, testScopes)
 	c := testenv.NewClock()
 	now := c.Now
@@ -78,7 +81,11 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	// engine: listen first, serve once everything is built.
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String()
-	p, err := oauth.NewProvider(oauth.Deps{Config: oauth.Config{Issuer: issuer}, Store: st, Keys: keys, Catalog: catalog, Now: now, Logger: o.log})
+	var engineStore grantd.Store = st
+	if o.dbTimeout > 0 {
+		engineStore = deadline.New(st, o.dbTimeout)
+	}
+	p, err := oauth.NewProvider(oauth.Deps{Config: oauth.Config{Issuer: issuer}, Store: engineStore, Keys: keys, Catalog: catalog, Now: now, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +98,7 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	ts.Config.Handler = httpapi.NewServer(p, pages, o.log, httpapi.WithLimits(limits))
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &env{URL: issuer, Store: st, Provider: p, Clock: c, Web: pages}
+	return &env{URL: issuer, Store: st, Provider: p, Clock: c, Web: pages, DBPath: dbPath}
 }
 
 // user makes a user who signs in with the password ("" for none).

@@ -129,8 +129,23 @@ func (h *handler) failWith(w http.ResponseWriter, r *http.Request, status int, d
 	h.render(w, r, status, "error.html", view{Title: d.Heading, Data: d})
 }
 
-// internal answers a 500 page and logs the cause, which the page never shows.
+// retryAfterUnavailable is the Retry-After of a 503 page, in seconds: as
+// the API's (internal/httpapi), about one database deadline.
+const retryAfterUnavailable = "5"
+
+// internal answers a 500 page and logs the cause, which the page never
+// shows; a database that cannot answer now (the cause wraps
+// grantd.ErrUnavailable) gets a 503 page with Retry-After instead.
 func (h *handler) internal(w http.ResponseWriter, r *http.Request, err error) {
+	if grantd.ErrorCode(err) == grantd.CodeTemporarilyUnavailable {
+		h.log.ErrorContext(r.Context(), "web page unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		h.failWith(w, r, http.StatusServiceUnavailable, errorData{
+			Heading: "Temporarily unavailable",
+			Message: "The server cannot answer this request right now. Try again in a moment.",
+		})
+		return
+	}
 	h.log.ErrorContext(r.Context(), "web page failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")

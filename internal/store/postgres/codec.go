@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -107,7 +110,47 @@ func dbErr(what string, err error) error {
 			return fmt.Errorf("%s: %w", what, grantd.ErrNotFound)
 		}
 	}
+	if unavailable(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", what, grantd.ErrUnavailable, err)
+	}
 	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// unavailable reports whether err means the database cannot do the work
+// now but may later: the call's context ended (while it ran, waited for a
+// row lock or for a connection of the pool), the server cannot be reached
+// or dropped the connection, or it refuses for the time being (shutting
+// down or starting, out of connections or disk, read-only, a statement
+// or lock timeout).
+func unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err) {
+		return true
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(pe.Code, "08"), // connection_exception
+		strings.HasPrefix(pe.Code, "53"): // insufficient_resources: disk_full, out_of_memory, too_many_connections
+		return true
+	}
+	switch pe.Code {
+	case "57P01", // admin_shutdown
+		"57P02", // crash_shutdown
+		"57P03", // cannot_connect_now
+		"57014", // query_canceled (statement_timeout)
+		"55P03", // lock_not_available (lock_timeout)
+		"25006": // read_only_sql_transaction (a hot standby, default_transaction_read_only)
+		return true
+	}
+	return false
 }
 
 // mustAffect answers ErrNotFound when a statement keyed by a primary key

@@ -200,7 +200,18 @@ func (s *Store) MigrationsPending(ctx context.Context) (bool, error) {
 // Ping answers nil while the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
+		return dbErr("ping", err)
+	}
+	return nil
+}
+
+// Heartbeat writes the one heartbeat row, in a transaction of its own
+// like any request's write, so that it fails as a write would on a
+// read-only server (a standby after a failover) or a full disk.
+func (s *Store) Heartbeat(ctx context.Context, now time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO heartbeat (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, ts(now))
+	if err != nil {
+		return dbErr("heartbeat", err)
 	}
 	return nil
 }
@@ -240,17 +251,35 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 func (s *Store) writeOnce(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
+		return dbErr("begin", err)
 	}
 	if err := fn(tx); err != nil {
-		// Rolling back needs the connection even when ctx is done.
-		_ = tx.Rollback(context.WithoutCancel(ctx))
+		rollback(ctx, tx)
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
+		return dbErr("commit", err)
 	}
 	return nil
+}
+
+// rollbackGrace bounds a rollback that runs after the call's context has
+// ended.
+const rollbackGrace = time.Second
+
+// rollback ends tx without keeping anything. While ctx lives it bounds the
+// rollback; once ctx has ended the rollback still gets the connection
+// back in order (rather than closing it), but for rollbackGrace at most,
+// so that a server that stopped answering cannot hold the caller. A
+// statement interrupted by ctx has closed its connection already, and
+// then this returns at once.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), rollbackGrace)
+		defer cancel()
+	}
+	_ = tx.Rollback(ctx)
 }
 
 // retryable reports whether PostgreSQL aborted the transaction only
@@ -273,9 +302,9 @@ func retryable(err error) bool {
 func (s *Store) read(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
+		return dbErr("begin", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) // read-only: there is nothing to keep
+	defer rollback(ctx, tx) // read-only: there is nothing to keep
 	return fn(tx)
 }
 

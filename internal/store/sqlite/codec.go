@@ -149,7 +149,31 @@ func dbErr(what string, err error) error {
 			return fmt.Errorf("%s: a referenced row is missing: %w", what, grantd.ErrNotFound)
 		}
 	}
+	if unavailable(err) {
+		return fmt.Errorf("sqlite: %s: %w: %w", what, grantd.ErrUnavailable, err)
+	}
 	return fmt.Errorf("sqlite: %s: %w", what, err)
+}
+
+// unavailable reports whether err means the database cannot do the work
+// now but may later: the call's context ended (while it ran, waited in
+// the busy handler or waited for the writer connection), another process
+// holds a lock past busy_timeout, the disk is full or failing, or the
+// file cannot be written.
+func unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff { // the primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT,
+		sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR:
+		return true
+	}
+	return false
 }
 
 // mustAffect answers ErrNotFound when a statement keyed by a primary key

@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -162,7 +163,18 @@ func (s *Store) MigrationsPending(ctx context.Context) (bool, error) {
 func (s *Store) Ping(ctx context.Context) error {
 	var n int
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&n); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
+		return dbErr("ping", err)
+	}
+	return nil
+}
+
+// Heartbeat writes the one heartbeat row through the writer connection,
+// as every write goes: it waits for the writer like any request's write,
+// and fails as a write would on a full disk or a read-only file.
+func (s *Store) Heartbeat(ctx context.Context, now time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, micros(now))
+	if err != nil {
+		return dbErr("heartbeat", err)
 	}
 	return nil
 }
@@ -179,14 +191,14 @@ func (s *Store) Close() error {
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+		return dbErr("begin", err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return dbErr("commit", err)
 	}
 	return nil
 }
@@ -196,7 +208,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+		return dbErr("begin", err)
 	}
 	defer tx.Rollback() // read-only: there is nothing to keep
 	return fn(tx)

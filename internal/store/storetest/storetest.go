@@ -64,6 +64,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) grantd.Store) {
 		{"RaceRetryRefreshToken", testRaceRetryRefreshToken},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"UnstorableKeys", testUnstorableKeys},
+		{"Heartbeat", testHeartbeat},
+		{"EndedContext", testEndedContext},
+		{"LockWaitEndsWithContext", testLockWaitEndsWithContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

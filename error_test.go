@@ -1,0 +1,30 @@
+package grantd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// A frozen database must not look like a server fault: whatever code the
+// engine wraps a store's ErrUnavailable in, the answer is
+// temporarily_unavailable (503), and the cause stays for the log.
+func TestErrorsUnavailable(t *testing.T) {
+	cause := fmt.Errorf("postgres: client: %w: %w", ErrUnavailable, context.DeadlineExceeded)
+	for _, code := range []Code{CodeInternal, CodeServerError, CodeInvalidGrant} {
+		e := Wrap(code, cause, "internal error")
+		if e.Code != CodeTemporarilyUnavailable || !errors.Is(e, context.DeadlineExceeded) {
+			t.Errorf("Wrap(%s, unavailable) = %v, want temporarily_unavailable with its cause", code, e)
+		}
+	}
+	if e := AsError(cause); e.Code != CodeTemporarilyUnavailable || e.Description == "" {
+		t.Errorf("AsError(unavailable) = %v", e)
+	}
+	if ErrorCode(fmt.Errorf("login: %w", cause)) != CodeTemporarilyUnavailable {
+		t.Error("ErrorCode does not see ErrUnavailable through wrapping")
+	}
+	if ErrorCode(errors.New("disk on fire")) != CodeServerError {
+		t.Error("a foreign error that is not ErrUnavailable must stay a server error")
+	}
+}
