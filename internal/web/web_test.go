@@ -1083,7 +1083,7 @@ func TestConnectedAppsShowWhatAnAppMade(t *testing.T) {
 	b.login(t, email, pw)
 	p := b.get(t, "/apps")
 	text := p.text()
-	for _, want := range []string{"Made in your account:", "Made One", "Made Two", "Removing access also deletes the 2 apps Partner Portal made in your account"} {
+	for _, want := range []string{"Made in your account:", "Made One", "Made Two", "Removing access also deletes what Partner Portal made in your account: 2 apps, and anything made through them."} {
 		if !strings.Contains(text, want) {
 			t.Errorf("connected apps page lacks %q:\n%s", want, text)
 		}
