@@ -245,37 +245,6 @@ func TestVerifyTypVariants(t *testing.T) {
 	}
 }
 
-func TestNewChecksConfig(t *testing.T) {
-	good := rs.Config{Issuer: "https://auth.example.com", Audience: apiAudience}
-	tests := []struct {
-		name string
-		edit func(*rs.Config)
-	}{
-		{"no issuer", func(c *rs.Config) { c.Issuer = "" }},
-		{"issuer with a trailing slash", func(c *rs.Config) { c.Issuer += "/" }},
-		{"issuer with a path", func(c *rs.Config) { c.Issuer += "/v2" }},
-		{"issuer not a URL", func(c *rs.Config) { c.Issuer = "auth.example.com" }},
-		{"issuer with a query", func(c *rs.Config) { c.Issuer += "?x=1" }},
-		{"no audience", func(c *rs.Config) { c.Audience = "" }},
-		{"relative JWKS URL", func(c *rs.Config) { c.JWKSURL = "/jwks" }},
-		{"quote in the realm", func(c *rs.Config) { c.Realm = `a"b` }},
-		{"quote in the metadata URL", func(c *rs.Config) { c.ResourceMetadataURL = `https://api.example.com/"` }},
-		{"introspection without a secret", func(c *rs.Config) { c.Introspection = &rs.Introspection{ClientID: "x"} }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := good
-			tc.edit(&c)
-			if _, err := rs.New(c); err == nil {
-				t.Error("New accepted it")
-			}
-		})
-	}
-	if _, err := rs.New(good); err != nil {
-		t.Errorf("New(%+v): %v", good, err)
-	}
-}
-
 // checkRefused fails unless err refuses the token (wraps
 // ErrInvalidToken), or, when refused is false, unless err is nil.
 func checkRefused(t *testing.T, err error, refused bool) {
