@@ -233,3 +233,40 @@ func TestSetHeaders(t *testing.T) {
 		t.Errorf("a wait under a second: Retry-After %q, want 1", h.Get("Retry-After"))
 	}
 }
+
+// A clock that steps back after an attempt went ahead refills nothing
+// when it comes forward again: the time between is not counted twice.
+func TestClockStepsBackAfterTake(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: t0}
+	l := NewMemory(c.now, 0).Limiter("test", Rate{Burst: 2, Every: 10 * time.Second})
+	c.set(10 * time.Second)
+	l.Take(ctx, "a")
+	c.set(0)
+	if d := l.Take(ctx, "a"); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("second attempt after the clock stepped back: %+v, want allowed, 0 left", d)
+	}
+	c.set(10 * time.Second)
+	if d := l.Take(ctx, "a"); d.Allowed || d.RetryAfter != 10*time.Second {
+		t.Errorf("back at +10s: %+v, want refused for 10s (nothing refilled)", d)
+	}
+}
+
+// A refund adds one attempt to what has refilled so far, fractions
+// included.
+func TestRefundKeepsFraction(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: t0}
+	l := NewMemory(c.now, 0).Limiter("test", Rate{Burst: 3, Every: 10 * time.Second})
+	for range 3 {
+		l.Take(ctx, "a")
+	}
+	c.set(5 * time.Second) // half an attempt back
+	l.Refund(ctx, "a")     // one and a half
+	if d := l.Take(ctx, "a"); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("take after the refund: %+v, want allowed, 0 left", d)
+	}
+	if d := l.Take(ctx, "a"); d.Allowed || d.RetryAfter != 5*time.Second {
+		t.Errorf("next take: %+v, want refused for 5s (half an attempt left)", d)
+	}
+}
