@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -83,8 +85,9 @@ func TestBucket(t *testing.T) {
 			l.Reset(ctx, s.key)
 			continue
 		}
-		if d.Allowed != s.allowed || d.Remaining != s.left || d.RetryAfter != s.wait || d.Limit != 3 {
-			t.Errorf("step %d (op %d on %q at +%v) = %+v; want allowed %v, %d left, wait %v, limit 3", i, s.op, s.key, s.at, d, s.allowed, s.left, s.wait)
+		want := Decision{Allowed: s.allowed, Limit: 3, Remaining: s.left, RetryAfter: s.wait}
+		if diff := cmp.Diff(want, d); diff != "" {
+			t.Errorf("step %d (op %d on %q at +%v) (-want +got):\n%s", i, s.op, s.key, s.at, diff)
 		}
 	}
 }
