@@ -6,6 +6,7 @@
 package e2e_test
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -31,8 +32,16 @@ func TestPublicModulesStandAlone(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.dir, func(t *testing.T) {
+			dir := filepath.Join("..", "..", tc.dir)
+			// Reading go.mod here, not only in the go command, makes it
+			// part of what go test caches this result under: an edit to
+			// it runs the test again.
+			gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+			if err != nil {
+				t.Fatal(err)
+			}
 			cmd := exec.Command(goTool, "list", "-m", "-f", "{{.Path}}", "all")
-			cmd.Dir = filepath.Join("..", "..", tc.dir)
+			cmd.Dir = dir
 			// The module as its importers see it: no workspace, and no
 			// download (its go.sum must already cover it).
 			cmd.Env = append(cmd.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly", "GOPROXY=off")
@@ -41,7 +50,7 @@ func TestPublicModulesStandAlone(t *testing.T) {
 				t.Fatalf("go list -m all in %s: %v\n%s", tc.dir, err, out)
 			}
 			if got := strings.Fields(string(out)); !slices.Equal(got, tc.want) {
-				t.Errorf("go list -m all in %s = %q, want %q", tc.dir, got, tc.want)
+				t.Errorf("go list -m all in %s = %q, want %q; its go.mod:\n%s", tc.dir, got, tc.want, gomod)
 			}
 		})
 	}

@@ -94,15 +94,7 @@ func joseSign(t testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	jws, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return joseCompact(t, s, payload)
 }
 
 func TestSignVerifyRoundTrip(t *testing.T) {
