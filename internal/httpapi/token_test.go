@@ -171,7 +171,7 @@ func verifyWithJWKS(t testing.TB, client *http.Client, jwksURL, tok string) map[
 	if err := json.Unmarshal(body, &set); err != nil {
 		t.Fatalf("JWKS: %v: %s", err, body)
 	}
-	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -843,7 +843,7 @@ func TestKeyRotation(t *testing.T) {
 	c, secret := env.createClient(t, owner, clientSpec{})
 	issue := func() (string, string) {
 		tok := tokenOK(t, env.postForm(t, "/v2/oauth/token", url.Values{"grant_type": {"client_credentials"}}, c.ID, secret)).AccessToken
-		jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256})
+		jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.ES256})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // DefaultMaxKeys is how many keys an in-memory limiter holds at most when
-// NewMemory is given no bound: about 100 bytes each, so a few MiB a
-// limiter.
+// NewMemory is given no bound: about 170 bytes each (the map entry and a
+// rate.Limiter; 90 before the buckets were rate.Limiters), so some 8 MiB
+// a limiter at most.
 const DefaultMaxKeys = 50_000
 
 // sweepEvery is how often a limiter forgets keys whose bucket is full
@@ -43,9 +46,11 @@ func (m *Memory) Limiter(name string, r Rate) Limiter {
 	if l, ok := m.byName[name]; ok {
 		return l
 	}
+	every := max(time.Nanosecond, r.Every)
 	l := &memLimiter{
-		burst:   float64(max(1, r.Burst)),
-		every:   max(time.Nanosecond, r.Every),
+		burst:   max(1, r.Burst),
+		limit:   rate.Every(every),
+		every:   every,
 		now:     m.now,
 		maxKeys: m.maxKeys,
 		buckets: map[string]bucket{},
@@ -55,9 +60,12 @@ func (m *Memory) Limiter(name string, r Rate) Limiter {
 }
 
 // memLimiter keeps only keys that have spent something: a key that is not
-// in the map has a full bucket.
+// in the map has a full bucket. Each bucket is a golang.org/x/time/rate
+// Limiter; the map around them, what it forgets and when, is this
+// package's.
 type memLimiter struct {
-	burst   float64
+	burst   int
+	limit   rate.Limit
 	every   time.Duration
 	now     func() time.Time
 	maxKeys int
@@ -67,23 +75,42 @@ type memLimiter struct {
 	lastSweep time.Time
 }
 
+// bucket is one key's token bucket and the latest time it was used at: a
+// clock that steps back is read as that time, so it refills nothing (a
+// rate.Limiter would count the time between twice).
 type bucket struct {
-	tokens float64
-	at     time.Time
+	lim *rate.Limiter
+	at  time.Time
 }
 
-// refilled answers b as it stands at now. A clock that steps back refills
-// nothing.
-func (l *memLimiter) refilled(b bucket, now time.Time) bucket {
-	if elapsed := now.Sub(b.at); elapsed > 0 {
-		b.tokens = min(l.burst, b.tokens+float64(elapsed)/float64(l.every))
-		b.at = now
+// newBucket answers a bucket that holds tokens (at most the burst) at now.
+// A rate.Limiter starts full and has no way to be given tokens back, so
+// this one spends its whole burst at the instant it would have refilled
+// to tokens by now.
+func (l *memLimiter) newBucket(tokens float64, now time.Time) bucket {
+	lim := rate.NewLimiter(l.limit, l.burst)
+	if tokens < float64(l.burst) {
+		lim.AllowN(now.Add(-time.Duration(tokens*float64(l.every))), l.burst)
 	}
-	return b
+	return bucket{lim: lim, at: now}
+}
+
+// when answers the time b is read at: now, or the time it was last used
+// when the clock stepped back since.
+func (b bucket) when(now time.Time) time.Time {
+	if now.Before(b.at) {
+		return b.at
+	}
+	return now
+}
+
+// tokens answers how many attempts b holds at now.
+func (b bucket) tokens(now time.Time) float64 {
+	return b.lim.TokensAt(b.when(now))
 }
 
 func (l *memLimiter) decision(tokens float64, allowed bool) Decision {
-	d := Decision{Allowed: allowed, Limit: int(l.burst), Remaining: int(tokens)}
+	d := Decision{Allowed: allowed, Limit: l.burst, Remaining: int(tokens)}
 	if !allowed {
 		d.RetryAfter = time.Duration((1 - tokens) * float64(l.every))
 	}
@@ -95,10 +122,10 @@ func (l *memLimiter) Peek(_ context.Context, key string) Decision {
 	b, ok := l.buckets[key]
 	l.mu.Unlock()
 	if !ok {
-		return Decision{Allowed: true, Limit: int(l.burst), Remaining: int(l.burst)}
+		return Decision{Allowed: true, Limit: l.burst, Remaining: l.burst}
 	}
-	b = l.refilled(b, l.now())
-	return l.decision(b.tokens, b.tokens >= 1)
+	tokens := b.tokens(l.now())
+	return l.decision(tokens, tokens >= 1)
 }
 
 func (l *memLimiter) Take(_ context.Context, key string) Decision {
@@ -107,19 +134,16 @@ func (l *memLimiter) Take(_ context.Context, key string) Decision {
 	defer l.mu.Unlock()
 	b, ok := l.buckets[key]
 	if !ok {
-		b = bucket{tokens: l.burst, at: now}
+		b = l.newBucket(float64(l.burst), now)
 	}
-	b = l.refilled(b, now)
-	if b.tokens < 1 {
-		l.buckets[key] = b
-		return l.decision(b.tokens, false)
-	}
-	b.tokens--
+	b.at = b.when(now)
+	// A refused AllowN spends nothing.
+	allowed := b.lim.AllowN(b.at, 1)
 	l.buckets[key] = b
-	if !ok {
+	if allowed && !ok {
 		l.bound(now)
 	}
-	return l.decision(b.tokens, true)
+	return l.decision(b.lim.TokensAt(b.at), allowed)
 }
 
 func (l *memLimiter) Refund(_ context.Context, key string) {
@@ -130,13 +154,13 @@ func (l *memLimiter) Refund(_ context.Context, key string) {
 	if !ok {
 		return // full already
 	}
-	b = l.refilled(b, now)
-	b.tokens++
-	if b.tokens >= l.burst {
+	at := b.when(now)
+	tokens := b.lim.TokensAt(at) + 1
+	if tokens >= float64(l.burst) {
 		delete(l.buckets, key)
 		return
 	}
-	l.buckets[key] = b
+	l.buckets[key] = l.newBucket(tokens, at)
 }
 
 func (l *memLimiter) Reset(_ context.Context, key string) {
@@ -157,7 +181,7 @@ func (l *memLimiter) bound(now time.Time) {
 		if now.Sub(l.lastSweep) >= sweepEvery {
 			l.lastSweep = now
 			for k, b := range l.buckets {
-				if l.refilled(b, now).tokens >= l.burst {
+				if b.tokens(now) >= float64(l.burst) {
 					delete(l.buckets, k)
 				}
 			}
@@ -166,12 +190,12 @@ func (l *memLimiter) bound(now time.Time) {
 	}
 	l.lastSweep = now
 	target := l.maxKeys * 9 / 10
-	for _, keep := range []float64{l.burst, 1, 0} {
+	for _, keep := range []float64{float64(l.burst), 1, 0} {
 		for k, b := range l.buckets {
 			if len(l.buckets) <= target {
 				return
 			}
-			if l.refilled(b, now).tokens >= keep {
+			if b.tokens(now) >= keep {
 				delete(l.buckets, k)
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -83,8 +85,9 @@ func TestBucket(t *testing.T) {
 			l.Reset(ctx, s.key)
 			continue
 		}
-		if d.Allowed != s.allowed || d.Remaining != s.left || d.RetryAfter != s.wait || d.Limit != 3 {
-			t.Errorf("step %d (op %d on %q at +%v) = %+v; want allowed %v, %d left, wait %v, limit 3", i, s.op, s.key, s.at, d, s.allowed, s.left, s.wait)
+		want := Decision{Allowed: s.allowed, Limit: 3, Remaining: s.left, RetryAfter: s.wait}
+		if diff := cmp.Diff(want, d); diff != "" {
+			t.Errorf("step %d (op %d on %q at +%v) (-want +got):\n%s", i, s.op, s.key, s.at, diff)
 		}
 	}
 }
@@ -231,5 +234,42 @@ func TestSetHeaders(t *testing.T) {
 	Decision{Limit: 1, RetryAfter: time.Millisecond}.SetHeaders(h)
 	if h.Get("Retry-After") != "1" {
 		t.Errorf("a wait under a second: Retry-After %q, want 1", h.Get("Retry-After"))
+	}
+}
+
+// A clock that steps back after an attempt went ahead refills nothing
+// when it comes forward again: the time between is not counted twice.
+func TestClockStepsBackAfterTake(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: t0}
+	l := NewMemory(c.now, 0).Limiter("test", Rate{Burst: 2, Every: 10 * time.Second})
+	c.set(10 * time.Second)
+	l.Take(ctx, "a")
+	c.set(0)
+	if d := l.Take(ctx, "a"); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("second attempt after the clock stepped back: %+v, want allowed, 0 left", d)
+	}
+	c.set(10 * time.Second)
+	if d := l.Take(ctx, "a"); d.Allowed || d.RetryAfter != 10*time.Second {
+		t.Errorf("back at +10s: %+v, want refused for 10s (nothing refilled)", d)
+	}
+}
+
+// A refund adds one attempt to what has refilled so far, fractions
+// included.
+func TestRefundKeepsFraction(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: t0}
+	l := NewMemory(c.now, 0).Limiter("test", Rate{Burst: 3, Every: 10 * time.Second})
+	for range 3 {
+		l.Take(ctx, "a")
+	}
+	c.set(5 * time.Second) // half an attempt back
+	l.Refund(ctx, "a")     // one and a half
+	if d := l.Take(ctx, "a"); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("take after the refund: %+v, want allowed, 0 left", d)
+	}
+	if d := l.Take(ctx, "a"); d.Allowed || d.RetryAfter != 5*time.Second {
+		t.Errorf("next take: %+v, want refused for 5s (half an attempt left)", d)
 	}
 }

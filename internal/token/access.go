@@ -146,7 +146,10 @@ func (r *Keyring) Sign(c AccessClaims) (string, error) {
 // sign makes the compact JWS (RFC 7515 §7.1) itself rather than through a
 // go-jose Signer: the header is encoded once per key, the token is built
 // in one buffer sized up front, and only the signing allocates beyond
-// that. go-jose verifies every token the tests make, so the two
+// that. BenchmarkSignHandVsJose measures what that saves (ES256 signs
+// 1.1–1.2× faster, with 64 fewer allocations; docs/PERFORMANCE.md), and
+// TestSignMatchesJose checks the tokens are the ones go-jose would make,
+// byte for byte. go-jose verifies every token the tests make, so the two
 // implementations check each other.
 func (k *key) sign(payload []byte) (string, error) {
 	enc := base64.RawURLEncoding

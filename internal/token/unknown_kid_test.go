@@ -15,6 +15,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/grantd/grantd"
 )
@@ -71,8 +72,8 @@ func TestUnknownKidReloadsBeforeRefusing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("B refuses A's token of the new key: %v", err)
 	}
-	if !equalClaims(c, testClaims(clk.Now())) {
-		t.Errorf("claims = %+v", c)
+	if diff := cmp.Diff(testClaims(clk.Now()), c); diff != "" {
+		t.Errorf("claims (-want +got):\n%s", diff)
 	}
 	if n := store.listCount() - before; n != 1 {
 		t.Errorf("B read the keys %d times, want 1", n)

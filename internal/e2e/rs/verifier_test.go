@@ -10,12 +10,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/grantd/grantd/rs"
 )
@@ -30,20 +31,20 @@ func TestVerifyAcceptsGrantdToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := g.Clock.Now()
-	if tok.Subject != g.ClientID || tok.ClientID != g.ClientID {
-		t.Errorf("sub, client_id = %q, %q, want the client %q", tok.Subject, tok.ClientID, g.ClientID)
+	// The client's own token: sub is the client, no grant, 30 minutes.
+	want := &rs.Token{
+		Subject:   g.ClientID,
+		ClientID:  g.ClientID,
+		Scopes:    []string{"read", "write"},
+		Audience:  []string{apiAudience},
+		IssuedAt:  now,
+		ExpiresAt: now.Add(30 * time.Minute),
 	}
-	if !slices.Equal(tok.Scopes, []string{"read", "write"}) {
-		t.Errorf("Scopes = %q", tok.Scopes)
+	if diff := cmp.Diff(want, tok, cmpopts.IgnoreFields(rs.Token{}, "JTI")); diff != "" {
+		t.Errorf("token (-want +got):\n%s", diff)
 	}
-	if !slices.Equal(tok.Audience, []string{apiAudience}) {
-		t.Errorf("Audience = %q", tok.Audience)
-	}
-	if tok.JTI == "" || tok.GrantID != "" {
-		t.Errorf("JTI, GrantID = %q, %q; want a jti and no grant", tok.JTI, tok.GrantID)
-	}
-	if !tok.IssuedAt.Equal(now) || !tok.ExpiresAt.Equal(now.Add(30*time.Minute)) {
-		t.Errorf("IssuedAt, ExpiresAt = %v, %v; want %v and 30 minutes later", tok.IssuedAt, tok.ExpiresAt, now)
+	if tok.JTI == "" {
+		t.Error("no JTI")
 	}
 	if !tok.HasScope("read") || !tok.HasScope("write") || tok.HasScope("admin") || tok.HasScope("rea") {
 		t.Errorf("HasScope wrong for %q", tok.Scopes)
@@ -242,37 +243,6 @@ func TestVerifyTypVariants(t *testing.T) {
 		if _, err := v.Verify(context.Background(), sign(t, key, typ, key.KeyID, g.claims())); err != nil {
 			t.Errorf("typ %q: %v", typ, err)
 		}
-	}
-}
-
-func TestNewChecksConfig(t *testing.T) {
-	good := rs.Config{Issuer: "https://auth.example.com", Audience: apiAudience}
-	tests := []struct {
-		name string
-		edit func(*rs.Config)
-	}{
-		{"no issuer", func(c *rs.Config) { c.Issuer = "" }},
-		{"issuer with a trailing slash", func(c *rs.Config) { c.Issuer += "/" }},
-		{"issuer with a path", func(c *rs.Config) { c.Issuer += "/v2" }},
-		{"issuer not a URL", func(c *rs.Config) { c.Issuer = "auth.example.com" }},
-		{"issuer with a query", func(c *rs.Config) { c.Issuer += "?x=1" }},
-		{"no audience", func(c *rs.Config) { c.Audience = "" }},
-		{"relative JWKS URL", func(c *rs.Config) { c.JWKSURL = "/jwks" }},
-		{"quote in the realm", func(c *rs.Config) { c.Realm = `a"b` }},
-		{"quote in the metadata URL", func(c *rs.Config) { c.ResourceMetadataURL = `https://api.example.com/"` }},
-		{"introspection without a secret", func(c *rs.Config) { c.Introspection = &rs.Introspection{ClientID: "x"} }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := good
-			tc.edit(&c)
-			if _, err := rs.New(c); err == nil {
-				t.Error("New accepted it")
-			}
-		})
-	}
-	if _, err := rs.New(good); err != nil {
-		t.Errorf("New(%+v): %v", good, err)
 	}
 }
 

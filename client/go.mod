@@ -1,0 +1,3 @@
+module github.com/grantd/grantd/client
+
+go 1.26.0
