@@ -70,7 +70,7 @@ func (s *Server) browserUser(r *http.Request) (userID string, cookie bool, err e
 		p, err := s.authenticateAPIKey(r, tok)
 		return p.UserID, false, err
 	}
-	sess, ok, err := session.Lookup(r.Context(), s.store, r, s.now())
+	sess, ok, err := session.Lookup(r.Context(), s.oauth, r, s.now())
 	if err != nil {
 		return "", false, grantd.Wrap(grantd.CodeInternal, err, "internal error")
 	}

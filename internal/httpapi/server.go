@@ -8,18 +8,14 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/ratelimit"
-	"github.com/grantd/grantd/internal/token"
 )
 
 // Server holds the dependencies of every handler.
 type Server struct {
-	oauth   *oauth.Provider
+	oauth   Engine
 	cfg     oauth.Config
-	store   grantd.Store
-	keys    *token.Keyring
 	log     *slog.Logger
 	now     func() time.Time
 	mux     *http.ServeMux
@@ -33,12 +29,10 @@ type Server struct {
 // engine. web, when not nil, serves the people-facing pages (sign-in,
 // consent, connected apps); log may be nil. Failure limits are in memory
 // on the engine's clock unless an option says otherwise.
-func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger, opts ...Option) *Server {
+func NewServer(p Engine, web http.Handler, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{
 		oauth: p,
 		cfg:   p.Config(),
-		store: p.Store(),
-		keys:  p.Keys(),
 		log:   log,
 		now:   p.Now,
 		mux:   http.NewServeMux(),
@@ -51,7 +45,7 @@ func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger, opts ...Op
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.ready = &readiness{store: s.store, now: s.now}
+	s.ready = &readiness{store: p, now: s.now}
 	s.routes()
 	s.handler = s.middleware(s.guard(s.mux))
 	return s

@@ -22,7 +22,7 @@ func (h *handler) developerPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := pageNumber(r)
-	cs, total, err := h.store.ListClients(r.Context(), grantd.ClientFilter{OwnerUserID: a.User.ID}, grantd.Page{Number: n, Size: pageSize})
+	cs, total, err := h.p.ListClients(r.Context(), grantd.ClientFilter{OwnerUserID: a.User.ID}, grantd.Page{Number: n, Size: pageSize})
 	if err != nil {
 		h.internal(w, r, err)
 		return

@@ -26,11 +26,11 @@ type account struct {
 // account answers the request's signed-in person, if any. A session whose
 // user is gone counts as no session.
 func (h *handler) account(r *http.Request) (account, bool, error) {
-	s, ok, err := session.Lookup(r.Context(), h.store, r, h.now())
+	s, ok, err := session.Lookup(r.Context(), h.p, r, h.now())
 	if err != nil || !ok {
 		return account{}, false, err
 	}
-	u, err := h.store.GetUser(r.Context(), s.UserID)
+	u, err := h.p.User(r.Context(), s.UserID)
 	if errors.Is(err, grantd.ErrNotFound) {
 		return account{}, false, nil
 	}

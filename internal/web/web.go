@@ -38,8 +38,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grantd/grantd"
-	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/password"
 	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/token"
@@ -47,7 +45,7 @@ import (
 
 // Deps are what the pages need.
 type Deps struct {
-	Provider *oauth.Provider
+	Provider Engine
 	// Logger receives internal errors; nil discards.
 	Logger *slog.Logger
 	// Secure marks cookies Secure (and names the sign-in CSRF cookie with
@@ -69,8 +67,7 @@ type Deps struct {
 
 // handler serves every page.
 type handler struct {
-	p      *oauth.Provider
-	store  grantd.Store
+	p      Engine
 	log    *slog.Logger
 	secure bool
 	origin string // the issuer: the only origin forms may be posted from
@@ -117,7 +114,6 @@ func New(d Deps) (http.Handler, error) {
 	checks := d.PasswordChecks.withDefaults()
 	h := &handler{
 		p:            d.Provider,
-		store:        d.Provider.Store(),
 		log:          d.Logger,
 		secure:       d.Secure,
 		origin:       origin(iss),
