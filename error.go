@@ -3,12 +3,13 @@ package grantd
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // Code says what went wrong. OAuth codes are the RFC 6749/6750/7591/8707
 // error strings; the others are management-API problems. The HTTP layer
 // maps each code to a status and renders it in the endpoint's own format
-// from one table (internal/httpapi/errors.go).
+// from one table (internal/httperr).
 type Code string
 
 // OAuth protocol error codes.
@@ -25,8 +26,10 @@ const (
 	CodeInvalidToken            Code = "invalid_token"
 	CodeInvalidClientMetadata   Code = "invalid_client_metadata"
 	CodeInvalidRedirectURI      Code = "invalid_redirect_uri"
-	CodeServerError             Code = "server_error"
-	CodeTemporarilyUnavailable  Code = "temporarily_unavailable"
+	// CodeServerError is the one internal error, on every endpoint: 500,
+	// server_error in RFC 6749 form, Telnyx 10007.
+	CodeServerError            Code = "server_error"
+	CodeTemporarilyUnavailable Code = "temporarily_unavailable"
 )
 
 // Management (and general HTTP) error codes.
@@ -41,7 +44,6 @@ const (
 	CodeUnsupportedMediaType Code = "unsupported_media_type" // 415, Telnyx 10015
 	CodeValidation           Code = "validation_failed"      // 422, Telnyx 10027
 	CodeTooManyRequests      Code = "too_many_requests"      // 429, Telnyx 10011
-	CodeInternal             Code = "internal"               // 500, Telnyx 10007
 )
 
 // FieldError is one invalid field: a JSON pointer ("/name") and what is
@@ -72,6 +74,23 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// LogValue is what a log line shows of the error: the code, the
+// description, the field problems and the cause, which no answer ever
+// carries.
+func (e *Error) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("code", string(e.Code))}
+	if e.Description != "" {
+		attrs = append(attrs, slog.String("description", e.Description))
+	}
+	for _, f := range e.Fields {
+		attrs = append(attrs, slog.String("field "+f.Pointer, f.Detail))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("cause", e.Err.Error()))
+	}
+	return slog.GroupValue(attrs...)
+}
 
 // Is matches another *Error by code, so errors.Is(err, &Error{Code: X})
 // asks "is this an X".

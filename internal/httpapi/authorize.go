@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/httperr"
 	"github.com/grantd/grantd/internal/session"
 	"github.com/grantd/grantd/internal/token"
 )
@@ -72,7 +73,7 @@ func (s *Server) browserUser(r *http.Request) (userID string, cookie bool, err e
 	}
 	sess, ok, err := session.Lookup(r.Context(), s.oauth, r, s.now())
 	if err != nil {
-		return "", false, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return "", false, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	if !ok {
 		return "", false, nil
@@ -90,7 +91,7 @@ type htmlErrorView struct {
 func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err error) {
 	e := grantd.AsError(err)
 	s.logError(r, e)
-	st := StatusOf(e.Code)
+	st := httperr.Status(e.Code)
 	v := htmlErrorView{Detail: e.Description}
 	if len(e.Fields) > 0 {
 		v.Detail = e.Fields[0].Detail
@@ -134,7 +135,7 @@ func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err erro
 func (s *Server) writePageError(w http.ResponseWriter, r *http.Request, err error) {
 	e := grantd.AsError(err)
 	s.logError(r, e)
-	st := StatusOf(e.Code)
+	st := httperr.Status(e.Code)
 	v := htmlErrorView{Title: http.StatusText(st), Detail: "The request could not be read."}
 	switch st {
 	case http.StatusNotFound:

@@ -16,7 +16,7 @@ const jwksMaxAge = "300"
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	b, err := s.oauth.JWKS()
 	if err != nil {
-		s.writeOAuthError(w, r, grantd.Wrap(grantd.CodeInternal, err, "internal error"))
+		s.writeOAuthError(w, r, grantd.Wrap(grantd.CodeServerError, err, "internal error"))
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age="+jwksMaxAge)

@@ -222,7 +222,7 @@ func (p *Provider) CreateClientVia(ctx context.Context, owner grantd.User, via V
 		// this call was under way: the token no longer stands.
 		return grantd.Client{}, "", grantd.E(grantd.CodeUnauthenticated, "the access token is not valid")
 	case err != nil:
-		return grantd.Client{}, "", grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Client{}, "", grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return c, secret, nil
 }
@@ -259,7 +259,7 @@ func (p *Provider) OwnClient(ctx context.Context, userID, clientID string) (gran
 		return grantd.Client{}, errNoClient()
 	}
 	if err != nil {
-		return grantd.Client{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Client{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return c, nil
 }
@@ -297,7 +297,7 @@ func (p *Provider) UpdateClientVia(ctx context.Context, userID string, via Via, 
 		if errors.As(err, &ge) {
 			return grantd.Client{}, ge
 		}
-		return grantd.Client{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Client{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return c, nil
 }
@@ -309,7 +309,7 @@ func (p *Provider) DeleteClient(ctx context.Context, userID, clientID string) er
 		return err
 	}
 	if err := p.store.DeleteClient(ctx, c.ID); err != nil && !errors.Is(err, grantd.ErrNotFound) {
-		return grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return nil
 }

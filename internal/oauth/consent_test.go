@@ -305,7 +305,7 @@ func TestDecideCrashLeavesNothingHalfDone(t *testing.T) {
 					if err == nil {
 						t.Fatalf("Decide through a crash answered %q, want an error", to)
 					}
-					if grantd.ErrorCode(err) != grantd.CodeInternal {
+					if grantd.ErrorCode(err) != grantd.CodeServerError {
 						t.Errorf("Decide through a crash: err = %v, want an internal error", err)
 					}
 
