@@ -40,6 +40,9 @@ func (a *app) serveCmd() *cobra.Command {
 }
 
 func (a *app) serve(ctx context.Context, f *dbFlags) error {
+	if err := f.checkServe(); err != nil {
+		return err
+	}
 	log, err := newLogger(a.stderr, f.logLevel)
 	if err != nil {
 		return err
