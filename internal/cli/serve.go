@@ -127,12 +127,15 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	// One set of failure limits for the pages and the API, so that a
 	// consent token guessed through either is one count.
 	limits := ratelimit.NewMemory(provider.Now, 0)
-	pages, err := web.New(web.Deps{Provider: provider, Logger: log, Secure: strings.HasPrefix(issuer, "https://"), Limits: limits})
+	// One cross-origin rule for the pages' forms and the API's consent
+	// decision.
+	crossOrigin := http.NewCrossOriginProtection()
+	pages, err := web.New(web.Deps{Provider: provider, Logger: log, Secure: strings.HasPrefix(issuer, "https://"), Limits: limits, CrossOrigin: crossOrigin})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	api := httpapi.NewServer(provider, pages, log, httpapi.WithLimits(limits))
+	api := httpapi.NewServer(provider, pages, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin))
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

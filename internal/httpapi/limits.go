@@ -18,6 +18,13 @@ func WithLimits(l ratelimit.Limits) Option {
 	return func(s *Server) { s.limits = newLimits(l) }
 }
 
+// WithCrossOrigin makes the server judge cookie-authenticated requests
+// with c (net/http's Sec-Fetch-Site and Origin check). Give the pages the
+// same c, so that both adapters apply one rule, configured once.
+func WithCrossOrigin(c *http.CrossOriginProtection) Option {
+	return func(s *Server) { s.crossOrigin = c }
+}
+
 // limits are the failure limits of the API (docs/SECURITY.md, Brute
 // force). Each is asked before the credential is looked up, and spent only
 // when it turns out wrong: a caller that succeeds pays a map lookup.

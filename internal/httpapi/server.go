@@ -23,6 +23,8 @@ type Server struct {
 	limits  limits
 	handler http.Handler // the middleware and the guard around mux, built once
 	ready   *readiness
+
+	crossOrigin *http.CrossOriginProtection // judges requests whose credential is the session cookie
 }
 
 // NewServer builds the handler of the whole API around the protocol
@@ -41,6 +43,9 @@ func NewServer(p Engine, web http.Handler, log *slog.Logger, opts ...Option) *Se
 	s.limits = newLimits(ratelimit.NewMemory(p.Now, 0))
 	for _, o := range opts {
 		o(s)
+	}
+	if s.crossOrigin == nil {
+		s.crossOrigin = http.NewCrossOriginProtection()
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

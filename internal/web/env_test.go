@@ -61,6 +61,8 @@ type envOptions struct {
 	realClock bool          // time.Now, for the browser test, whose browser has its own clock
 	log       *slog.Logger  // the pages', the engine's and the API's logs; nil discards
 	dbTimeout time.Duration // > 0: the engine's store gives each call this deadline, as grantd serve does
+
+	crossOrigin *http.CrossOriginProtection // given to the pages and the API, as serve does; nil: each makes its own
 }
 
 func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
@@ -91,11 +93,15 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	}
 	// One set of limits for the pages and the API, as serve has.
 	limits := ratelimit.NewMemory(now, 0)
-	pages, err := web.New(web.Deps{Provider: p, PasswordParams: testParams, Limits: limits, Logger: o.log})
+	pages, err := web.New(web.Deps{Provider: p, PasswordParams: testParams, Limits: limits, Logger: o.log, CrossOrigin: o.crossOrigin})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = httpapi.NewServer(p, pages, o.log, httpapi.WithLimits(limits))
+	srvOpts := []httpapi.Option{httpapi.WithLimits(limits)}
+	if o.crossOrigin != nil {
+		srvOpts = append(srvOpts, httpapi.WithCrossOrigin(o.crossOrigin))
+	}
+	ts.Config.Handler = httpapi.NewServer(p, pages, o.log, srvOpts...)
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &env{URL: issuer, Store: st, Provider: p, Clock: c, Web: pages, DBPath: dbPath}

@@ -63,6 +63,9 @@ type Deps struct {
 	// JSON API the same one so that they share the consent token count.
 	// In memory on the Provider's clock when nil.
 	Limits ratelimit.Limits
+	// CrossOrigin judges form posts by Sec-Fetch-Site (net/http's
+	// check); give the JSON API the same one. A new one when nil.
+	CrossOrigin *http.CrossOriginProtection
 }
 
 // handler serves every page.
@@ -84,6 +87,7 @@ type handler struct {
 	consentLimit ratelimit.PerAddress // unusable consent tokens per address
 	mux          *http.ServeMux
 	maxFormSize  int64
+	crossOrigin  *http.CrossOriginProtection
 }
 
 // New builds the handler of the pages.
@@ -112,6 +116,10 @@ func New(d Deps) (http.Handler, error) {
 		limits = ratelimit.NewMemory(d.Provider.Now, 0)
 	}
 	checks := d.PasswordChecks.withDefaults()
+	crossOrigin := d.CrossOrigin
+	if crossOrigin == nil {
+		crossOrigin = http.NewCrossOriginProtection()
+	}
 	h := &handler{
 		p:            d.Provider,
 		log:          d.Logger,
@@ -127,6 +135,7 @@ func New(d Deps) (http.Handler, error) {
 		signInFailed: ratelimit.SignInFailed.Of(limits),
 		consentLimit: ratelimit.ConsentToken.Of(limits),
 		mux:          http.NewServeMux(),
+		crossOrigin:  crossOrigin,
 		maxFormSize:  64 << 10,
 	}
 	if h.log == nil {
