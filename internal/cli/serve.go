@@ -15,10 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/grantd/grantd"
+	grantdapp "github.com/grantd/grantd/internal/app"
 	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
-	"github.com/grantd/grantd/internal/ratelimit"
-	"github.com/grantd/grantd/internal/web"
 )
 
 // bootstrapEmail is the user the first start creates, with an API key.
@@ -99,8 +98,8 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	if issuer == "" {
 		issuer = "http://" + ln.Addr().String()
 	}
-	provider, err := oauth.NewProvider(oauth.Deps{
-		Config: oauth.Config{
+	server, err := grantdapp.New(grantdapp.Config{
+		Engine: oauth.Config{
 			Issuer:          issuer,
 			Resources:       f.resources,
 			ConsentURL:      f.consentURL,
@@ -109,35 +108,18 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 			RefreshTokenTTL: f.refreshTTL,
 			RefreshGrace:    f.refreshGrace,
 		},
-		Store:   st,
-		Keys:    keys,
-		Catalog: catalog,
-		Logger:  log,
+		Store:     st,
+		Keys:      keys,
+		Catalog:   catalog,
+		Logger:    log,
+		KeyReload: f.keyReload,
 	})
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("--resource: %w", err)
-	}
-	if f.registration == oauth.RegistrationOpen && len(catalog.NonSensitiveIDs()) == 0 {
-		// Not an error: the rest of the server works. But every open
-		// registration will be refused, which an operator should hear of
-		// before a client developer does.
-		log.Warn("open registration will refuse every client: every scope of the catalog is sensitive, and a client without an owner gets no sensitive scope; add a scope that is not sensitive to --scopes-file, or set --registration api_key or disabled")
-	}
-	// One set of failure limits for the pages and the API, so that a
-	// consent token guessed through either is one count.
-	limits := ratelimit.NewMemory(provider.Now, 0)
-	// One cross-origin rule for the pages' forms and the API's consent
-	// decision.
-	crossOrigin := http.NewCrossOriginProtection()
-	pages, err := web.New(web.Deps{Provider: provider, Logger: log, Secure: strings.HasPrefix(issuer, "https://"), Limits: limits, CrossOrigin: crossOrigin})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	api := httpapi.NewServer(provider, pages, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin))
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           server.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -148,7 +130,7 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
-	go a.background(bg, log, st, keys, f.keyReload)
+	go server.Run(bg)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -169,34 +151,6 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	stopBG()
 	log.Info("stopped")
 	return nil
-}
-
-// background reloads signing keys (so that `grantd keys rotate` reaches a
-// running server) and removes expired rows.
-func (a *app) background(ctx context.Context, log interface {
-	Warn(string, ...any)
-}, st grantd.Store, keys interface{ Load(context.Context) error }, every time.Duration) {
-	if every <= 0 {
-		every = 30 * time.Second
-	}
-	reload := time.NewTicker(every)
-	defer reload.Stop()
-	gc := time.NewTicker(10 * time.Minute)
-	defer gc.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-reload.C:
-			if err := keys.Load(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("reloading signing keys failed", "error", err)
-			}
-		case <-gc.C:
-			if err := st.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				log.Warn("removing expired rows failed", "error", err)
-			}
-		}
-	}
 }
 
 // closeStore closes the database; the store waits at most --db-timeout
