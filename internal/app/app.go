@@ -130,7 +130,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	api := httpapi.NewServer(provider, pages, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin))
+	api := httpapi.NewServer(provider, pages, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}))
 	a := &App{
 		Handler: api, Provider: provider,
 		store: cfg.Store, keys: cfg.Keys, log: log, now: now,

@@ -115,3 +115,18 @@ func TestRunRemovesExpiredRowsUntilStopped(t *testing.T) {
 		t.Fatal("Run did not stop when its context ended")
 	}
 }
+
+// The authorization endpoint's error page is the pages' (web.ErrorPages),
+// wired by New: an unknown client gets it, not JSON.
+func TestNewWiresThePagesErrorPage(t *testing.T) {
+	t.Parallel()
+	a, err := New(testConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	a.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/v2/oauth/authorize?response_type=code&client_id=nosuch", nil))
+	if rec.Code != http.StatusNotFound || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") || !strings.Contains(rec.Body.String(), "Unknown application") {
+		t.Fatalf("authorize for an unknown client: %d %q\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+}

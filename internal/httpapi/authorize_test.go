@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -164,7 +165,7 @@ func TestAuthorizeErrorPages(t *testing.T) {
 				t.Errorf("page lacks the card or the stylesheet:\n%s", body)
 			}
 			if tt.golden != "" {
-				checkGolden(t, tt.golden, rec.Body.Bytes())
+				checkGoldenIn(t, filepath.Join("..", "web", "testdata"), tt.golden, rec.Body.Bytes())
 			}
 		})
 	}

@@ -25,6 +25,13 @@ func WithCrossOrigin(c *http.CrossOriginProtection) Option {
 	return func(s *Server) { s.crossOrigin = c }
 }
 
+// WithErrorPages makes the server answer its HTML errors with p (the
+// pages' web.ErrorPages). Without it they are answered in the Telnyx
+// envelope.
+func WithErrorPages(p ErrorPages) Option {
+	return func(s *Server) { s.errorPages = p }
+}
+
 // limits are the failure limits of the API (docs/SECURITY.md, Brute
 // force). Each is asked before the credential is looked up, and spent only
 // when it turns out wrong: a caller that succeeds pays a map lookup.

@@ -1,6 +1,7 @@
 // Package httpapi serves grantd's HTTP API: the OAuth protocol endpoints,
 // the management API and the discovery documents. It renders every error
-// in the format of its endpoint from one status table (errors.go).
+// in the format of its endpoint from one table (internal/httperr); its
+// HTML error pages are rendered by the pages (ErrorPages).
 package httpapi
 
 import (
@@ -25,6 +26,7 @@ type Server struct {
 	ready   *readiness
 
 	crossOrigin *http.CrossOriginProtection // judges requests whose credential is the session cookie
+	errorPages  ErrorPages                  // renders the HTML error pages; nil answers them as JSON
 }
 
 // NewServer builds the handler of the whole API around the protocol
