@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 )
 
 // Code says what went wrong. OAuth codes are the RFC 6749/6750/7591/8707
@@ -50,7 +51,56 @@ const (
 // wrong with it.
 type FieldError struct {
 	Pointer string
-	Detail  string
+	// Detail is what is wrong, in the management API's words.
+	Detail string
+	// Reason and Args are Detail before it was worded, for adapters whose
+	// names differ (RFC 7591's, a form's labels): a fmt format in which
+	// each term the wording depends on is in braces ("{allowed_scopes}
+	// must name at least one scope"), and its arguments, which no
+	// wording touches. Empty for a problem made with a literal Detail.
+	Reason string
+	Args   []any
+}
+
+// Field makes a field problem from a reason with terms in braces; its
+// Detail words each term as itself.
+func Field(pointer, reason string, args ...any) FieldError {
+	f := FieldError{Pointer: pointer, Reason: reason, Args: args}
+	f.Detail = f.Worded(nil)
+	return f
+}
+
+// Worded answers the problem in a vocabulary: terms maps a term to its
+// wording, and a term it lacks is worded as itself. A problem without a
+// Reason answers its Detail.
+func (f FieldError) Worded(terms map[string]string) string {
+	if f.Reason == "" {
+		return f.Detail
+	}
+	var b strings.Builder
+	rest := f.Reason
+	for {
+		i := strings.IndexByte(rest, '{')
+		j := strings.IndexByte(rest[i+1:], '}')
+		if i < 0 || j < 0 {
+			b.WriteString(rest)
+			break
+		}
+		term := rest[i+1 : i+1+j]
+		b.WriteString(rest[:i])
+		if w, ok := terms[term]; ok {
+			term = w
+		}
+		if len(f.Args) > 0 {
+			term = strings.ReplaceAll(term, "%", "%%")
+		}
+		b.WriteString(term)
+		rest = rest[i+2+j:]
+	}
+	if len(f.Args) == 0 {
+		return b.String()
+	}
+	return fmt.Sprintf(b.String(), f.Args...)
 }
 
 // Error is the one error type of grantd. Description is safe to show to

@@ -45,3 +45,23 @@ func TestErrorLogValueShowsTheCause(t *testing.T) {
 		}
 	}
 }
+
+// A field problem is typed: each adapter words its terms in its own
+// names, and the arguments (values the caller sent) are never reworded.
+func TestFieldErrorWorded(t *testing.T) {
+	f := Field("/allowed_scopes/0", "%s is not in {allowed_scopes}; {a public client} may not", "{allowed_scopes}")
+	if f.Detail != "{allowed_scopes} is not in allowed_scopes; a public client may not" {
+		t.Errorf("Detail = %q", f.Detail)
+	}
+	got := f.Worded(map[string]string{"allowed_scopes": "scope", "a public client": "a 100% public client"})
+	if want := "{allowed_scopes} is not in scope; a 100% public client may not"; got != want {
+		t.Errorf("Worded = %q, want %q", got, want)
+	}
+	if g := Field("/name", "{name} must not be blank").Worded(map[string]string{"name": "client_name"}); g != "client_name must not be blank" {
+		t.Errorf("Worded without args = %q", g)
+	}
+	plain := FieldError{Pointer: "/x", Detail: "x allowed_scopes"}
+	if g := plain.Worded(map[string]string{"allowed_scopes": "scope"}); g != plain.Detail {
+		t.Errorf("a problem without a Reason is reworded: %q", g)
+	}
+}
