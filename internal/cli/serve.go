@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -38,58 +39,14 @@ func (a *app) serveCmd() *cobra.Command {
 	return cmd
 }
 
+// serve listens, serves the server the composition root builds and shuts
+// down; open prepares everything it needs.
 func (a *app) serve(ctx context.Context, f *dbFlags) error {
-	if err := f.checkServe(); err != nil {
-		return err
-	}
-	log, err := newLogger(a.stderr, f.logLevel)
+	cfg, log, closeAll, err := a.open(ctx, f)
 	if err != nil {
 		return err
 	}
-	catalog, err := loadCatalog(f.scopesFile)
-	if err != nil {
-		return err
-	}
-	// Checked again by oauth.NewProvider; here so that a typo stops the
-	// server before it opens the database.
-	switch f.registration {
-	case oauth.RegistrationOpen, oauth.RegistrationAPIKey, oauth.RegistrationDisabled:
-	default:
-		return fmt.Errorf("--registration %q: use open, api_key or disabled", f.registration)
-	}
-	if f.refreshGrace < 0 || f.refreshGrace > maxRefreshGrace {
-		return fmt.Errorf("--refresh-grace %v: must be between 0 (off) and %v", f.refreshGrace, maxRefreshGrace)
-	}
-	if f.issuer != "" {
-		if err := checkIssuer(f.issuer); err != nil {
-			return err
-		}
-	}
-
-	if err := f.checkSecretFile(); err != nil {
-		return err
-	}
-
-	st, dbPath, err := f.openStore(ctx, !f.noMigrate)
-	if err != nil {
-		return err
-	}
-	defer closeStore(log, st)
-	master, _, err := f.masterKey(dbPath, dbPath != "")
-	if err != nil {
-		return err
-	}
-	keys, err := f.keyring(st, master)
-	if err != nil {
-		return err
-	}
-	if err := keys.Load(ctx); err != nil {
-		return fmt.Errorf("signing keys: %w", err)
-	}
-	if err := a.bootstrap(ctx, st, dbPath); err != nil {
-		return err
-	}
-
+	defer closeAll()
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", f.addr, err)
@@ -98,22 +55,8 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	if issuer == "" {
 		issuer = "http://" + ln.Addr().String()
 	}
-	server, err := grantdapp.New(grantdapp.Config{
-		Engine: oauth.Config{
-			Issuer:          issuer,
-			Resources:       f.resources,
-			ConsentURL:      f.consentURL,
-			Registration:    f.registration,
-			AccessTokenTTL:  f.accessTTL,
-			RefreshTokenTTL: f.refreshTTL,
-			RefreshGrace:    f.refreshGrace,
-		},
-		Store:     st,
-		Keys:      keys,
-		Catalog:   catalog,
-		Logger:    log,
-		KeyReload: f.keyReload,
-	})
+	cfg.Engine.Issuer = issuer
+	server, err := grantdapp.New(cfg)
 	if err != nil {
 		ln.Close()
 		return err
@@ -151,6 +94,88 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	stopBG()
 	log.Info("stopped")
 	return nil
+}
+
+// open checks serve's settings, then opens the database (migrating it
+// unless told not to), the master key and the signing keys, and makes the
+// bootstrap user on a fresh database: the configuration of the server,
+// all but the issuer, which depends on the listener. closeAll closes the
+// database.
+func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Logger, func(), error) {
+	fail := func(err error) (grantdapp.Config, *slog.Logger, func(), error) {
+		return grantdapp.Config{}, nil, nil, err
+	}
+	if err := f.checkServe(); err != nil {
+		return fail(err)
+	}
+	log, err := newLogger(a.stderr, f.logLevel)
+	if err != nil {
+		return fail(err)
+	}
+	catalog, err := loadCatalog(f.scopesFile)
+	if err != nil {
+		return fail(err)
+	}
+	// Checked again by app.New; here so that a typo stops the server
+	// before it opens the database.
+	switch f.registration {
+	case oauth.RegistrationOpen, oauth.RegistrationAPIKey, oauth.RegistrationDisabled:
+	default:
+		return fail(fmt.Errorf("--registration %q: use open, api_key or disabled", f.registration))
+	}
+	if f.refreshGrace < 0 || f.refreshGrace > maxRefreshGrace {
+		return fail(fmt.Errorf("--refresh-grace %v: must be between 0 (off) and %v", f.refreshGrace, maxRefreshGrace))
+	}
+	if f.issuer != "" {
+		if err := checkIssuer(f.issuer); err != nil {
+			return fail(err)
+		}
+	}
+	if err := f.checkSecretFile(); err != nil {
+		return fail(err)
+	}
+
+	st, dbPath, err := f.openStore(ctx, !f.noMigrate)
+	if err != nil {
+		return fail(err)
+	}
+	prepared := false
+	defer func() {
+		if !prepared {
+			closeStore(log, st)
+		}
+	}()
+	master, _, err := f.masterKey(dbPath, dbPath != "")
+	if err != nil {
+		return fail(err)
+	}
+	keys, err := f.keyring(st, master)
+	if err != nil {
+		return fail(err)
+	}
+	if err := keys.Load(ctx); err != nil {
+		return fail(fmt.Errorf("signing keys: %w", err))
+	}
+	if err := a.bootstrap(ctx, st, dbPath); err != nil {
+		return fail(err)
+	}
+	prepared = true
+	cfg := grantdapp.Config{
+		Engine: oauth.Config{
+			Resources:       f.resources,
+			ConsentURL:      f.consentURL,
+			Registration:    f.registration,
+			AccessTokenTTL:  f.accessTTL,
+			RefreshTokenTTL: f.refreshTTL,
+			RefreshGrace:    f.refreshGrace,
+		},
+		Store:     st,
+		Keys:      keys,
+		Catalog:   catalog,
+		Logger:    log,
+		KeyReload: f.keyReload,
+	}
+	return cfg, log, func() { closeStore(log, st) }, nil
 }
 
 // closeStore closes the database; the store waits at most --db-timeout
