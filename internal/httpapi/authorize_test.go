@@ -120,6 +120,7 @@ func consentTokenOf(t testing.TB, env *testEnv, to string) string {
 }
 
 func TestAuthorizeErrorPages(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, u)
@@ -172,6 +173,7 @@ func TestAuthorizeErrorPages(t *testing.T) {
 }
 
 func TestAuthorizeRedirects(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, u)
@@ -232,6 +234,7 @@ func TestAuthorizeRedirects(t *testing.T) {
 // TestAuthorizeSkipsConsent: once the user has approved, the same request
 // comes straight back with a code, unless prompt=consent.
 func TestAuthorizeSkipsConsent(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, u)

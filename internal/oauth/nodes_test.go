@@ -135,6 +135,7 @@ func headerKid(t *testing.T, tok string) string {
 // publish its kid, and honour its revocation. Tokens with made-up kids
 // sent to B cost at most one read of the keys per interval.
 func TestNodesAcceptEachOthersTokensAfterRotation(t *testing.T) {
+	t.Parallel()
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			ctx := context.Background()
