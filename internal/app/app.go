@@ -80,7 +80,7 @@ func New(cfg Config) (*App, error) {
 		return nil, errors.New("app: the issuer is required")
 	}
 	if cfg.KeyReload < 0 {
-		return nil, fmt.Errorf("--key-reload %s: must be more than 0", cfg.KeyReload)
+		return nil, fmt.Errorf("--key-reload %s (env GRANTD_KEY_RELOAD): must be more than 0", cfg.KeyReload)
 	}
 	if cfg.GCEvery < 0 {
 		return nil, fmt.Errorf("app: GCEvery %s: must be more than 0", cfg.GCEvery)
@@ -96,7 +96,7 @@ func New(cfg Config) (*App, error) {
 	switch cfg.Engine.Registration {
 	case "", oauth.RegistrationOpen, oauth.RegistrationAPIKey, oauth.RegistrationDisabled:
 	default:
-		return nil, fmt.Errorf("--registration %q: use open, api_key or disabled", cfg.Engine.Registration)
+		return nil, fmt.Errorf("--registration %q (env GRANTD_REGISTRATION): use open, api_key or disabled", cfg.Engine.Registration)
 	}
 	provider, err := oauth.NewProvider(oauth.Deps{
 		Config:  cfg.Engine,

@@ -143,7 +143,7 @@ func (f *dbFlags) checkDBTimeout() error {
 		f.dbTimeout = d
 	}
 	if f.dbTimeout <= 0 {
-		return fmt.Errorf("--db-timeout %s: must be more than 0", f.dbTimeout)
+		return fmt.Errorf("--db-timeout %s (env GRANTD_DB_TIMEOUT): must be more than 0", f.dbTimeout)
 	}
 	return nil
 }
@@ -394,7 +394,7 @@ func (f *dbFlags) keyring(st grantd.Store, master []byte) (*token.Keyring, error
 	switch alg {
 	case "ES256", "RS256", "EdDSA":
 	default:
-		return nil, fmt.Errorf("--signing-alg %q: use ES256, RS256 or EdDSA", alg)
+		return nil, fmt.Errorf("--signing-alg %q (env GRANTD_SIGNING_ALG): use ES256, RS256 or EdDSA", alg)
 	}
 	return token.NewKeyring(token.KeyringConfig{
 		Store:        st,
@@ -452,7 +452,7 @@ func loadCatalog(path string) (*grantd.Catalog, error) {
 func newLogger(w interface{ Write([]byte) (int, error) }, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+		return nil, fmt.Errorf("--log-level %q (env GRANTD_LOG_LEVEL): use debug, info, warn or error", level)
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
 }

@@ -148,3 +148,25 @@ func firstKey(t *testing.T, database, secret string) {
 		t.Fatal(err)
 	}
 }
+
+// A bad value from the environment that parses but cannot be meant is
+// refused with a message naming the variable too, not only its flag.
+func TestCheckedSettingsNameTheirVariable(t *testing.T) {
+	t.Parallel()
+	for name, value := range map[string]string{
+		"GRANTD_REGISTRATION":  "opne",
+		"GRANTD_REFRESH_GRACE": "2m",
+		"GRANTD_ISSUER":        "https://auth.example.com/path",
+		"GRANTD_LOG_LEVEL":     "loud",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var out, errb bytes.Buffer
+			code := Run(context.Background(), []string{"grantd", "serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(t.TempDir(), "g.db")},
+				env(map[string]string{name: value}), strings.NewReader(""), &out, &errb)
+			if code == 0 || !strings.Contains(errb.String(), name) {
+				t.Fatalf("%s=%s: exit %d, stderr %q", name, value, code, errb.String())
+			}
+		})
+	}
+}

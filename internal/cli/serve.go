@@ -121,10 +121,10 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 	switch f.registration {
 	case oauth.RegistrationOpen, oauth.RegistrationAPIKey, oauth.RegistrationDisabled:
 	default:
-		return fail(fmt.Errorf("--registration %q: use open, api_key or disabled", f.registration))
+		return fail(fmt.Errorf("--registration %q (env GRANTD_REGISTRATION): use open, api_key or disabled", f.registration))
 	}
 	if f.refreshGrace < 0 || f.refreshGrace > maxRefreshGrace {
-		return fail(fmt.Errorf("--refresh-grace %v: must be between 0 (off) and %v", f.refreshGrace, maxRefreshGrace))
+		return fail(fmt.Errorf("--refresh-grace %v (env GRANTD_REFRESH_GRACE): must be between 0 (off) and %v", f.refreshGrace, maxRefreshGrace))
 	}
 	if f.issuer != "" {
 		if err := checkIssuer(f.issuer); err != nil {
@@ -192,10 +192,10 @@ func closeStore(log interface {
 func checkIssuer(iss string) error {
 	u, err := url.Parse(iss)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--issuer %q: must be an http(s) origin such as https://auth.example.com", iss)
+		return fmt.Errorf("--issuer %q (env GRANTD_ISSUER): must be an http(s) origin such as https://auth.example.com", iss)
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("--issuer %q: must be an origin without a path, query or fragment", iss)
+		return fmt.Errorf("--issuer %q (env GRANTD_ISSUER): must be an origin without a path, query or fragment", iss)
 	}
 	return nil
 }
