@@ -3,12 +3,14 @@ package grantd
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 )
 
 // Code says what went wrong. OAuth codes are the RFC 6749/6750/7591/8707
 // error strings; the others are management-API problems. The HTTP layer
 // maps each code to a status and renders it in the endpoint's own format
-// from one table (internal/httpapi/errors.go).
+// from one table (internal/httperr).
 type Code string
 
 // OAuth protocol error codes.
@@ -25,8 +27,10 @@ const (
 	CodeInvalidToken            Code = "invalid_token"
 	CodeInvalidClientMetadata   Code = "invalid_client_metadata"
 	CodeInvalidRedirectURI      Code = "invalid_redirect_uri"
-	CodeServerError             Code = "server_error"
-	CodeTemporarilyUnavailable  Code = "temporarily_unavailable"
+	// CodeServerError is the one internal error, on every endpoint: 500,
+	// server_error in RFC 6749 form, Telnyx 10007.
+	CodeServerError            Code = "server_error"
+	CodeTemporarilyUnavailable Code = "temporarily_unavailable"
 )
 
 // Management (and general HTTP) error codes.
@@ -41,14 +45,62 @@ const (
 	CodeUnsupportedMediaType Code = "unsupported_media_type" // 415, Telnyx 10015
 	CodeValidation           Code = "validation_failed"      // 422, Telnyx 10027
 	CodeTooManyRequests      Code = "too_many_requests"      // 429, Telnyx 10011
-	CodeInternal             Code = "internal"               // 500, Telnyx 10007
 )
 
 // FieldError is one invalid field: a JSON pointer ("/name") and what is
 // wrong with it.
 type FieldError struct {
 	Pointer string
-	Detail  string
+	// Detail is what is wrong, in the management API's words.
+	Detail string
+	// Reason and Args are Detail before it was worded, for adapters whose
+	// names differ (RFC 7591's, a form's labels): a fmt format in which
+	// each term the wording depends on is in braces ("{allowed_scopes}
+	// must name at least one scope"), and its arguments, which no
+	// wording touches. Empty for a problem made with a literal Detail.
+	Reason string
+	Args   []any
+}
+
+// Field makes a field problem from a reason with terms in braces; its
+// Detail words each term as itself.
+func Field(pointer, reason string, args ...any) FieldError {
+	f := FieldError{Pointer: pointer, Reason: reason, Args: args}
+	f.Detail = f.Worded(nil)
+	return f
+}
+
+// Worded answers the problem in a vocabulary: terms maps a term to its
+// wording, and a term it lacks is worded as itself. A problem without a
+// Reason answers its Detail.
+func (f FieldError) Worded(terms map[string]string) string {
+	if f.Reason == "" {
+		return f.Detail
+	}
+	var b strings.Builder
+	rest := f.Reason
+	for {
+		i := strings.IndexByte(rest, '{')
+		j := strings.IndexByte(rest[i+1:], '}')
+		if i < 0 || j < 0 {
+			b.WriteString(rest)
+			break
+		}
+		term := rest[i+1 : i+1+j]
+		b.WriteString(rest[:i])
+		if w, ok := terms[term]; ok {
+			term = w
+		}
+		if len(f.Args) > 0 {
+			term = strings.ReplaceAll(term, "%", "%%")
+		}
+		b.WriteString(term)
+		rest = rest[i+2+j:]
+	}
+	if len(f.Args) == 0 {
+		return b.String()
+	}
+	return fmt.Sprintf(b.String(), f.Args...)
 }
 
 // Error is the one error type of grantd. Description is safe to show to
@@ -72,6 +124,23 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// LogValue is what a log line shows of the error: the code, the
+// description, the field problems and the cause, which no answer ever
+// carries.
+func (e *Error) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("code", string(e.Code))}
+	if e.Description != "" {
+		attrs = append(attrs, slog.String("description", e.Description))
+	}
+	for _, f := range e.Fields {
+		attrs = append(attrs, slog.String("field "+f.Pointer, f.Detail))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("cause", e.Err.Error()))
+	}
+	return slog.GroupValue(attrs...)
+}
 
 // Is matches another *Error by code, so errors.Is(err, &Error{Code: X})
 // asks "is this an X".

@@ -99,8 +99,8 @@ func TestCatalogSensitive(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	cause := errors.New("disk on fire")
-	e := Wrap(CodeInternal, cause, "internal error")
-	if !errors.Is(e, cause) || !errors.Is(e, &Error{Code: CodeInternal}) || errors.Is(e, &Error{Code: CodeNotFound}) {
+	e := Wrap(CodeServerError, cause, "internal error")
+	if !errors.Is(e, cause) || !errors.Is(e, &Error{Code: CodeServerError}) || errors.Is(e, &Error{Code: CodeNotFound}) {
 		t.Fatal("errors.Is does not match by code and cause")
 	}
 	if AsError(cause).Code != CodeServerError || AsError(cause).Description != "internal error" {

@@ -119,25 +119,33 @@ func (a *app) keysCmd() *cobra.Command {
 			if err := lf.checkSecretFile(); err != nil {
 				return err
 			}
-			st, dbPath, err := lf.openStore(cmd.Context(), true)
+			// Listing changes nothing: no migration, no master key file
+			// and no signing key created; the stored keys must open with
+			// the master key, which proves it is the right one.
+			st, dbPath, err := lf.openReadOnly(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			master, _, err := lf.masterKey(dbPath, dbPath != "")
+			var keys []token.KeyInfo
+			master, _, err := lf.masterKey(dbPath, false)
 			if err != nil {
-				return err
-			}
-			kr, err := lf.keyring(st, master)
-			if err != nil {
-				return err
-			}
-			if err := kr.Load(cmd.Context()); err != nil {
-				return err
-			}
-			keys, err := kr.List(cmd.Context())
-			if err != nil {
-				return err
+				// Beside a SQLite database no server has started on
+				// there is no master key yet, and nothing it would open.
+				if rows, lerr := st.ListSigningKeys(cmd.Context()); lerr != nil || len(rows) > 0 {
+					return err
+				}
+			} else {
+				kr, err := lf.keyring(st, master)
+				if err != nil {
+					return err
+				}
+				if err := kr.Check(cmd.Context()); err != nil {
+					return err
+				}
+				if keys, err = kr.List(cmd.Context()); err != nil {
+					return err
+				}
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tRETIRED\tPUBLISHED UNTIL")

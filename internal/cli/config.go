@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ type dbFlags struct {
 
 	dbTimeout    time.Duration
 	dbTimeoutEnv string                            // GRANTD_DB_TIMEOUT as given, checked by checkDBTimeout
+	envErrs      []envSetting                      // environment values that did not parse, refused by check
 	flags        interface{ Changed(string) bool } // the command's flags, to tell a flag given from a default
 }
 
@@ -61,13 +63,55 @@ func (a *app) env(name, def string) string {
 	return def
 }
 
-func (a *app) envDuration(name string, def time.Duration) time.Duration {
-	if v := a.getenv(name); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
+// envSetting is a GRANTD_ variable whose value did not parse; it stops
+// the command unless the flag it is the twin of was given.
+type envSetting struct {
+	flag string // the flag's name, without dashes
+	err  error  // names the variable and says what it wants
+}
+
+// envDuration answers the duration in the environment variable name, or
+// def when it is unset. A value that is not a duration is recorded on f,
+// and stops the command (f.check), naming the variable.
+func (a *app) envDuration(f *dbFlags, flag, name string, def time.Duration) time.Duration {
+	v := a.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		f.envErrs = append(f.envErrs, envSetting{flag, fmt.Errorf("%s %q: want a duration such as 30m", name, v)})
+		return def
+	}
+	return d
+}
+
+// envBool answers the boolean in the environment variable name: true or
+// false (strconv.ParseBool's spellings); unset is false. Anything else is
+// recorded on f and stops the command.
+func (a *app) envBool(f *dbFlags, flag, name string) bool {
+	v := a.getenv(name)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		f.envErrs = append(f.envErrs, envSetting{flag, fmt.Errorf("%s %q: want true or false", name, v)})
+		return false
+	}
+	return b
+}
+
+// check refuses the settings that do not parse: an environment variable
+// whose flag was not given (a flag wins over its twin), and the database
+// deadline.
+func (f *dbFlags) check() error {
+	for _, e := range f.envErrs {
+		if f.flags == nil || !f.flags.Changed(e.flag) {
+			return e.err
 		}
 	}
-	return def
+	return f.checkDBTimeout()
 }
 
 // addDBFlags registers the database flags on cmd.
@@ -78,7 +122,7 @@ func (a *app) addDBFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.StringVar(&f.issuer, "issuer", a.env("GRANTD_ISSUER", ""), "public base URL, no path; default http:// + addr (env GRANTD_ISSUER)")
 	fs.StringVar(&f.secretFile, "secret-file", a.env("GRANTD_SECRET_FILE", ""), "master key file that encrypts private keys at rest; default grantd.secret beside a SQLite database, required with PostgreSQL (env GRANTD_SECRET_FILE)")
 	fs.StringVar(&f.signingAlg, "signing-alg", a.env("GRANTD_SIGNING_ALG", "ES256"), "algorithm of new signing keys: ES256, RS256 or EdDSA (env GRANTD_SIGNING_ALG)")
-	fs.DurationVar(&f.accessTTL, "access-token-ttl", a.envDuration("GRANTD_ACCESS_TOKEN_TTL", 30*time.Minute), "access token lifetime (env GRANTD_ACCESS_TOKEN_TTL)")
+	fs.DurationVar(&f.accessTTL, "access-token-ttl", a.envDuration(f, "access-token-ttl", "GRANTD_ACCESS_TOKEN_TTL", 30*time.Minute), "access token lifetime (env GRANTD_ACCESS_TOKEN_TTL)")
 	fs.StringVar(&f.logLevel, "log-level", a.env("GRANTD_LOG_LEVEL", "info"), "debug, info, warn or error (env GRANTD_LOG_LEVEL)")
 	fs.DurationVar(&f.dbTimeout, "db-timeout", defaultDBTimeout, "deadline of every database call; a request whose database does not answer in time gets a 503 (env GRANTD_DB_TIMEOUT)")
 	f.dbTimeoutEnv = a.getenv("GRANTD_DB_TIMEOUT")
@@ -99,7 +143,7 @@ func (f *dbFlags) checkDBTimeout() error {
 		f.dbTimeout = d
 	}
 	if f.dbTimeout <= 0 {
-		return fmt.Errorf("--db-timeout %s: must be more than 0", f.dbTimeout)
+		return fmt.Errorf("--db-timeout %s (env GRANTD_DB_TIMEOUT): must be more than 0", f.dbTimeout)
 	}
 	return nil
 }
@@ -115,7 +159,7 @@ const (
 // addServeFlags registers the flags only serve needs.
 func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs := cmd.Flags()
-	fs.BoolVar(&f.noMigrate, "no-migrate", a.env("GRANTD_NO_MIGRATE", "") == "true", "do not apply schema migrations at start (env GRANTD_NO_MIGRATE)")
+	fs.BoolVar(&f.noMigrate, "no-migrate", a.envBool(f, "no-migrate", "GRANTD_NO_MIGRATE"), "do not apply schema migrations at start (env GRANTD_NO_MIGRATE)")
 	fs.StringVar(&f.consentURL, "consent-url", a.env("GRANTD_CONSENT_URL", ""), "external consent page; default the built-in /consent (env GRANTD_CONSENT_URL)")
 	var envRes []string
 	if v := a.getenv("GRANTD_RESOURCE"); v != "" {
@@ -123,11 +167,36 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	}
 	fs.StringArrayVar(&f.resources, "resource", envRes, "an API that tokens may be issued for (RFC 8707), repeatable; the issuer and {issuer}/v2 are always included (env GRANTD_RESOURCE, comma separated)")
 	fs.StringVar(&f.registration, "registration", a.env("GRANTD_REGISTRATION", "open"), "dynamic client registration: open, api_key or disabled (env GRANTD_REGISTRATION)")
-	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", a.envDuration("GRANTD_REFRESH_TOKEN_TTL", 30*24*time.Hour), "refresh token lifetime (env GRANTD_REFRESH_TOKEN_TTL)")
-	fs.DurationVar(&f.refreshGrace, "refresh-grace", a.envDuration("GRANTD_REFRESH_GRACE", defaultRefreshGrace), "how long after a rotation the same client may retry it with the rotated-out refresh token and get the same answer again, at most 1m; 0 turns the grace off (env GRANTD_REFRESH_GRACE)")
+	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", a.envDuration(f, "refresh-token-ttl", "GRANTD_REFRESH_TOKEN_TTL", 30*24*time.Hour), "refresh token lifetime (env GRANTD_REFRESH_TOKEN_TTL)")
+	fs.DurationVar(&f.refreshGrace, "refresh-grace", a.envDuration(f, "refresh-grace", "GRANTD_REFRESH_GRACE", defaultRefreshGrace), "how long after a rotation the same client may retry it with the rotated-out refresh token and get the same answer again, at most 1m; 0 turns the grace off (env GRANTD_REFRESH_GRACE)")
 	fs.StringVar(&f.scopesFile, "scopes-file", a.env("GRANTD_SCOPES_FILE", ""), "JSON scope catalog: [{\"id\",\"name\",\"description\",\"sensitive\"}]; sensitive scopes (admin always) are never given to clients without an owner (env GRANTD_SCOPES_FILE)")
-	fs.DurationVar(&f.keyReload, "key-reload", a.envDuration("GRANTD_KEY_RELOAD", 30*time.Second), "how often to reload signing keys from the database (env GRANTD_KEY_RELOAD)")
-	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", a.envDuration("GRANTD_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish at shutdown (env GRANTD_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&f.keyReload, "key-reload", a.envDuration(f, "key-reload", "GRANTD_KEY_RELOAD", 30*time.Second), "how often to reload signing keys from the database (env GRANTD_KEY_RELOAD)")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", a.envDuration(f, "shutdown-timeout", "GRANTD_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish at shutdown (env GRANTD_SHUTDOWN_TIMEOUT)")
+}
+
+// checkServe refuses serve's settings that parse but cannot be meant: a
+// lifetime or an interval that is not positive would otherwise quietly
+// become its default.
+func (f *dbFlags) checkServe() error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"access-token-ttl", f.accessTTL},
+		{"refresh-token-ttl", f.refreshTTL},
+		{"key-reload", f.keyReload},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("--%s %s: must be more than 0 (env GRANTD_%s)", d.flag, d.v, strings.ToUpper(strings.ReplaceAll(d.flag, "-", "_")))
+		}
+	}
+	if f.shutdownTimeout < 0 {
+		return fmt.Errorf("--shutdown-timeout %s: must not be negative (env GRANTD_SHUTDOWN_TIMEOUT)", f.shutdownTimeout)
+	}
+	return nil
 }
 
 // sqlitePath answers the file of a SQLite database setting, or "" when the
@@ -156,7 +225,7 @@ type migratingStore interface {
 // connecting; migrating has none, since a long migration must be allowed
 // to finish (a signal stops it).
 func (f *dbFlags) openStore(ctx context.Context, migrate bool) (grantd.Store, string, error) {
-	if err := f.checkDBTimeout(); err != nil {
+	if err := f.check(); err != nil {
 		return nil, "", err
 	}
 	st, path, err := f.openMigrated(ctx, migrate)
@@ -177,6 +246,26 @@ func (f *dbFlags) connectErr(ctx context.Context, name string, err error) error 
 		return fmt.Errorf("open database %s: no answer within --db-timeout %s: %w", name, f.dbTimeout, err)
 	}
 	return fmt.Errorf("open database %s: %w", name, err)
+}
+
+// openReadOnly opens the configured database for a command that only
+// reads: it creates no file, applies no migration (a schema with some
+// pending is refused, as serve --no-migrate does) and has a deadline on
+// every call.
+func (f *dbFlags) openReadOnly(ctx context.Context) (grantd.Store, string, error) {
+	if err := f.check(); err != nil {
+		return nil, "", err
+	}
+	if path := sqlitePath(f.database); path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, "", fmt.Errorf("database %s: %w; create it with `grantd migrate`", path, err)
+		}
+	}
+	st, path, err := f.openMigrated(ctx, false)
+	if err != nil {
+		return nil, "", err
+	}
+	return deadline.New(st, f.dbTimeout), path, nil
 }
 
 func (f *dbFlags) openMigrated(ctx context.Context, migrate bool) (migratingStore, string, error) {
@@ -305,7 +394,7 @@ func (f *dbFlags) keyring(st grantd.Store, master []byte) (*token.Keyring, error
 	switch alg {
 	case "ES256", "RS256", "EdDSA":
 	default:
-		return nil, fmt.Errorf("--signing-alg %q: use ES256, RS256 or EdDSA", alg)
+		return nil, fmt.Errorf("--signing-alg %q (env GRANTD_SIGNING_ALG): use ES256, RS256 or EdDSA", alg)
 	}
 	return token.NewKeyring(token.KeyringConfig{
 		Store:        st,
@@ -363,7 +452,7 @@ func loadCatalog(path string) (*grantd.Catalog, error) {
 func newLogger(w interface{ Write([]byte) (int, error) }, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+		return nil, fmt.Errorf("--log-level %q (env GRANTD_LOG_LEVEL): use debug, info, warn or error", level)
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
 }

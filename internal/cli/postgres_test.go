@@ -92,6 +92,11 @@ func TestPostgresMigrateAPIKeyAndKeys(t *testing.T) {
 	}
 
 	withKey := map[string]string{"GRANTD_DATABASE": dsn, "GRANTD_SECRET_FILE": secret}
+	// keys list creates no key: the first comes from serve or rotate.
+	if code, out, stderr := run(withKey, "keys", "list"); code != 0 || strings.Contains(out, "ES256") {
+		t.Fatalf("keys list before any key: %d %q %s", code, out, stderr)
+	}
+	firstKey(t, dsn, secret)
 	code, out, stderr = run(withKey, "keys", "list")
 	if code != 0 || strings.Count(out, "ES256") != 1 || !strings.Contains(out, "active") {
 		t.Fatalf("keys list: %d %q %s", code, out, stderr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,10 +16,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/grantd/grantd"
+	grantdapp "github.com/grantd/grantd/internal/app"
 	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
-	"github.com/grantd/grantd/internal/ratelimit"
-	"github.com/grantd/grantd/internal/web"
 )
 
 // bootstrapEmail is the user the first start creates, with an API key.
@@ -39,55 +39,14 @@ func (a *app) serveCmd() *cobra.Command {
 	return cmd
 }
 
+// serve listens, serves the server the composition root builds and shuts
+// down; open prepares everything it needs.
 func (a *app) serve(ctx context.Context, f *dbFlags) error {
-	log, err := newLogger(a.stderr, f.logLevel)
+	cfg, log, closeAll, err := a.open(ctx, f)
 	if err != nil {
 		return err
 	}
-	catalog, err := loadCatalog(f.scopesFile)
-	if err != nil {
-		return err
-	}
-	// Checked again by oauth.NewProvider; here so that a typo stops the
-	// server before it opens the database.
-	switch f.registration {
-	case oauth.RegistrationOpen, oauth.RegistrationAPIKey, oauth.RegistrationDisabled:
-	default:
-		return fmt.Errorf("--registration %q: use open, api_key or disabled", f.registration)
-	}
-	if f.refreshGrace < 0 || f.refreshGrace > maxRefreshGrace {
-		return fmt.Errorf("--refresh-grace %v: must be between 0 (off) and %v", f.refreshGrace, maxRefreshGrace)
-	}
-	if f.issuer != "" {
-		if err := checkIssuer(f.issuer); err != nil {
-			return err
-		}
-	}
-
-	if err := f.checkSecretFile(); err != nil {
-		return err
-	}
-
-	st, dbPath, err := f.openStore(ctx, !f.noMigrate)
-	if err != nil {
-		return err
-	}
-	defer closeStore(log, st)
-	master, _, err := f.masterKey(dbPath, dbPath != "")
-	if err != nil {
-		return err
-	}
-	keys, err := f.keyring(st, master)
-	if err != nil {
-		return err
-	}
-	if err := keys.Load(ctx); err != nil {
-		return fmt.Errorf("signing keys: %w", err)
-	}
-	if err := a.bootstrap(ctx, st, dbPath); err != nil {
-		return err
-	}
-
+	defer closeAll()
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", f.addr, err)
@@ -96,42 +55,14 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	if issuer == "" {
 		issuer = "http://" + ln.Addr().String()
 	}
-	provider, err := oauth.NewProvider(oauth.Deps{
-		Config: oauth.Config{
-			Issuer:          issuer,
-			Resources:       f.resources,
-			ConsentURL:      f.consentURL,
-			Registration:    f.registration,
-			AccessTokenTTL:  f.accessTTL,
-			RefreshTokenTTL: f.refreshTTL,
-			RefreshGrace:    f.refreshGrace,
-		},
-		Store:   st,
-		Keys:    keys,
-		Catalog: catalog,
-		Logger:  log,
-	})
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("--resource: %w", err)
-	}
-	if f.registration == oauth.RegistrationOpen && len(catalog.NonSensitiveIDs()) == 0 {
-		// Not an error: the rest of the server works. But every open
-		// registration will be refused, which an operator should hear of
-		// before a client developer does.
-		log.Warn("open registration will refuse every client: every scope of the catalog is sensitive, and a client without an owner gets no sensitive scope; add a scope that is not sensitive to --scopes-file, or set --registration api_key or disabled")
-	}
-	// One set of failure limits for the pages and the API, so that a
-	// consent token guessed through either is one count.
-	limits := ratelimit.NewMemory(provider.Now, 0)
-	pages, err := web.New(web.Deps{Provider: provider, Logger: log, Secure: strings.HasPrefix(issuer, "https://"), Limits: limits})
+	cfg.Engine.Issuer = issuer
+	server, err := grantdapp.New(cfg)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	api := httpapi.NewServer(provider, pages, log, httpapi.WithLimits(limits))
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           server.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -142,7 +73,7 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
-	go a.background(bg, log, st, keys, f.keyReload)
+	go server.Run(bg)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -165,32 +96,86 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	return nil
 }
 
-// background reloads signing keys (so that `grantd keys rotate` reaches a
-// running server) and removes expired rows.
-func (a *app) background(ctx context.Context, log interface {
-	Warn(string, ...any)
-}, st grantd.Store, keys interface{ Load(context.Context) error }, every time.Duration) {
-	if every <= 0 {
-		every = 30 * time.Second
+// open checks serve's settings, then opens the database (migrating it
+// unless told not to), the master key and the signing keys, and makes the
+// bootstrap user on a fresh database: the configuration of the server,
+// all but the issuer, which depends on the listener. closeAll closes the
+// database.
+func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Logger, func(), error) {
+	fail := func(err error) (grantdapp.Config, *slog.Logger, func(), error) {
+		return grantdapp.Config{}, nil, nil, err
 	}
-	reload := time.NewTicker(every)
-	defer reload.Stop()
-	gc := time.NewTicker(10 * time.Minute)
-	defer gc.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-reload.C:
-			if err := keys.Load(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("reloading signing keys failed", "error", err)
-			}
-		case <-gc.C:
-			if err := st.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				log.Warn("removing expired rows failed", "error", err)
-			}
+	if err := f.checkServe(); err != nil {
+		return fail(err)
+	}
+	log, err := newLogger(a.stderr, f.logLevel)
+	if err != nil {
+		return fail(err)
+	}
+	catalog, err := loadCatalog(f.scopesFile)
+	if err != nil {
+		return fail(err)
+	}
+	// Checked again by app.New; here so that a typo stops the server
+	// before it opens the database.
+	switch f.registration {
+	case oauth.RegistrationOpen, oauth.RegistrationAPIKey, oauth.RegistrationDisabled:
+	default:
+		return fail(fmt.Errorf("--registration %q (env GRANTD_REGISTRATION): use open, api_key or disabled", f.registration))
+	}
+	if f.refreshGrace < 0 || f.refreshGrace > maxRefreshGrace {
+		return fail(fmt.Errorf("--refresh-grace %v (env GRANTD_REFRESH_GRACE): must be between 0 (off) and %v", f.refreshGrace, maxRefreshGrace))
+	}
+	if f.issuer != "" {
+		if err := checkIssuer(f.issuer); err != nil {
+			return fail(err)
 		}
 	}
+	if err := f.checkSecretFile(); err != nil {
+		return fail(err)
+	}
+
+	st, dbPath, err := f.openStore(ctx, !f.noMigrate)
+	if err != nil {
+		return fail(err)
+	}
+	prepared := false
+	defer func() {
+		if !prepared {
+			closeStore(log, st)
+		}
+	}()
+	master, _, err := f.masterKey(dbPath, dbPath != "")
+	if err != nil {
+		return fail(err)
+	}
+	keys, err := f.keyring(st, master)
+	if err != nil {
+		return fail(err)
+	}
+	if err := keys.Load(ctx); err != nil {
+		return fail(fmt.Errorf("signing keys: %w", err))
+	}
+	if err := a.bootstrap(ctx, st, dbPath); err != nil {
+		return fail(err)
+	}
+	prepared = true
+	cfg := grantdapp.Config{
+		Engine: oauth.Config{
+			Resources:       f.resources,
+			ConsentURL:      f.consentURL,
+			Registration:    f.registration,
+			AccessTokenTTL:  f.accessTTL,
+			RefreshTokenTTL: f.refreshTTL,
+			RefreshGrace:    f.refreshGrace,
+		},
+		Store:     st,
+		Keys:      keys,
+		Catalog:   catalog,
+		Logger:    log,
+		KeyReload: f.keyReload,
+	}
+	return cfg, log, func() { closeStore(log, st) }, nil
 }
 
 // closeStore closes the database; the store waits at most --db-timeout
@@ -207,10 +192,10 @@ func closeStore(log interface {
 func checkIssuer(iss string) error {
 	u, err := url.Parse(iss)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--issuer %q: must be an http(s) origin such as https://auth.example.com", iss)
+		return fmt.Errorf("--issuer %q (env GRANTD_ISSUER): must be an http(s) origin such as https://auth.example.com", iss)
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("--issuer %q: must be an origin without a path, query or fragment", iss)
+		return fmt.Errorf("--issuer %q (env GRANTD_ISSUER): must be an origin without a path, query or fragment", iss)
 	}
 	return nil
 }

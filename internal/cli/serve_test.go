@@ -248,7 +248,14 @@ func TestMigrateAndKeys(t *testing.T) {
 	if code, _, stderr := run("migrate"); code != 0 {
 		t.Fatalf("migrate twice: %d %s", code, stderr)
 	}
+	// keys list reads: on a database no server has started on, it lists
+	// no key and creates none.
 	code, out, stderr := run("keys", "list")
+	if code != 0 || strings.Contains(out, "ES256") {
+		t.Fatalf("keys list before any key: %d %q %s", code, out, stderr)
+	}
+	firstKey(t, "sqlite:"+db, filepath.Join(filepath.Dir(db), "grantd.secret"))
+	code, out, stderr = run("keys", "list")
 	if code != 0 || strings.Count(out, "ES256") != 1 || !strings.Contains(out, "active") {
 		t.Fatalf("keys list: %d %q %s", code, out, stderr)
 	}

@@ -2,10 +2,8 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
@@ -35,10 +33,6 @@ func bearerToken(r *http.Request) (string, bool) {
 	return t, t != ""
 }
 
-// apiKeyTouchEvery limits last_used_at writes to one a minute a key, so
-// that a busy key does not turn every read into a write.
-const apiKeyTouchEvery = time.Minute
-
 // authenticateAPIKey answers the principal of a grantd API key. Every
 // caller that checks an API key comes here, so that the failure limit
 // applies wherever one is accepted: an address that has sent too many
@@ -49,27 +43,12 @@ func (s *Server) authenticateAPIKey(r *http.Request, key string) (Principal, err
 	if d := s.limits.apiKey.Peek(ctx, addr); !d.Allowed {
 		return Principal{}, tooMany(d, "API keys that are not valid from this address")
 	}
-	k, err := s.store.GetAPIKeyByHash(ctx, token.Hash(key))
-	if errors.Is(err, grantd.ErrNotFound) {
+	u, k, err := s.oauth.APIKeyCaller(ctx, key)
+	if grantd.ErrorCode(err) == grantd.CodeUnauthenticated {
 		s.limits.apiKey.Take(ctx, addr)
-		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the API key is not valid")
 	}
 	if err != nil {
-		return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
-	}
-	u, err := s.store.GetUser(ctx, k.UserID)
-	if errors.Is(err, grantd.ErrNotFound) {
-		s.limits.apiKey.Take(ctx, addr)
-		return Principal{}, grantd.E(grantd.CodeUnauthenticated, "the API key is not valid")
-	}
-	if err != nil {
-		return Principal{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
-	}
-	now := s.now()
-	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= apiKeyTouchEvery {
-		if err := s.store.TouchAPIKey(ctx, k.ID, now); err != nil {
-			s.log.WarnContext(ctx, "could not record API key use", "error", err)
-		}
+		return Principal{}, err
 	}
 	return Principal{UserID: u.ID, OrgID: u.OrgID, APIKeyID: k.ID}, nil
 }

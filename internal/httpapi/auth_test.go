@@ -44,6 +44,7 @@ const invalidTokenChallenge = `Bearer realm="grantd", resource_metadata="` + gol
 // TestManagementWithAccessTokens: management endpoints take this server's
 // admin access tokens for this API (SPEC §2, Callers).
 func TestManagementWithAccessTokens(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	owner := env.createUser(t, "owner@example.com")
 	admin, adminSecret := env.createClient(t, owner, clientSpec{})

@@ -57,6 +57,7 @@ func apiCall(t *testing.T, env *testEnv, method, u, cred string, body any) (int,
 // exchange with PKCE, refresh, then revoking the grant from the
 // management API kills the refresh token and the access token.
 func TestCodeFlowOverAPI(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	alice := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, alice)
@@ -200,6 +201,7 @@ func TestCodeFlowOverAPI(t *testing.T) {
 // redirect on a port of its choosing) goes through consent, then comes
 // back later and gets a code without being asked again.
 func TestCodeFlowPublicLoopback(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	alice := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, alice)

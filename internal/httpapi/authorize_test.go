@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,7 @@ func consentTokenOf(t testing.TB, env *testEnv, to string) string {
 }
 
 func TestAuthorizeErrorPages(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, u)
@@ -164,13 +166,14 @@ func TestAuthorizeErrorPages(t *testing.T) {
 				t.Errorf("page lacks the card or the stylesheet:\n%s", body)
 			}
 			if tt.golden != "" {
-				checkGolden(t, tt.golden, rec.Body.Bytes())
+				checkGoldenIn(t, filepath.Join("..", "web", "testdata"), tt.golden, rec.Body.Bytes())
 			}
 		})
 	}
 }
 
 func TestAuthorizeRedirects(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, u)
@@ -231,6 +234,7 @@ func TestAuthorizeRedirects(t *testing.T) {
 // TestAuthorizeSkipsConsent: once the user has approved, the same request
 // comes straight back with a code, unless prompt=consent.
 func TestAuthorizeSkipsConsent(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, u)

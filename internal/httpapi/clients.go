@@ -221,9 +221,9 @@ func (s *Server) listClients(w http.ResponseWriter, r *http.Request, p Principal
 	if err != nil {
 		return err
 	}
-	cs, total, err := s.store.ListClients(r.Context(), f, page)
+	cs, total, err := s.oauth.ListClients(r.Context(), f, page)
 	if err != nil {
-		return grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return err
 	}
 	data := make([]clientJSON, len(cs))
 	for i, c := range cs {

@@ -76,6 +76,7 @@ func wantAPIError(t testing.TB, rec *httptest.ResponseRecorder, status int, code
 const ccClient = `{"name": "My OAuth client", "allowed_scopes": ["admin"], "client_type": "confidential", "allowed_grant_types": ["client_credentials"]}`
 
 func TestClientsCreateGetUpdateDelete(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "owner@example.com")
 	key := env.createAPIKey(t, u)
@@ -151,6 +152,7 @@ func TestClientsCreateGetUpdateDelete(t *testing.T) {
 }
 
 func TestClientsPublicClient(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	key := env.createAPIKey(t, env.createUser(t, "owner@example.com"))
 	rec := env.api(t, "POST", "/v2/oauth_clients", key, `{"name": "CLI", "allowed_scopes": ["read"], "client_type": "public", "allowed_grant_types": ["authorization_code", "refresh_token"], "redirect_uris": ["http://127.0.0.1/callback"]}`)
@@ -166,6 +168,7 @@ func TestClientsPublicClient(t *testing.T) {
 }
 
 func TestClientsValidation(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	key := env.createAPIKey(t, env.createUser(t, "owner@example.com"))
 	for _, tc := range []struct {
@@ -201,6 +204,7 @@ func TestClientsValidation(t *testing.T) {
 }
 
 func TestClientsBadRequests(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	key := env.createAPIKey(t, env.createUser(t, "owner@example.com"))
 
@@ -238,6 +242,7 @@ func TestClientsBadRequests(t *testing.T) {
 }
 
 func TestClientsAuthentication(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	challenge := `Bearer realm="grantd", resource_metadata="` + goldenIssuer + `/.well-known/oauth-protected-resource"`
 	for _, tc := range []struct {
@@ -270,6 +275,7 @@ func TestClientsAuthentication(t *testing.T) {
 }
 
 func TestClientsIsolation(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	alice := env.createAPIKey(t, env.createUser(t, "alice@example.com"))
 	bob := env.createAPIKey(t, env.createUser(t, "bob@example.com"))
@@ -292,6 +298,7 @@ func TestClientsIsolation(t *testing.T) {
 }
 
 func TestClientsListPaginationAndFilters(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	key := env.createAPIKey(t, env.createUser(t, "owner@example.com"))
 	// 105 clients, one a second so "newest first" is well defined; a few

@@ -10,6 +10,7 @@ import (
 )
 
 func TestConsentEndpoint(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	alice := env.createUser(t, "alice@example.com")
 	aliceKey := env.createAPIKey(t, alice)

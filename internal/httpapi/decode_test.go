@@ -11,6 +11,7 @@ import (
 // TestDecodeObjectBodies pins how a management body that is not a JSON
 // object is told apart: malformed JSON from valid JSON of another kind.
 func TestDecodeObjectBodies(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		body string
 		code grantd.Code

@@ -41,6 +41,7 @@ func debugLogger(buf *logBuffer) *slog.Logger {
 // neither its body, its Location nor the log (at debug level) repeats
 // the secret.
 func TestSecretsInWrongParametersAreNotEchoed(t *testing.T) {
+	t.Parallel()
 	var logs logBuffer
 	env := newTestEnv(t, withIssuer(goldenIssuer), withLogger(debugLogger(&logs)))
 	u := env.createUser(t, "echo@example.com")
@@ -166,6 +167,7 @@ func TestSecretsInWrongParametersAreNotEchoed(t *testing.T) {
 // parameter's name is still named, quoted, so that a developer sees what
 // was wrong.
 func TestEchoKeepsShortValues(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "typo@example.com")
 	conf, secret := env.createClient(t, u, clientSpec{})

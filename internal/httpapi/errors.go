@@ -7,148 +7,8 @@ import (
 	"strings"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/httperr"
 )
-
-// status is the one table from error code to HTTP status. Protocol
-// endpoints narrow it further (RFC 6749 §5.2: 400 for everything but
-// invalid_client), see oauthErrorBody.
-var status = map[grantd.Code]int{
-	grantd.CodeInvalidRequest:          http.StatusBadRequest,
-	grantd.CodeInvalidClient:           http.StatusUnauthorized,
-	grantd.CodeInvalidGrant:            http.StatusBadRequest,
-	grantd.CodeUnauthorizedClient:      http.StatusBadRequest,
-	grantd.CodeUnsupportedGrantType:    http.StatusBadRequest,
-	grantd.CodeUnsupportedResponseType: http.StatusBadRequest,
-	grantd.CodeInvalidScope:            http.StatusBadRequest,
-	grantd.CodeInvalidTarget:           http.StatusBadRequest,
-	grantd.CodeAccessDenied:            http.StatusForbidden,
-	grantd.CodeInvalidToken:            http.StatusUnauthorized,
-	grantd.CodeInvalidClientMetadata:   http.StatusBadRequest,
-	grantd.CodeInvalidRedirectURI:      http.StatusBadRequest,
-	grantd.CodeServerError:             http.StatusInternalServerError,
-	grantd.CodeTemporarilyUnavailable:  http.StatusServiceUnavailable,
-
-	grantd.CodeUnauthenticated:      http.StatusUnauthorized,
-	grantd.CodeForbidden:            http.StatusForbidden,
-	grantd.CodeNotFound:             http.StatusNotFound,
-	grantd.CodeBadRequest:           http.StatusBadRequest,
-	grantd.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
-	grantd.CodeTooLarge:             http.StatusRequestEntityTooLarge,
-	grantd.CodeHeadersTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
-	grantd.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
-	grantd.CodeValidation:           http.StatusUnprocessableEntity,
-	grantd.CodeTooManyRequests:      http.StatusTooManyRequests,
-	grantd.CodeInternal:             http.StatusInternalServerError,
-}
-
-// StatusOf answers the HTTP status for an error code.
-func StatusOf(c grantd.Code) int {
-	if s, ok := status[c]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
-
-// telnyx maps a code to the Telnyx envelope's numeric code and title.
-func telnyx(c grantd.Code) (code, title string) {
-	switch StatusOf(c) {
-	case http.StatusUnauthorized:
-		return "10009", "Authentication failed"
-	case http.StatusForbidden:
-		return "10010", "Forbidden"
-	case http.StatusNotFound:
-		return "10005", "Resource not found"
-	case http.StatusUnprocessableEntity:
-		return "10027", "Invalid parameter"
-	case http.StatusTooManyRequests:
-		return "10011", "Too many requests"
-	case http.StatusInternalServerError, http.StatusServiceUnavailable:
-		return "10007", "Unexpected error"
-	default: // 400, 405, 413, 415, 431
-		return "10015", "Bad request"
-	}
-}
-
-type apiErrorSource struct {
-	Pointer   string `json:"pointer,omitempty"`
-	Parameter string `json:"parameter,omitempty"`
-}
-
-type apiError struct {
-	Code   string          `json:"code"`
-	Title  string          `json:"title"`
-	Detail string          `json:"detail"`
-	Source *apiErrorSource `json:"source,omitempty"`
-}
-
-// apiErrorBody renders the Telnyx envelope: one entry per problem.
-func apiErrorBody(e *grantd.Error) (int, []byte) {
-	st := StatusOf(e.Code)
-	code, title := telnyx(e.Code)
-	var errs []apiError
-	for _, f := range e.Fields {
-		ae := apiError{Code: code, Title: title, Detail: f.Detail}
-		switch {
-		case strings.HasPrefix(f.Pointer, "/"):
-			ae.Source = &apiErrorSource{Pointer: f.Pointer}
-		case f.Pointer != "":
-			ae.Source = &apiErrorSource{Parameter: f.Pointer}
-		}
-		errs = append(errs, ae)
-	}
-	if len(errs) == 0 {
-		detail := e.Description
-		if detail == "" {
-			detail = title
-		}
-		errs = append(errs, apiError{Code: code, Title: title, Detail: detail})
-	}
-	b, _ := json.Marshal(map[string]any{"errors": errs})
-	return st, b
-}
-
-type oauthError struct {
-	Error            string              `json:"error"`
-	ErrorDescription string              `json:"error_description,omitempty"`
-	InvalidFields    map[string][]string `json:"invalid_fields,omitempty"`
-}
-
-// oauthErrorBody renders RFC 6749 §5.2. Codes that are not OAuth codes
-// (a body too large, a rate limit, an internal failure) keep their HTTP
-// status and are named with the nearest OAuth code.
-func oauthErrorBody(e *grantd.Error) (int, []byte) {
-	st := StatusOf(e.Code)
-	name := string(e.Code)
-	switch e.Code {
-	case grantd.CodeInvalidClient, grantd.CodeInvalidToken:
-		st = http.StatusUnauthorized
-	case grantd.CodeServerError, grantd.CodeInternal:
-		st, name = http.StatusInternalServerError, string(grantd.CodeServerError)
-	case grantd.CodeTemporarilyUnavailable:
-		st = http.StatusServiceUnavailable
-	case grantd.CodeTooLarge, grantd.CodeHeadersTooLarge, grantd.CodeTooManyRequests, grantd.CodeMethodNotAllowed:
-		name = string(grantd.CodeInvalidRequest)
-	case grantd.CodeNotFound:
-		// An unknown path under a protocol prefix: the status says what
-		// happened, the body stays in RFC 6749 form.
-		st, name = http.StatusNotFound, string(grantd.CodeInvalidRequest)
-	case grantd.CodeBadRequest, grantd.CodeUnsupportedMediaType, grantd.CodeValidation,
-		grantd.CodeUnauthenticated, grantd.CodeForbidden:
-		st, name = http.StatusBadRequest, string(grantd.CodeInvalidRequest)
-	default:
-		st = http.StatusBadRequest
-	}
-	body := oauthError{Error: name, ErrorDescription: e.Description}
-	if e.Code == grantd.CodeInvalidClientMetadata && len(e.Fields) > 0 {
-		body.InvalidFields = map[string][]string{}
-		for _, f := range e.Fields {
-			k := strings.TrimPrefix(f.Pointer, "/")
-			body.InvalidFields[k] = append(body.InvalidFields[k], f.Detail)
-		}
-	}
-	b, _ := json.Marshal(body)
-	return st, b
-}
 
 // writeError answers err in the format of the path's family: RFC 6749 on
 // the protocol endpoints, the Telnyx envelope everywhere else. Handlers
@@ -190,7 +50,7 @@ func isProtocolPath(p string) bool {
 func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
 	e := grantd.AsError(err)
 	s.logError(r, e)
-	st, body := apiErrorBody(e)
+	st, body := httperr.Telnyx(e)
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", s.apiChallenge(r))
 	}
@@ -210,7 +70,7 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 func (s *Server) writeProtocolError(w http.ResponseWriter, r *http.Request, err error, challenge string) {
 	e := grantd.AsError(err)
 	s.logError(r, e)
-	st, body := oauthErrorBody(e)
+	st, body := httperr.OAuth(e)
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", challenge)
 	}
@@ -261,9 +121,9 @@ func (s *Server) apiChallenge(r *http.Request) string {
 // Descriptions never contain secrets: handlers never put a presented token
 // into one.
 func (s *Server) logError(r *http.Request, e *grantd.Error) {
-	st := StatusOf(e.Code)
+	st := httperr.Status(e.Code)
 	if st >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()), "code", string(e.Code), "error", e.Error())
+		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()), "error", e)
 		return
 	}
 	s.log.DebugContext(r.Context(), "request rejected", "request_id", requestID(r.Context()), "code", string(e.Code), "description", e.Description)

@@ -30,7 +30,7 @@ func (s *Server) decideGrant(w http.ResponseWriter, r *http.Request) {
 			s.writeAPIError(w, r, grantd.E(grantd.CodeUnsupportedMediaType, "Content-Type must be application/json"))
 			return
 		}
-		if err := http.NewCrossOriginProtection().Check(r); err != nil {
+		if err := s.crossOrigin.Check(r); err != nil {
 			s.writeAPIError(w, r, grantd.E(grantd.CodeForbidden, "cross-origin requests may not decide on consent"))
 			return
 		}

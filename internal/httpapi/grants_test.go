@@ -40,6 +40,7 @@ func decisionBody(allowed bool, tok string) string {
 }
 
 func TestGrantDecision(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	ctx := context.Background()
 	alice := env.createUser(t, "alice@example.com")

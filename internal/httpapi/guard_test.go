@@ -52,6 +52,7 @@ func wantFamily(t testing.TB, what string, res *http.Response, body string, stat
 // with its body and credentials). It is a 404 in the format of the family
 // the path names, and reaches no handler.
 func TestDotSegmentsAre404s(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer), withPages(fakePages))
 	for _, tc := range []struct {
 		method, path, family string
@@ -97,6 +98,7 @@ func TestDotSegmentsAre404s(t *testing.T) {
 // the path's family. Past ServerMaxHeaderBytes net/http still answers
 // first, in plain text: the limit the documentation states.
 func TestHugeHeadersAnswerInTheFamilysFormat(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer), withPages(fakePages))
 	ts := httptest.NewUnstartedServer(env.Server)
 	ts.Config.MaxHeaderBytes = ServerMaxHeaderBytes
@@ -146,6 +148,7 @@ func TestHugeHeadersAnswerInTheFamilysFormat(t *testing.T) {
 }
 
 func TestCanonicalPath(t *testing.T) {
+	t.Parallel()
 	for p, want := range map[string]bool{
 		"/": true, "/v2/oauth/token": true, "/v2/oauth_clients/": true, "/v2/a.b/..c/.d.": true, "/v2/%2ex": true,
 		"*": true, "": true,

@@ -15,6 +15,7 @@ import (
 // took token=%ff%fe as a token; every protocol endpoint now refuses it,
 // in a name or a value, as SPEC §7 asks.
 func TestProtocolParamsRefuseEncodedBadText(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	c, secret := env.createClient(t, env.createUser(t, "text@example.com"), clientSpec{})
 	for _, path := range []string{"/v2/oauth/introspect", "/v2/oauth/revoke", "/v2/oauth/token"} {
@@ -44,6 +45,7 @@ func TestProtocolParamsRefuseEncodedBadText(t *testing.T) {
 // different tokens, true a scope). It is invalid_request, naming the
 // parameter.
 func TestProtocolJSONRefusesNonStrings(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	c, secret := env.createClient(t, env.createUser(t, "json@example.com"), clientSpec{})
 	for _, tc := range []struct{ path, body, param string }{
@@ -69,6 +71,7 @@ func TestProtocolJSONRefusesNonStrings(t *testing.T) {
 // TestManagementRefusesNonStrings: on the management API the same
 // mistake is a 422 naming the member.
 func TestManagementRefusesNonStrings(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	key := env.createAPIKey(t, env.createUser(t, "mgmt@example.com"))
 	for _, tc := range []struct{ body, pointer string }{
@@ -86,6 +89,7 @@ func TestManagementRefusesNonStrings(t *testing.T) {
 // ignored member) is malformed JSON, refused as it is by every other
 // endpoint, naming the member.
 func TestRegistrationRefusesRepeatedMembers(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	const cb = `"redirect_uris":["https://app.example/cb"]`
 	regErr(t, env.register(t, `{`+cb+`,"software_id":"a","software_id":"b"}`), 400, "invalid_client_metadata", "software_id")
@@ -98,6 +102,7 @@ func TestRegistrationRefusesRepeatedMembers(t *testing.T) {
 }
 
 func TestRepeatsMember(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		json string
 		want bool

@@ -34,6 +34,7 @@ func foreignToken(t testing.TB) string {
 }
 
 func TestIntrospectInactive(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "owner@example.com")
 	c, secret := env.createClient(t, u, clientSpec{})
@@ -114,6 +115,7 @@ func mustVerify(t testing.TB, env *testEnv, tok string) token.AccessClaims {
 }
 
 func TestIntrospectActive(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "owner@example.com")
 	c, secret := env.createClient(t, u, clientSpec{})
@@ -175,6 +177,7 @@ func TestIntrospectActive(t *testing.T) {
 
 // TestIntrospectErrors pins the errors of the introspection endpoint.
 func TestIntrospectErrors(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "owner@example.com")
 	c, secret := env.createClient(t, u, clientSpec{})

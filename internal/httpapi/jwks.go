@@ -14,9 +14,9 @@ const jwksMaxAge = "300"
 // jwks serves GET /v2/oauth/jwks: the public keys that verify access
 // tokens, shared bytes built by the keyring when the keys change.
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
-	b, err := s.keys.JWKS()
+	b, err := s.oauth.JWKS()
 	if err != nil {
-		s.writeOAuthError(w, r, grantd.Wrap(grantd.CodeInternal, err, "internal error"))
+		s.writeOAuthError(w, r, grantd.Wrap(grantd.CodeServerError, err, "internal error"))
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age="+jwksMaxAge)

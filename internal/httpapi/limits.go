@@ -18,6 +18,20 @@ func WithLimits(l ratelimit.Limits) Option {
 	return func(s *Server) { s.limits = newLimits(l) }
 }
 
+// WithCrossOrigin makes the server judge cookie-authenticated requests
+// with c (net/http's Sec-Fetch-Site and Origin check). Give the pages the
+// same c, so that both adapters apply one rule, configured once.
+func WithCrossOrigin(c *http.CrossOriginProtection) Option {
+	return func(s *Server) { s.crossOrigin = c }
+}
+
+// WithErrorPages makes the server answer its HTML errors with p (the
+// pages' web.ErrorPages). Without it they are answered in the Telnyx
+// envelope.
+func WithErrorPages(p ErrorPages) Option {
+	return func(s *Server) { s.errorPages = p }
+}
+
 // limits are the failure limits of the API (docs/SECURITY.md, Brute
 // force). Each is asked before the credential is looked up, and spent only
 // when it turns out wrong: a caller that succeeds pays a map lookup.

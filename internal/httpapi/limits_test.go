@@ -104,6 +104,7 @@ func wantOAuth429(t *testing.T, rec *httptest.ResponseRecorder, limit int) {
 // whatever it sends; another address with the right secret still gets
 // its token.
 func TestClientSecretBruteForce(t *testing.T) {
+	t.Parallel()
 	env, cs := newCountingEnv(t)
 	c, secret := env.createClient(t, env.createUser(t, "owner@example.com"), clientSpec{})
 	const attacker, other = "203.0.113.9:1111", "198.51.100.4:2222"
@@ -151,6 +152,7 @@ func TestClientSecretBruteForce(t *testing.T) {
 // addresses, one guess each, meets the client's own limit; other clients
 // are not affected.
 func TestClientIDBruteForce(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	owner := env.createUser(t, "owner@example.com")
 	c, secret := env.createClient(t, owner, clientSpec{})
@@ -176,6 +178,7 @@ func TestClientIDBruteForce(t *testing.T) {
 // (and wrong codes) from one address until 429, while the client's real
 // refresh token still works from elsewhere.
 func TestRefreshTokenBruteForce(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	f := newCodeFlow(t, env, clientSpec{})
 	var tok wireToken
@@ -228,6 +231,7 @@ func decodeToken(t *testing.T, rec *httptest.ResponseRecorder) wireToken {
 // an authenticated resource server asking about dead tokens is not
 // guessing and is never limited.
 func TestIntrospectionBruteForce(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	rs, secret := env.createClient(t, env.createUser(t, "rs@example.com"), clientSpec{})
 	const addr = "203.0.113.77:1"
@@ -250,6 +254,7 @@ func TestIntrospectionBruteForce(t *testing.T) {
 // (authorize, consent, registration), each answering in its own format;
 // the right key from another address works, and successes cost nothing.
 func TestAPIKeyBruteForce(t *testing.T) {
+	t.Parallel()
 	env, cs := newCountingEnv(t)
 	u := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, u)
@@ -300,6 +305,7 @@ func TestAPIKeyBruteForce(t *testing.T) {
 // registration endpoint checks API keys too, and answers the limit in
 // RFC 6749 form.
 func TestRegistrationAPIKeyBruteForce(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer), withConfig(func(c *oauth.Config) { c.Registration = oauth.RegistrationAPIKey }))
 	key := env.createAPIKey(t, env.createUser(t, "alice@example.com"))
 	reg := func(k string) *httptest.ResponseRecorder {
@@ -320,6 +326,7 @@ func TestRegistrationAPIKeyBruteForce(t *testing.T) {
 // address, until 429, through the consent API and the grant decision
 // together; a good token from another address still works.
 func TestConsentTokenBruteForce(t *testing.T) {
+	t.Parallel()
 	env, cs := newCountingEnv(t)
 	u := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, u)

@@ -3,8 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
-
-	"github.com/grantd/grantd/internal/oauth"
 )
 
 // serverMetadata is the wire form of RFC 8414 authorization server
@@ -42,7 +40,7 @@ const metadataMaxAge = "public, max-age=300"
 
 // metadataDocuments answers the handlers of the discovery documents. The
 // documents depend only on the configuration, so each is encoded once.
-func metadataDocuments(p *oauth.Provider) (server, rootResource, apiResource http.Handler) {
+func metadataDocuments(p Engine) (server, rootResource, apiResource http.Handler) {
 	m := p.ServerMetadata()
 	server = staticJSON(serverMetadata{
 		Issuer:                                     m.Issuer,

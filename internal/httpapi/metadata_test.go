@@ -41,6 +41,7 @@ func indent(t testing.TB, b []byte) []byte {
 // TestMetadataDocuments pins the discovery documents (SPEC §4), each
 // served identically at every path that carries it.
 func TestMetadataDocuments(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	docs := []struct {
 		golden string
@@ -88,6 +89,7 @@ func TestMetadataDocuments(t *testing.T) {
 }
 
 func TestMetadataWithoutRegistration(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer), withConfig(func(c *oauth.Config) { c.Registration = "disabled" }))
 	var doc map[string]any
 	if err := json.Unmarshal(getJSON(t, env, "/.well-known/oauth-authorization-server"), &doc); err != nil {
@@ -102,6 +104,7 @@ func TestMetadataWithoutRegistration(t *testing.T) {
 }
 
 func TestJWKS(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(getJSONWith(t, env, "/v2/oauth/jwks", "public, max-age="+jwksMaxAge), &set); err != nil {

@@ -71,7 +71,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 				s.log.ErrorContext(ctx, "panic", "request_id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				if sw.status == 0 {
-					s.writeError(sw, r, grantd.E(grantd.CodeInternal, "internal error"))
+					s.writeError(sw, r, grantd.E(grantd.CodeServerError, "internal error"))
 				}
 			}
 			// Paths and query strings can carry codes and tokens

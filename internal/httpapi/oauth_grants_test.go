@@ -12,6 +12,7 @@ import (
 )
 
 func TestOAuthGrantsEndpoints(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	ctx := context.Background()
 	alice := env.createUser(t, "alice@example.com")

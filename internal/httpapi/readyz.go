@@ -26,10 +26,16 @@ const heartbeatEvery = 5 * time.Second
 // clients do not pile onto a database that is recovering.
 const retryAfterUnavailable = 5
 
+// prober is what readiness needs of the engine.
+type prober interface {
+	Ping(ctx context.Context) error
+	Heartbeat(ctx context.Context, now time.Time) error
+}
+
 // readiness is what /readyz checks: a read on every probe and a write
 // (Heartbeat) at most every heartbeatEvery, remembered in between.
 type readiness struct {
-	store grantd.Store
+	store prober
 	now   func() time.Time
 
 	mu      sync.Mutex
@@ -83,7 +89,7 @@ func (rd *readiness) heartbeat(ctx context.Context, done chan struct{}) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
+	if err := s.ready.store.Ping(ctx); err != nil {
 		s.notReady(w, r, "the database does not answer", err)
 		return
 	}

@@ -130,6 +130,7 @@ func (e *testEnv) register(t testing.TB, body string) *httptest.ResponseRecorder
 // TestRegisterAnswer pins one full registration answer, with the random
 // values replaced; unknown metadata is ignored on the way.
 func TestRegisterAnswer(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	rec := env.register(t, `{
 		"client_name": "Acme Dialer",
@@ -164,6 +165,7 @@ func TestRegisterAnswer(t *testing.T) {
 }
 
 func TestRegisterDefaultsAndKinds(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 
 	t.Run("defaults", func(t *testing.T) {
@@ -203,6 +205,7 @@ func TestRegisterDefaultsAndKinds(t *testing.T) {
 }
 
 func TestRegisterRefused(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	const cb = `"redirect_uris":["https://app.example/cb"]`
 	tests := []struct {
@@ -299,6 +302,7 @@ func TestRegisterRefused(t *testing.T) {
 // TestRegisterErrorNames: the messages speak RFC 7591's field names, not
 // the management API's.
 func TestRegisterErrorNames(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	m := regErr(t, env.register(t, `{"client_name":"","grant_types":["password"],"scope":"nope","redirect_uris":["https://a.example/cb"]}`),
 		400, "invalid_client_metadata", "grant_types", "scope")
@@ -317,6 +321,7 @@ func TestRegisterErrorNames(t *testing.T) {
 // TestRegistrationManagement runs RFC 7592's read, update and delete
 // with right and wrong tokens.
 func TestRegistrationManagement(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	reg, _ := registrationOK(t, env, env.register(t, `{"client_name":"Acme","redirect_uris":["https://app.example/cb"],"grant_types":["authorization_code","refresh_token"],"logo_uri":"https://app.example/l.png"}`), http.StatusCreated)
 	path := "/v2/oauth/register/" + reg.ClientID
@@ -440,6 +445,7 @@ func TestRegistrationManagement(t *testing.T) {
 }
 
 func TestRegisterPolicyAPIKey(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer), withConfig(func(c *oauth.Config) { c.Registration = oauth.RegistrationAPIKey }))
 	alice := env.createUser(t, "alice@example.com")
 	bob := env.createUser(t, "bob@example.com")
@@ -485,6 +491,7 @@ func TestRegisterPolicyAPIKey(t *testing.T) {
 }
 
 func TestRegisterPolicyDisabled(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer), withConfig(func(c *oauth.Config) { c.Registration = oauth.RegistrationDisabled }))
 	u := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, u)
@@ -519,6 +526,7 @@ func TestRegisterPolicyDisabled(t *testing.T) {
 // reach no management data. (That even a token with admin does not is
 // TestManagementWithAccessTokens and TestAnonymousAppGetsNoAccountManagement.)
 func TestRegisteredClientReachesNoManagementData(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	st, _, body := apiCall(t, env, "POST", env.URL+"/v2/oauth/register", "", map[string]any{
 		"client_name": "Robot", "grant_types": []string{"client_credentials"}, "scope": "read write",
@@ -554,6 +562,7 @@ func TestRegisteredClientReachesNoManagementData(t *testing.T) {
 // public client and runs the code flow with PKCE through
 // golang.org/x/oauth2, for a user signed in with an API key.
 func TestRegisteredPublicClientCodeFlow(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	alice := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, alice)

@@ -23,6 +23,7 @@ func revokeOK(t testing.TB, env *testEnv, v url.Values, user, password string) {
 }
 
 func TestRevokeAccessToken(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "owner@example.com")
 	c, secret := env.createClient(t, u, clientSpec{})
@@ -48,6 +49,7 @@ func TestRevokeAccessToken(t *testing.T) {
 }
 
 func TestRevokeRefreshToken(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	f := newCodeFlow(t, env, clientSpec{})
 	other := newCodeFlow(t, env, clientSpec{})
@@ -82,6 +84,7 @@ func TestRevokeRefreshToken(t *testing.T) {
 
 // TestRevokeErrors pins the errors of the revocation endpoint.
 func TestRevokeErrors(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	u := env.createUser(t, "owner@example.com")
 	c, secret := env.createClient(t, u, clientSpec{})

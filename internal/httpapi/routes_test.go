@@ -9,6 +9,7 @@ import (
 // family: RFC 6749 JSON on the protocol and discovery paths, the Telnyx
 // envelope elsewhere.
 func TestRoutesErrorFormats(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	for _, tc := range []struct {
 		method, path string

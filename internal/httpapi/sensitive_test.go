@@ -86,6 +86,7 @@ func approveOverAPI(t *testing.T, env *testEnv, key string, conf oauth2.Config) 
 //     same grant before these rules, get 403 10010 on the management API,
 //     reading or creating.
 func TestAnonymousAppGetsNoAccountManagement(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	alice := env.createUser(t, "alice@example.com")
 	key := env.createAPIKey(t, alice)
@@ -187,6 +188,7 @@ func TestAnonymousAppGetsNoAccountManagement(t *testing.T) {
 // the developer deletes the app, the clients it made go with it: their
 // credentials and tokens stop working at once.
 func TestRemovingAnAppRemovesWhatItMade(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	alice, dev := env.createUser(t, "alice@example.com"), env.createUser(t, "dev@example.com")
 	aliceKey, devKey := env.createAPIKey(t, alice), env.createAPIKey(t, dev)

@@ -1,6 +1,7 @@
 // Package httpapi serves grantd's HTTP API: the OAuth protocol endpoints,
 // the management API and the discovery documents. It renders every error
-// in the format of its endpoint from one status table (errors.go).
+// in the format of its endpoint from one table (internal/httperr); its
+// HTML error pages are rendered by the pages (ErrorPages).
 package httpapi
 
 import (
@@ -8,18 +9,14 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/ratelimit"
-	"github.com/grantd/grantd/internal/token"
 )
 
 // Server holds the dependencies of every handler.
 type Server struct {
-	oauth   *oauth.Provider
+	oauth   Engine
 	cfg     oauth.Config
-	store   grantd.Store
-	keys    *token.Keyring
 	log     *slog.Logger
 	now     func() time.Time
 	mux     *http.ServeMux
@@ -27,18 +24,19 @@ type Server struct {
 	limits  limits
 	handler http.Handler // the middleware and the guard around mux, built once
 	ready   *readiness
+
+	crossOrigin *http.CrossOriginProtection // judges requests whose credential is the session cookie
+	errorPages  ErrorPages                  // renders the HTML error pages; nil answers them as JSON
 }
 
 // NewServer builds the handler of the whole API around the protocol
 // engine. web, when not nil, serves the people-facing pages (sign-in,
 // consent, connected apps); log may be nil. Failure limits are in memory
 // on the engine's clock unless an option says otherwise.
-func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger, opts ...Option) *Server {
+func NewServer(p Engine, web http.Handler, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{
 		oauth: p,
 		cfg:   p.Config(),
-		store: p.Store(),
-		keys:  p.Keys(),
 		log:   log,
 		now:   p.Now,
 		mux:   http.NewServeMux(),
@@ -48,10 +46,13 @@ func NewServer(p *oauth.Provider, web http.Handler, log *slog.Logger, opts ...Op
 	for _, o := range opts {
 		o(s)
 	}
+	if s.crossOrigin == nil {
+		s.crossOrigin = http.NewCrossOriginProtection()
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.ready = &readiness{store: s.store, now: s.now}
+	s.ready = &readiness{store: p, now: s.now}
 	s.routes()
 	s.handler = s.middleware(s.guard(s.mux))
 	return s

@@ -40,6 +40,7 @@ import (
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/token"
+	"github.com/grantd/grantd/internal/web"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
@@ -169,7 +170,8 @@ func newTestEnv(t testing.TB, opts ...testOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var srvOpts []Option
+	// The error pages are the pages' (internal/web), as serve has them.
+	srvOpts := []Option{WithErrorPages(web.ErrorPages{})}
 	if o.limits != nil {
 		srvOpts = append(srvOpts, WithLimits(o.limits))
 	}
@@ -297,9 +299,16 @@ func decodeJSON(t testing.TB, body []byte) map[string]any {
 // under -update.
 func checkGolden(t testing.TB, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
+	checkGoldenIn(t, "testdata", name, got)
+}
+
+// checkGoldenIn is checkGolden for the golden files of dir: those of the
+// authorize error page are the pages' (../web/testdata), which render it.
+func checkGoldenIn(t testing.TB, dir, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join(dir, name)
 	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(path, got, 0o644); err != nil {

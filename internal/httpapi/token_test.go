@@ -191,6 +191,7 @@ func verifyWithJWKS(t testing.TB, client *http.Client, jwksURL, tok string) map[
 }
 
 func TestClientCredentialsEndToEnd(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	owner := env.createUser(t, "owner@example.com")
 	c, secret := env.createClient(t, owner, clientSpec{Scopes: []string{"read", "write"}})
@@ -269,6 +270,7 @@ func TestClientCredentialsEndToEnd(t *testing.T) {
 // client_credentials token needs no database write. The database and its
 // write-ahead log must be byte for byte what they were.
 func TestClientCredentialsWritesNothing(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	owner := env.createUser(t, "owner@example.com")
 	c, secret := env.createClient(t, owner, clientSpec{})
@@ -298,6 +300,7 @@ func TestClientCredentialsWritesNothing(t *testing.T) {
 }
 
 func TestClientCredentialsScopeAndAudience(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	owner := env.createUser(t, "owner@example.com")
 	c, secret := env.createClient(t, owner, clientSpec{Scopes: []string{"write", "read"}})
@@ -337,6 +340,7 @@ func TestClientCredentialsScopeAndAudience(t *testing.T) {
 }
 
 func TestTokenBodies(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	owner := env.createUser(t, "owner@example.com")
 	c, secret := env.createClient(t, owner, clientSpec{})
@@ -362,6 +366,7 @@ func TestTokenBodies(t *testing.T) {
 // TestTokenErrors pins the status, the error code, the headers and the
 // body of each way a token request fails.
 func TestTokenErrors(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	owner := env.createUser(t, "owner@example.com")
 	conf, secret := env.createClient(t, owner, clientSpec{Scopes: []string{"read"}})
@@ -444,6 +449,7 @@ func basicValue(id, pw string) string {
 }
 
 func TestTokenMethodAndSize(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	rec := env.do(httptest.NewRequest(http.MethodGet, "/v2/oauth/token", nil))
 	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "POST" {
@@ -466,6 +472,7 @@ func TestTokenMethodAndSize(t *testing.T) {
 }
 
 func TestAuthorizationCode(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	f := newCodeFlow(t, env, clientSpec{})
 	tok := tokenOK(t, f.redeem(t, f.code(t)))
@@ -496,6 +503,7 @@ func TestAuthorizationCode(t *testing.T) {
 }
 
 func TestAuthorizationCodeWithoutRefresh(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	f := newCodeFlow(t, env, clientSpec{GrantTypes: []string{grantd.GrantAuthorizationCode}})
 	rec := f.redeem(t, f.code(t))
@@ -506,6 +514,7 @@ func TestAuthorizationCodeWithoutRefresh(t *testing.T) {
 }
 
 func TestAuthorizationCodeErrors(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	f := newCodeFlow(t, env, clientSpec{})
 	redirect := f.client.RedirectURIs[0]
@@ -562,6 +571,7 @@ func TestAuthorizationCodeErrors(t *testing.T) {
 }
 
 func TestAuthorizationCodeResource(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	f := newCodeFlow(t, env, clientSpec{})
 	redirect := f.client.RedirectURIs[0]
@@ -586,6 +596,7 @@ func TestAuthorizationCodeResource(t *testing.T) {
 // TestAuthorizationCodeReuse: a second use fails, and what the first use
 // issued dies with it.
 func TestAuthorizationCodeReuse(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	f := newCodeFlow(t, env, clientSpec{})
 	code := f.code(t)
@@ -628,6 +639,7 @@ func concurrently(n int, do func() int) map[int]int {
 }
 
 func TestConcurrentCodeRedemption(t *testing.T) {
+	t.Parallel()
 	// 49 losers from one address are past its failure limit
 	// (TestRefreshTokenBruteForce); this test is about the store's race.
 	env := newTestEnv(t, withIssuer(goldenIssuer), withLimits(unlimited{}))
@@ -640,6 +652,7 @@ func TestConcurrentCodeRedemption(t *testing.T) {
 }
 
 func TestRefreshRotation(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	f := newCodeFlow(t, env, clientSpec{})
 	t0 := tokenOK(t, f.redeem(t, f.code(t)))
@@ -685,6 +698,7 @@ func TestRefreshRotation(t *testing.T) {
 }
 
 func TestRefreshErrors(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	f := newCodeFlow(t, env, clientSpec{})
 	other := newCodeFlow(t, env, clientSpec{})
@@ -704,6 +718,7 @@ func TestRefreshErrors(t *testing.T) {
 // token and an access token with the same claims (jti included), with
 // what is left of its lifetime. Past the window it is reuse.
 func TestRefreshGrace(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer), withConfig(func(c *oauth.Config) { c.RefreshGrace = 5 * time.Second }))
 	f := newCodeFlow(t, env, clientSpec{})
 	t0 := tokenOK(t, f.redeem(t, f.code(t)))
@@ -781,6 +796,7 @@ func (l *loseFirstAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 // refresh token it still holds, as it does. With grace the second refresh
 // gets the answer the first lost, and the successor goes on working.
 func TestRefreshRetryOAuth2(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withConfig(func(c *oauth.Config) { c.RefreshGrace = 5 * time.Second }))
 	f := newCodeFlow(t, env, clientSpec{})
 	t0 := tokenOK(t, f.redeem(t, f.code(t)))
@@ -824,6 +840,7 @@ func TestRefreshRetryOAuth2(t *testing.T) {
 }
 
 func TestConcurrentRefresh(t *testing.T) {
+	t.Parallel()
 	// 49 losers from one address are past its failure limit
 	// (TestRefreshTokenBruteForce); this test is about the store's race.
 	env := newTestEnv(t, withIssuer(goldenIssuer), withLimits(unlimited{}))
@@ -838,6 +855,7 @@ func TestConcurrentRefresh(t *testing.T) {
 // TestKeyRotation: a token signed before a rotation verifies after it,
 // and once the new key activates new tokens carry its kid.
 func TestKeyRotation(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	owner := env.createUser(t, "owner@example.com")
 	c, secret := env.createClient(t, owner, clientSpec{})

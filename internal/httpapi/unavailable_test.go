@@ -86,6 +86,7 @@ func wantUnavailable(t *testing.T, what string, rec *httptest.ResponseRecorder) 
 // instead of waiting for the lock; nothing is half done, and once the
 // lock is released the same requests succeed.
 func TestLockedDatabaseAnswers503(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, withDBTimeout(300*time.Millisecond))
 	u := env.createUser(t, "a@example.com")
 	key := env.createAPIKey(t, u)
@@ -175,6 +176,7 @@ func TestLockedDatabaseAnswers503(t *testing.T) {
 // take the write (another process holds the lock past busy_timeout's
 // start), instead of answering late, or 200.
 func TestReadyzOwnDeadline(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	u := env.createUser(t, "a@example.com")
 	c, _ := env.createClient(t, u, clientSpec{})
@@ -187,6 +189,7 @@ func TestReadyzOwnDeadline(t *testing.T) {
 // database one heartbeat write per heartbeatEvery; the heartbeat row's
 // time shows when the last one was written.
 func TestReadyzWritesAtMostEveryFewSeconds(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	db, err := sql.Open("sqlite", "file:"+env.DBPath+"?mode=ro")
 	if err != nil {

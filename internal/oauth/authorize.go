@@ -168,7 +168,7 @@ func (p *Provider) authorizeClient(ctx context.Context, q url.Values) (grantd.Cl
 		return grantd.Client{}, grantd.E(grantd.CodeNotFound, "no application with this client_id is registered")
 	}
 	if err != nil {
-		return grantd.Client{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Client{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	if !c.Allows(grantd.GrantAuthorizationCode) || len(c.RedirectURIs) == 0 {
 		const why = "this application is not allowed to use the authorization code flow"

@@ -157,6 +157,7 @@ func mustAuthorize(t *testing.T, e *flowEnv, userID string, q url.Values) Author
 }
 
 func TestAuthorizeErrorPage(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	c := e.client(t)
 	ccOnly := e.client(t, func(c *grantd.Client) {
@@ -203,6 +204,7 @@ func TestAuthorizeErrorPage(t *testing.T) {
 // TestAuthorizeOpenRedirect tries redirect URIs that look like a
 // registered one; each must be refused with a page, never followed.
 func TestAuthorizeOpenRedirect(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	c := e.client(t)
 	for _, uri := range []string{
@@ -257,6 +259,7 @@ func TestAuthorizeOpenRedirect(t *testing.T) {
 }
 
 func TestAuthorizeRedirectURIChoice(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	alice := e.user(t, "alice@example.com")
 	c := e.client(t)
@@ -280,6 +283,7 @@ func TestAuthorizeRedirectURIChoice(t *testing.T) {
 }
 
 func TestAuthorizeErrorRedirect(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	alice := e.user(t, "alice@example.com")
 	conf := e.client(t)
@@ -354,6 +358,7 @@ func TestAuthorizeErrorRedirect(t *testing.T) {
 }
 
 func TestAuthorizeLogin(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	c := e.client(t)
 	res := mustAuthorize(t, e, "", authzQuery(c))
@@ -374,6 +379,7 @@ func TestAuthorizeLogin(t *testing.T) {
 }
 
 func TestAuthorizeConsentRedirect(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t, func(c *Config) { c.ConsentURL = "https://portal.example/consent?lang=en" })
 	alice := e.user(t, "alice@example.com")
 	c := e.client(t)
@@ -422,6 +428,7 @@ func approve(t *testing.T, e *flowEnv, userID string, q url.Values) string {
 }
 
 func TestAuthorizeSkipsConsentWhenGranted(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	ctx := context.Background()
 	alice := e.user(t, "alice@example.com")
@@ -475,6 +482,7 @@ func TestAuthorizeSkipsConsentWhenGranted(t *testing.T) {
 }
 
 func TestAuthorizeCodeIsBoundToTheRequest(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	ctx := context.Background()
 	alice := e.user(t, "alice@example.com")

@@ -35,7 +35,7 @@ func (v Via) Token() bool { return v.ClientID != "" }
 func (p *Provider) TokenCaller(ctx context.Context, tok string) (grantd.User, Via, error) {
 	c, client, ok, err := p.ActiveAccessToken(ctx, tok)
 	if err != nil {
-		return grantd.User{}, Via{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.User{}, Via{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	if !ok {
 		return grantd.User{}, Via{}, grantd.E(grantd.CodeUnauthenticated, "the access token is not valid")
@@ -60,7 +60,7 @@ func (p *Provider) TokenCaller(ctx context.Context, tok string) (grantd.User, Vi
 		return grantd.User{}, Via{}, grantd.E(grantd.CodeUnauthenticated, "the access token's user no longer exists")
 	}
 	if err != nil {
-		return grantd.User{}, Via{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.User{}, Via{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return u, Via{ClientID: client.ID, GrantID: c.GrantID, Scopes: scopes}, nil
 }

@@ -41,15 +41,17 @@ var GrantTypes = []string{grantd.GrantClientCredentials, grantd.GrantAuthorizati
 
 // Apply checks the input and applies it to c. For a create every required
 // field must be present; for an update only the present ones change. It
-// answers every problem, each with the JSON pointer of its field.
+// answers every problem, each with the JSON pointer of its field and a
+// reason whose terms (field names, and the phrases that depend on them)
+// each adapter words in its own names (grantd.FieldError.Worded).
 func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catalog) []grantd.FieldError {
 	var p []grantd.FieldError
 	bad := func(ptr, format string, args ...any) {
-		p = append(p, grantd.FieldError{Pointer: ptr, Detail: fmt.Sprintf(format, args...)})
+		p = append(p, grantd.Field(ptr, format, args...))
 	}
 	required := func(present bool, name string) bool {
 		if create && !present {
-			bad("/"+name, "%s is required", name)
+			bad("/"+name, "{"+name+"} is required")
 		}
 		return present
 	}
@@ -59,18 +61,18 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 		case grantd.ClientPublic, grantd.ClientConfidential:
 			c.Type = t
 		default:
-			bad("/client_type", "client_type must be public or confidential")
+			bad("/client_type", "{client_type} must be public or confidential")
 		}
 	}
 	if required(in.Name != nil, "name") {
 		name := strings.TrimSpace(*in.Name)
 		switch {
 		case name == "":
-			bad("/name", "name must not be blank")
+			bad("/name", "{name} must not be blank")
 		case utf8.RuneCountInString(name) > MaxNameLength:
-			bad("/name", "name is longer than %d characters", MaxNameLength)
+			bad("/name", "{name} is longer than %d characters", MaxNameLength)
 		case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-			bad("/name", "name must not contain control characters")
+			bad("/name", "{name} must not contain control characters")
 		default:
 			c.Name = name
 		}
@@ -79,9 +81,9 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 		scopes := *in.AllowedScopes
 		switch {
 		case len(scopes) == 0:
-			bad("/allowed_scopes", "allowed_scopes must name at least one scope")
+			bad("/allowed_scopes", "{allowed_scopes} must name at least one scope")
 		case len(scopes) > MaxScopes:
-			bad("/allowed_scopes", "allowed_scopes has more than %d entries", MaxScopes)
+			bad("/allowed_scopes", "{allowed_scopes} has more than %d entries", MaxScopes)
 		default:
 			ok := true
 			for i, sc := range scopes {
@@ -98,7 +100,7 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 	if required(in.AllowedGrantTypes != nil, "allowed_grant_types") {
 		gts := *in.AllowedGrantTypes
 		if len(gts) == 0 {
-			bad("/allowed_grant_types", "allowed_grant_types must name at least one grant type")
+			bad("/allowed_grant_types", "{allowed_grant_types} must name at least one grant type")
 		} else {
 			ok := true
 			for i, g := range gts {
@@ -115,7 +117,7 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 	if in.RedirectURIs != nil {
 		uris := *in.RedirectURIs
 		if len(uris) > MaxRedirectURIs {
-			bad("/redirect_uris", "redirect_uris has more than %d entries", MaxRedirectURIs)
+			bad("/redirect_uris", "{redirect_uris} has more than %d entries", MaxRedirectURIs)
 		} else {
 			ok := true
 			for i, u := range uris {
@@ -147,7 +149,7 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 			*u.dst = ""
 		default:
 			if why := CheckWebURI(*u.v); why != "" {
-				bad("/"+u.name, "%s %s", u.name, why)
+				bad("/"+u.name, "{"+u.name+"} %s", why)
 				continue
 			}
 			*u.dst = *u.v
@@ -158,10 +160,10 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 	}
 	// Rules across fields, checked on the result.
 	if c.Public() && c.Allows(grantd.GrantClientCredentials) {
-		bad("/allowed_grant_types", "a public client cannot use client_credentials")
+		bad("/allowed_grant_types", "{a public client} cannot use client_credentials")
 	}
 	if c.Allows(grantd.GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
-		bad("/redirect_uris", "redirect_uris is required when authorization_code is allowed")
+		bad("/redirect_uris", "{redirect_uris} is required {when authorization_code is allowed}")
 	}
 	return p
 }
@@ -222,7 +224,7 @@ func (p *Provider) CreateClientVia(ctx context.Context, owner grantd.User, via V
 		// this call was under way: the token no longer stands.
 		return grantd.Client{}, "", grantd.E(grantd.CodeUnauthenticated, "the access token is not valid")
 	case err != nil:
-		return grantd.Client{}, "", grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Client{}, "", grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return c, secret, nil
 }
@@ -259,7 +261,7 @@ func (p *Provider) OwnClient(ctx context.Context, userID, clientID string) (gran
 		return grantd.Client{}, errNoClient()
 	}
 	if err != nil {
-		return grantd.Client{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Client{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return c, nil
 }
@@ -297,7 +299,7 @@ func (p *Provider) UpdateClientVia(ctx context.Context, userID string, via Via, 
 		if errors.As(err, &ge) {
 			return grantd.Client{}, ge
 		}
-		return grantd.Client{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Client{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return c, nil
 }
@@ -309,7 +311,7 @@ func (p *Provider) DeleteClient(ctx context.Context, userID, clientID string) er
 		return err
 	}
 	if err := p.store.DeleteClient(ctx, c.ID); err != nil && !errors.Is(err, grantd.ErrNotFound) {
-		return grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return nil
 }

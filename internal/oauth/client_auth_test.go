@@ -9,6 +9,7 @@ import (
 )
 
 func TestAuthenticateClient(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	conf := e.client(t)
 	pub := e.client(t, public)

@@ -125,7 +125,7 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 		if errors.As(err, &ge) {
 			return "", ge
 		}
-		return "", grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return "", grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return answer, nil
 }
@@ -179,7 +179,7 @@ func (p *Provider) pendingConsent(ctx context.Context, userID, tok string, now t
 	case errors.Is(err, grantd.ErrNotFound):
 		return grantd.Consent{}, badConsent("is not valid")
 	case err != nil:
-		return grantd.Consent{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Consent{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	case c.UserID != userID:
 		return grantd.Consent{}, badConsent("is not valid")
 	case c.UsedAt != nil:
@@ -198,7 +198,7 @@ func (p *Provider) consentClient(ctx context.Context, c grantd.Consent) (grantd.
 		return grantd.Client{}, "", badConsent("is for an application that no longer exists")
 	}
 	if err != nil {
-		return grantd.Client{}, "", grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Client{}, "", grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	redirect, ok := ResolveRedirect(client, c.RedirectURI)
 	if !ok {

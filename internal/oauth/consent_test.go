@@ -26,6 +26,7 @@ func wantBadConsent(t *testing.T, err error) {
 }
 
 func TestConsentDetails(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	alice := e.user(t, "alice@example.com")
 	c := e.client(t, func(c *grantd.Client) {
@@ -58,6 +59,7 @@ func TestConsentDetails(t *testing.T) {
 // A client registered without client_name is shown by its client_id, so
 // that the page never asks "allow  to use your account?".
 func TestConsentDetailsUnnamedClient(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	alice := e.user(t, "alice@example.com")
 	c := e.client(t, func(c *grantd.Client) { c.Name = "" })
@@ -72,6 +74,7 @@ func TestConsentDetailsUnnamedClient(t *testing.T) {
 }
 
 func TestConsentTokenRefused(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	ctx := context.Background()
 	alice := e.user(t, "alice@example.com")
@@ -157,6 +160,7 @@ func TestConsentTokenRefused(t *testing.T) {
 }
 
 func TestDecideAllow(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	ctx := context.Background()
 	alice := e.user(t, "alice@example.com")
@@ -206,6 +210,7 @@ func TestDecideAllow(t *testing.T) {
 }
 
 func TestDecideDeny(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	ctx := context.Background()
 	alice := e.user(t, "alice@example.com")
@@ -225,6 +230,7 @@ func TestDecideDeny(t *testing.T) {
 }
 
 func TestDecideClientChangedMeanwhile(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	ctx := context.Background()
 	alice := e.user(t, "alice@example.com")
@@ -269,6 +275,7 @@ func crashSQL(backend, name, op, table string) (crash, undo string) {
 // unused, there is no new grant and no widened one, and the user's next
 // try succeeds. On SQLite and PostgreSQL.
 func TestDecideCrashLeavesNothingHalfDone(t *testing.T) {
+	t.Parallel()
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			st, exec := b.Open(t)
@@ -305,7 +312,7 @@ func TestDecideCrashLeavesNothingHalfDone(t *testing.T) {
 					if err == nil {
 						t.Fatalf("Decide through a crash answered %q, want an error", to)
 					}
-					if grantd.ErrorCode(err) != grantd.CodeInternal {
+					if grantd.ErrorCode(err) != grantd.CodeServerError {
 						t.Errorf("Decide through a crash: err = %v, want an internal error", err)
 					}
 

@@ -100,6 +100,7 @@ func wantInvalidGrant(t *testing.T, err error, what string) {
 // after grace, after the successor was used, for other scopes, and with
 // grace off. On SQLite and PostgreSQL.
 func TestRefreshRetryAfterLostAnswer(t *testing.T) {
+	t.Parallel()
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			st, _ := b.Open(t)

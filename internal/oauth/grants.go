@@ -20,7 +20,7 @@ func errNoGrant() *grantd.Error {
 func (p *Provider) ListGrants(ctx context.Context, userID string, page grantd.Page) ([]grantd.Grant, int, error) {
 	gs, total, err := p.store.ListGrants(ctx, userID, page)
 	if err != nil {
-		return nil, 0, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return nil, 0, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return gs, total, nil
 }
@@ -38,7 +38,7 @@ func (p *Provider) OwnGrant(ctx context.Context, userID, grantID string) (grantd
 	case errors.Is(err, grantd.ErrNotFound):
 		return grantd.Grant{}, errNoGrant()
 	case err != nil:
-		return grantd.Grant{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Grant{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	case g.UserID != userID:
 		return grantd.Grant{}, errNoGrant()
 	}
@@ -52,7 +52,7 @@ func (p *Provider) OwnGrant(ctx context.Context, userID, grantID string) (grantd
 func (p *Provider) ClientsMadeThrough(ctx context.Context, userID, grantID string, limit int) ([]grantd.Client, int, error) {
 	cs, total, err := p.store.ListClients(ctx, grantd.ClientFilter{OwnerUserID: userID, CreatedByGrantID: grantID}, grantd.Page{Number: 1, Size: limit})
 	if err != nil {
-		return nil, 0, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return nil, 0, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return cs, total, nil
 }
@@ -74,7 +74,7 @@ func (p *Provider) RevokeGrant(ctx context.Context, userID, grantID string) (gra
 		// Revoked by a concurrent request: for this caller it is gone.
 		return grantd.Grant{}, errNoGrant()
 	case err != nil:
-		return grantd.Grant{}, grantd.Wrap(grantd.CodeInternal, err, "internal error")
+		return grantd.Grant{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	p.log.InfoContext(ctx, "grant revoked", "grant_id", g.ID, "client_id", g.ClientID, "user_id", userID)
 	return g, nil

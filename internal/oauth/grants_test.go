@@ -14,6 +14,7 @@ import (
 )
 
 func TestGrants(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	ctx := context.Background()
 	alice := e.user(t, "alice@example.com")
@@ -94,6 +95,7 @@ func TestGrants(t *testing.T) {
 
 // TestRevokedGrantTakesItsCodes: a code issued under a grant dies with it.
 func TestRevokedGrantTakesItsCodes(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	ctx := context.Background()
 	alice := e.user(t, "alice@example.com")

@@ -135,6 +135,7 @@ func headerKid(t *testing.T, tok string) string {
 // publish its kid, and honour its revocation. Tokens with made-up kids
 // sent to B cost at most one read of the keys per interval.
 func TestNodesAcceptEachOthersTokensAfterRotation(t *testing.T) {
+	t.Parallel()
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -144,13 +145,13 @@ func TestNodesAcceptEachOthersTokensAfterRotation(t *testing.T) {
 			b := newNode(t, conn(t), clock)
 
 			now := clock.Now()
-			owner := testenv.User(t, a.p.Store(), "owner@example.com", "", now)
+			owner := testenv.User(t, a.st, "owner@example.com", "", now)
 			c := grantd.Client{
 				ID: token.NewID(), Name: "Billing job", Type: grantd.ClientConfidential, OrgID: owner.OrgID, UserID: owner.ID,
 				GrantTypes: []string{grantd.GrantClientCredentials}, Scopes: []string{"read"},
 				SecretHash: token.Hash("secret"), CreatedAt: now, UpdatedAt: now,
 			}
-			if err := a.p.Store().CreateClient(ctx, c); err != nil {
+			if err := a.st.CreateClient(ctx, c); err != nil {
 				t.Fatal(err)
 			}
 			auth := ClientAuth{ClientID: c.ID, ClientSecret: "secret"}

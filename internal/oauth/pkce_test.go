@@ -6,6 +6,7 @@ import (
 )
 
 func TestS256(t *testing.T) {
+	t.Parallel()
 	// RFC 7636 Appendix B.
 	const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 	const challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
@@ -24,6 +25,7 @@ func TestS256(t *testing.T) {
 }
 
 func TestValidVerifier(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		v    string
 		want bool

@@ -115,11 +115,5 @@ func (p *Provider) Config() Config { return p.cfg }
 // Catalog answers the scope catalog.
 func (p *Provider) Catalog() *grantd.Catalog { return p.catalog }
 
-// Store answers the store, for adapters' plain reads and writes.
-func (p *Provider) Store() grantd.Store { return p.store }
-
-// Keys answers the signing key ring.
-func (p *Provider) Keys() *token.Keyring { return p.keys }
-
 // Now answers the engine's clock.
 func (p *Provider) Now() time.Time { return p.now() }

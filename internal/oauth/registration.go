@@ -377,15 +377,8 @@ func (p *Provider) applyMetadata(base grantd.Client, md ClientMetadata, create b
 func registrationField(f grantd.FieldError) grantd.FieldError {
 	field, rest, _ := strings.Cut(strings.TrimPrefix(f.Pointer, "/"), "/")
 	switch field {
-	case "name":
-		field = "client_name"
-		if d, ok := strings.CutPrefix(f.Detail, "name "); ok {
-			f.Detail = "client_name " + d
-		}
-	case "allowed_scopes":
-		field = "scope"
-	case "allowed_grant_types":
-		field = "grant_types"
+	case "name", "allowed_scopes", "allowed_grant_types":
+		field = registrationTerms[field]
 	case "redirect_uris":
 		// The element index stays, for metadataError.
 		if rest != "" {
@@ -393,17 +386,18 @@ func registrationField(f grantd.FieldError) grantd.FieldError {
 		}
 	}
 	f.Pointer = "/" + field
-	f.Detail = applyDetailNames.Replace(f.Detail)
+	f.Detail = f.Worded(registrationTerms)
 	return f
 }
 
-// applyDetailNames rewrites Apply's wording for registration's names.
-var applyDetailNames = strings.NewReplacer(
-	"allowed_scopes", "scope",
-	"allowed_grant_types", "grant_types",
-	"a public client", "a public client (token_endpoint_auth_method none)",
-	"when authorization_code is allowed", "when grant_types includes authorization_code",
-)
+// registrationTerms word Apply's reasons in registration's names.
+var registrationTerms = map[string]string{
+	"name":                               "client_name",
+	"allowed_scopes":                     "scope",
+	"allowed_grant_types":                "grant_types",
+	"a public client":                    "a public client (token_endpoint_auth_method none)",
+	"when authorization_code is allowed": "when grant_types includes authorization_code",
+}
 
 // metadataError answers the problems as RFC 7591 §3.2.2 errors. A bad
 // redirect URI value is invalid_redirect_uri, the more precise code,

@@ -25,6 +25,7 @@ func (e *flowEnv) register(t *testing.T, owner grantd.User, md ClientMetadata) R
 }
 
 func TestRegisterDefaults(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	reg := e.register(t, grantd.User{}, ClientMetadata{RedirectURIs: strs("https://app.example/cb")})
 	c := reg.Client
@@ -74,6 +75,7 @@ func TestRegisterDefaults(t *testing.T) {
 }
 
 func TestRegisterMetadataProblems(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	cb := strs("https://app.example/cb")
 	tests := []struct {
@@ -146,6 +148,7 @@ func TestRegisterMetadataProblems(t *testing.T) {
 }
 
 func TestRegisterRedirectURIDescription(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	_, err := e.p.Register(context.Background(), grantd.User{}, ClientMetadata{RedirectURIs: strs("https://ok.example/cb", "http://evil.example/cb")})
 	ge := grantd.AsError(err)
@@ -156,6 +159,7 @@ func TestRegisterRedirectURIDescription(t *testing.T) {
 }
 
 func TestRegisterPolicy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	md := ClientMetadata{GrantTypes: strs(grantd.GrantClientCredentials)}
 	owner := grantd.User{ID: "u-1", OrgID: "o-1"}
@@ -201,6 +205,7 @@ func TestRegisterPolicy(t *testing.T) {
 }
 
 func TestRegistrationManagement(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	ctx := context.Background()
 	reg := e.register(t, grantd.User{}, ClientMetadata{

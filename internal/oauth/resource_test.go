@@ -6,6 +6,7 @@ import "testing"
 // resource indicators are compared in (SPEC §3, Token): two spellings of
 // one URI must meet, and two URIs must not.
 func TestNormalizeResource(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in, want string
 	}{
@@ -44,6 +45,7 @@ func TestNormalizeResource(t *testing.T) {
 }
 
 func TestResourcesMatch(t *testing.T) {
+	t.Parallel()
 	rs, _, ok := NewResources([]string{"http://127.0.0.1:8080", "http://127.0.0.1:8080/v2"})
 	if !ok {
 		t.Fatal("NewResources refused the defaults")

@@ -41,6 +41,7 @@ func newCatalogEnv(t *testing.T, scopes []grantd.Scope, mod ...func(*Config)) *f
 // invalid_client_metadata naming scope and the scope. A client registered
 // with an owner (the api_key policy) may have them.
 func TestRegisterSensitiveScopes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cb := strs("https://app.example/cb")
 	e := newCatalogEnv(t, sensitiveScopes)
@@ -118,6 +119,7 @@ func mustClient(t *testing.T, e *flowEnv, id string) grantd.Client {
 // metadata lists no scope, while the authorization server metadata still
 // lists admin, which clients made by their owners may have.
 func TestDefaultCatalogOpenRegistration(t *testing.T) {
+	t.Parallel()
 	e := newCatalogEnv(t, grantd.DefaultScopes)
 	_, err := e.p.Register(context.Background(), grantd.User{}, ClientMetadata{RedirectURIs: strs("https://app.example/cb")})
 	ge := grantd.AsError(err)
@@ -142,6 +144,7 @@ func TestDefaultCatalogOpenRegistration(t *testing.T) {
 // client_credentials neither defaults to it nor grants it. The same row
 // with an owner gets admin.
 func TestOwnerlessRowWithAdmin(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newFlowEnv(t)
 	alice := e.user(t, "alice@example.com")
@@ -192,6 +195,7 @@ func TestOwnerlessRowWithAdmin(t *testing.T) {
 // update through a token may keep or drop scopes but add only the
 // token's. A person's own call has no such ceiling.
 func TestCreateClientVia(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newFlowEnv(t)
 	aliceID := e.user(t, "alice@example.com")

@@ -8,6 +8,7 @@ import (
 )
 
 func TestNarrowScope(t *testing.T) {
+	t.Parallel()
 	granted := []string{"read", "write", "admin"}
 	tests := []struct {
 		name      string
@@ -37,6 +38,7 @@ func TestNarrowScope(t *testing.T) {
 }
 
 func TestAudiences(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	const api = "https://api.example/v1"
 	tests := []struct {
@@ -83,6 +85,7 @@ func TestAudiences(t *testing.T) {
 func ptrTo(s string) *string { return &s }
 
 func TestClientScopes(t *testing.T) {
+	t.Parallel()
 	e := newFlowEnv(t)
 	tests := []struct {
 		name      string

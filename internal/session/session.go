@@ -17,8 +17,18 @@ import (
 // Secure when the issuer is https.
 const CookieName = "grantd_session"
 
+// Getter reads sessions: the engine (oauth.Provider) or a store.
+type Getter interface {
+	GetSession(ctx context.Context, hash string) (grantd.Session, error)
+}
+
+// Creator records sessions: the engine (oauth.Provider) or a store.
+type Creator interface {
+	CreateSession(ctx context.Context, s grantd.Session) error
+}
+
 // Lookup answers the live session of the request's cookie, if any.
-func Lookup(ctx context.Context, st grantd.Store, r *http.Request, now time.Time) (grantd.Session, bool, error) {
+func Lookup(ctx context.Context, st Getter, r *http.Request, now time.Time) (grantd.Session, bool, error) {
 	c, err := r.Cookie(CookieName)
 	if err != nil || !token.HasPrefix(c.Value, token.PrefixSession) || len(c.Value) > 128 {
 		return grantd.Session{}, false, nil
@@ -37,7 +47,7 @@ func Lookup(ctx context.Context, st grantd.Store, r *http.Request, now time.Time
 }
 
 // Create starts a session for the user and answers the cookie to set.
-func Create(ctx context.Context, st grantd.Store, userID string, now time.Time, ttl time.Duration, secure bool) (*http.Cookie, grantd.Session, error) {
+func Create(ctx context.Context, st Creator, userID string, now time.Time, ttl time.Duration, secure bool) (*http.Cookie, grantd.Session, error) {
 	value, hash := token.NewOpaque(token.PrefixSession)
 	csrf, _ := token.NewOpaque("")
 	s := grantd.Session{Hash: hash, UserID: userID, CSRFToken: csrf, CreatedAt: now.UTC(), ExpiresAt: now.UTC().Add(ttl)}

@@ -77,7 +77,7 @@ func (h *handler) appsPage(w http.ResponseWriter, r *http.Request) {
 	cat := h.p.Catalog()
 	for _, g := range grants {
 		row := appRow{GrantID: g.ID, Name: g.ClientID, Scopes: cat.Describe(g.Scopes), Created: g.CreatedAt, LastUsed: g.LastUsedAt}
-		c, err := h.store.GetClient(r.Context(), g.ClientID)
+		c, err := h.p.Client(r.Context(), g.ClientID)
 		switch {
 		case err == nil:
 			row.Name, row.Verified, row.Logo = c.DisplayName(), c.Verified, httpsLogo(c.LogoURI)

@@ -22,7 +22,7 @@ func (h *handler) developerPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := pageNumber(r)
-	cs, total, err := h.store.ListClients(r.Context(), grantd.ClientFilter{OwnerUserID: a.User.ID}, grantd.Page{Number: n, Size: pageSize})
+	cs, total, err := h.p.ListClients(r.Context(), grantd.ClientFilter{OwnerUserID: a.User.ID}, grantd.Page{Number: n, Size: pageSize})
 	if err != nil {
 		h.internal(w, r, err)
 		return
@@ -128,17 +128,17 @@ func (f clientForm) input(create bool) oauth.ClientInput {
 	return in
 }
 
-// fieldLabels turns the API's field names in the Provider's messages into
-// the labels of the form, which is what the person sees.
-var fieldLabels = strings.NewReplacer(
-	"allowed_scopes", "Scopes",
-	"allowed_grant_types", "Grant types",
-	"redirect_uris", "Redirect URIs",
-	"client_type", "Type",
-	"logo_uri", "Logo URL",
-	"tos_uri", "Terms of service URL",
-	"policy_uri", "Privacy policy URL",
-)
+// fieldLabels word the Provider's field problems in the labels of the
+// form, which is what the person sees.
+var fieldLabels = map[string]string{
+	"allowed_scopes":      "Scopes",
+	"allowed_grant_types": "Grant types",
+	"redirect_uris":       "Redirect URIs",
+	"client_type":         "Type",
+	"logo_uri":            "Logo URL",
+	"tos_uri":             "Terms of service URL",
+	"policy_uri":          "Privacy policy URL",
+}
 
 // fieldErrors places the Provider's problems next to the form's fields:
 // a pointer's first segment is the field's name, and an index into the
@@ -148,7 +148,7 @@ func (f clientForm) fieldErrors(fields []grantd.FieldError) map[string][]string 
 	out := map[string][]string{}
 	for _, fe := range fields {
 		name, rest, _ := strings.Cut(strings.TrimPrefix(fe.Pointer, "/"), "/")
-		detail := fieldLabels.Replace(fe.Detail)
+		detail := fe.Worded(fieldLabels)
 		msg := sentence(detail)
 		if name == "redirect_uris" && rest != "" {
 			if i, err := strconv.Atoi(rest); err == nil && i >= 0 && i < len(lines) {

@@ -31,6 +31,7 @@ func (l *logBuffer) String() string {
 // of the developer form, or sent as the method of a request to a page,
 // is not repeated on the error page nor in the log (debug included).
 func TestPagesDoNotEchoSecrets(t *testing.T) {
+	t.Parallel()
 	var logs logBuffer
 	e := newEnv(t, func(o *envOptions) {
 		o.log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

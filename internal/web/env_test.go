@@ -26,10 +26,9 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
-	"github.com/grantd/grantd/internal/httpapi"
+	"github.com/grantd/grantd/internal/app"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/password"
-	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/store/deadline"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
@@ -52,7 +51,6 @@ type env struct {
 	Store    *sqlite.Store
 	Provider *oauth.Provider
 	Clock    *testenv.Clock
-	Web      http.Handler
 	DBPath   string
 }
 
@@ -61,6 +59,8 @@ type envOptions struct {
 	realClock bool          // time.Now, for the browser test, whose browser has its own clock
 	log       *slog.Logger  // the pages', the engine's and the API's logs; nil discards
 	dbTimeout time.Duration // > 0: the engine's store gives each call this deadline, as grantd serve does
+
+	crossOrigin *http.CrossOriginProtection // given to the pages and the API, as serve does; nil: each makes its own
 }
 
 func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
@@ -85,20 +85,20 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	if o.dbTimeout > 0 {
 		engineStore = deadline.New(st, o.dbTimeout)
 	}
-	p, err := oauth.NewProvider(oauth.Deps{Config: oauth.Config{Issuer: issuer}, Store: engineStore, Keys: keys, Catalog: catalog, Now: now, Logger: o.log})
+	// The server serve builds, from the one composition root.
+	a, err := app.New(app.Config{
+		Engine: oauth.Config{Issuer: issuer}, Store: engineStore, Keys: keys, Catalog: catalog, Now: now, Logger: o.log,
+		CrossOrigin: o.crossOrigin,
+		Pages:       web.Deps{PasswordParams: testParams},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One set of limits for the pages and the API, as serve has.
-	limits := ratelimit.NewMemory(now, 0)
-	pages, err := web.New(web.Deps{Provider: p, PasswordParams: testParams, Limits: limits, Logger: o.log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = httpapi.NewServer(p, pages, o.log, httpapi.WithLimits(limits))
+	p := a.Provider
+	ts.Config.Handler = a.Handler
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &env{URL: issuer, Store: st, Provider: p, Clock: c, Web: pages, DBPath: dbPath}
+	return &env{URL: issuer, Store: st, Provider: p, Clock: c, DBPath: dbPath}
 }
 
 // user makes a user who signs in with the password ("" for none).

@@ -26,11 +26,11 @@ type account struct {
 // account answers the request's signed-in person, if any. A session whose
 // user is gone counts as no session.
 func (h *handler) account(r *http.Request) (account, bool, error) {
-	s, ok, err := session.Lookup(r.Context(), h.store, r, h.now())
+	s, ok, err := session.Lookup(r.Context(), h.p, r, h.now())
 	if err != nil || !ok {
 		return account{}, false, err
 	}
-	u, err := h.store.GetUser(r.Context(), s.UserID)
+	u, err := h.p.User(r.Context(), s.UserID)
 	if errors.Is(err, grantd.ErrNotFound) {
 		return account{}, false, nil
 	}
@@ -129,16 +129,15 @@ func (h *handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 // sameOrigin rejects a post that the browser says came from elsewhere.
 // It complements the CSRF token, which stays the real defence: a request
 // without these headers (an old browser, a script) is judged by the token
-// alone.
+// alone. Sec-Fetch-Site is judged by the one CrossOriginProtection the
+// JSON API shares; an Origin must be the issuer, which a proxy in front
+// may not pass on as the Host that net/http's Origin check compares with,
+// so that check applies only where Sec-Fetch-Site is sent.
 func (h *handler) sameOrigin(r *http.Request) bool {
 	if o := r.Header.Get("Origin"); o != "" && !strings.EqualFold(o, h.origin) {
 		return false
 	}
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
-		return true
-	}
-	return false
+	return r.Header.Get("Sec-Fetch-Site") == "" || h.crossOrigin.Check(r) == nil
 }
 
 // sameSecret compares a presented token with the expected one in

@@ -39,6 +39,7 @@ func checkGolden(t *testing.T, name string, got []byte) {
 // TestPagesGolden pins the markup of the pages people see most, rendered
 // from fixed data.
 func TestPagesGolden(t *testing.T) {
+	t.Parallel()
 	pg, err := loadPages("v1")
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +79,7 @@ func TestPagesGolden(t *testing.T) {
 }
 
 func TestSafeReturnTo(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"", "/"},
 		{"/", "/"},
@@ -103,6 +105,7 @@ func TestSafeReturnTo(t *testing.T) {
 }
 
 func TestCSPSource(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"https://app.example.com/cb?x=1", "https://app.example.com"},
 		{"https://App.Example.com:8443/cb", "https://app.example.com:8443"},
@@ -122,6 +125,7 @@ func TestCSPSource(t *testing.T) {
 }
 
 func TestRedirectHost(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, host, where string }{
 		{"https://app.example.com/cb", "app.example.com", ""},
 		{"https://app.example.com:443/cb", "app.example.com", ""},

@@ -111,12 +111,12 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	// A new session on every sign-in, and the old one ended: a session
 	// cookie planted in the browser before sign-in is worth nothing after.
 	if c, err := r.Cookie(session.CookieName); err == nil && token.HasPrefix(c.Value, token.PrefixSession) {
-		if err := h.store.DeleteSession(r.Context(), token.Hash(c.Value)); err != nil && !errors.Is(err, grantd.ErrNotFound) {
+		if err := h.p.DeleteSession(r.Context(), token.Hash(c.Value)); err != nil && !errors.Is(err, grantd.ErrNotFound) {
 			h.internal(w, r, err)
 			return
 		}
 	}
-	cookie, _, err := session.Create(r.Context(), h.store, u.ID, h.now(), h.p.Config().SessionTTL, h.secure)
+	cookie, _, err := session.Create(r.Context(), h.p, u.ID, h.now(), h.p.Config().SessionTTL, h.secure)
 	if err != nil {
 		h.internal(w, r, err)
 		return
@@ -143,7 +143,7 @@ func (h *handler) checkPassword(ctx context.Context, lane int, email, pw string)
 		_, _ = h.verify(pw[:min(len(pw), maxPasswordLength)], h.dummyHash)
 		return grantd.User{}, false, nil
 	}
-	u, err := h.store.GetUserByEmail(ctx, email)
+	u, err := h.p.SignInAccount(ctx, email)
 	if errors.Is(err, grantd.ErrNotFound) || (err == nil && u.PasswordHash == "") {
 		_, _ = h.verify(pw, h.dummyHash)
 		return grantd.User{}, false, nil
@@ -216,7 +216,7 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 			h.forbidden(w, r)
 			return
 		}
-		if err := h.store.DeleteSession(r.Context(), a.Session.Hash); err != nil && !errors.Is(err, grantd.ErrNotFound) {
+		if err := h.p.DeleteSession(r.Context(), a.Session.Hash); err != nil && !errors.Is(err, grantd.ErrNotFound) {
 			h.internal(w, r, err)
 			return
 		}
@@ -265,7 +265,7 @@ func (h *handler) returnToSource(ctx context.Context, returnTo string) string {
 		return ""
 	}
 	q := u.Query()
-	c, err := h.store.GetClient(ctx, q.Get("client_id"))
+	c, err := h.p.Client(ctx, q.Get("client_id"))
 	if err != nil {
 		return ""
 	}

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/httperr"
 )
 
 //go:embed templates/*.html
@@ -165,7 +166,7 @@ func (h *handler) internal(w http.ResponseWriter, r *http.Request, err error) {
 // errors are logged and shown as a generic 500.
 func (h *handler) failErr(w http.ResponseWriter, r *http.Request, err error, d errorData) {
 	e := grantd.AsError(err)
-	st := statusOf(e.Code)
+	st := httperr.Of(e.Code).Page
 	if st >= 500 {
 		h.internal(w, r, err)
 		return
@@ -181,35 +182,6 @@ func (h *handler) failErr(w http.ResponseWriter, r *http.Request, err error, d e
 		}
 	}
 	h.failWith(w, r, st, d)
-}
-
-// statusOf answers the HTTP status of an error code on a page. It follows
-// the API's table (internal/httpapi/errors.go), which this adapter may not
-// import; protocol codes that reach a page are all the person's request
-// being wrong.
-func statusOf(c grantd.Code) int {
-	switch c {
-	case grantd.CodeValidation:
-		return http.StatusUnprocessableEntity
-	case grantd.CodeNotFound:
-		return http.StatusNotFound
-	case grantd.CodeForbidden, grantd.CodeAccessDenied:
-		return http.StatusForbidden
-	case grantd.CodeUnauthenticated:
-		return http.StatusUnauthorized
-	case grantd.CodeTooManyRequests:
-		return http.StatusTooManyRequests
-	case grantd.CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case grantd.CodeMethodNotAllowed:
-		return http.StatusMethodNotAllowed
-	case grantd.CodeTemporarilyUnavailable:
-		return http.StatusServiceUnavailable
-	case grantd.CodeInternal, grantd.CodeServerError:
-		return http.StatusInternalServerError
-	default:
-		return http.StatusBadRequest
-	}
 }
 
 func headingOf(status int) string {

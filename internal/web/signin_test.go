@@ -149,6 +149,7 @@ func (g *gate) queued(lane int) int {
 // password check; and the person signing in, from an address that has
 // not been failing, is checked before the flood's queued attempts.
 func TestSignInFlood(t *testing.T) {
+	t.Parallel()
 	hold := newHolder()
 	const slots, queue, attackers = 1, 4, 60
 	e := newSignInEnv(t, PasswordChecks{Slots: slots, Queue: queue, MaxWait: 5 * time.Minute, Verify: hold.verify})
@@ -262,6 +263,7 @@ func TestSignInFlood(t *testing.T) {
 // TestSignInQueueWait: a sign-in that cannot get a slot within MaxWait is
 // answered 503, not left waiting for the flood to end.
 func TestSignInQueueWait(t *testing.T) {
+	t.Parallel()
 	hold := newHolder()
 	e := newSignInEnv(t, PasswordChecks{Slots: 1, Queue: 10, MaxWait: 20 * time.Millisecond, Verify: hold.verify})
 	held := make(chan *httptest.ResponseRecorder, 1)
@@ -288,6 +290,7 @@ func TestSignInQueueWait(t *testing.T) {
 // every attempt comes from another address, and the account's limit
 // stops them all the same; a success then clears it.
 func TestSignInPerAccount(t *testing.T) {
+	t.Parallel()
 	e := newSignInEnv(t, PasswordChecks{})
 	e.user(t, "ada@example.com", "ada's password")
 	for i := range 10 {
@@ -314,6 +317,7 @@ func TestSignInPerAccount(t *testing.T) {
 // moves through its /64s (and the addresses within one), and still meets
 // a limit; successes give their attempt back.
 func TestSignInIPv6(t *testing.T) {
+	t.Parallel()
 	e := newSignInEnv(t, PasswordChecks{})
 	e.user(t, "ada@example.com", "ada's password")
 	// Addresses of one /64 are one key.

@@ -17,6 +17,7 @@ import (
 // answers a fast 503 page, in HTML with Retry-After, instead of hanging
 // or a 500; once the lock is gone the same form works.
 func TestPageWhileDatabaseLocked(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(o *envOptions) { o.dbTimeout = 300 * time.Millisecond })
 	const email, pw = "ada@example.com", "correct horse"
 	u := e.user(t, email, pw)

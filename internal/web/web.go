@@ -38,8 +38,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grantd/grantd"
-	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/password"
 	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/token"
@@ -47,7 +45,7 @@ import (
 
 // Deps are what the pages need.
 type Deps struct {
-	Provider *oauth.Provider
+	Provider Engine
 	// Logger receives internal errors; nil discards.
 	Logger *slog.Logger
 	// Secure marks cookies Secure (and names the sign-in CSRF cookie with
@@ -65,12 +63,14 @@ type Deps struct {
 	// JSON API the same one so that they share the consent token count.
 	// In memory on the Provider's clock when nil.
 	Limits ratelimit.Limits
+	// CrossOrigin judges form posts by Sec-Fetch-Site (net/http's
+	// check); give the JSON API the same one. A new one when nil.
+	CrossOrigin *http.CrossOriginProtection
 }
 
 // handler serves every page.
 type handler struct {
-	p      *oauth.Provider
-	store  grantd.Store
+	p      Engine
 	log    *slog.Logger
 	secure bool
 	origin string // the issuer: the only origin forms may be posted from
@@ -87,6 +87,7 @@ type handler struct {
 	consentLimit ratelimit.PerAddress // unusable consent tokens per address
 	mux          *http.ServeMux
 	maxFormSize  int64
+	crossOrigin  *http.CrossOriginProtection
 }
 
 // New builds the handler of the pages.
@@ -115,9 +116,12 @@ func New(d Deps) (http.Handler, error) {
 		limits = ratelimit.NewMemory(d.Provider.Now, 0)
 	}
 	checks := d.PasswordChecks.withDefaults()
+	crossOrigin := d.CrossOrigin
+	if crossOrigin == nil {
+		crossOrigin = http.NewCrossOriginProtection()
+	}
 	h := &handler{
 		p:            d.Provider,
-		store:        d.Provider.Store(),
 		log:          d.Logger,
 		secure:       d.Secure,
 		origin:       origin(iss),
@@ -131,6 +135,7 @@ func New(d Deps) (http.Handler, error) {
 		signInFailed: ratelimit.SignInFailed.Of(limits),
 		consentLimit: ratelimit.ConsentToken.Of(limits),
 		mux:          http.NewServeMux(),
+		crossOrigin:  crossOrigin,
 		maxFormSize:  64 << 10,
 	}
 	if h.log == nil {

@@ -23,6 +23,7 @@ const (
 )
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		email, pw  string
@@ -84,6 +85,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLoginReturnTo(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		returnTo string
 		want     string
@@ -131,6 +133,7 @@ func TestLoginReturnTo(t *testing.T) {
 }
 
 func TestLoginRateLimit(t *testing.T) {
+	t.Parallel()
 	t.Run("per email", func(t *testing.T) {
 		e := newEnv(t)
 		e.user(t, email, pw)
@@ -196,6 +199,7 @@ func checkRateLimitFields(t *testing.T, res page, limit string) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user(t, email, pw)
 	b := e.browser(t)
@@ -228,6 +232,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestHome(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user(t, email, pw)
 	b := e.browser(t)
@@ -241,6 +246,7 @@ func TestHome(t *testing.T) {
 }
 
 func TestSignedOutPagesRedirectToLogin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser(t)
 	for _, path := range []string{"/apps", "/developer", "/developer/new", "/developer/abc", "/developer/abc/delete", "/consent?consent_token=grantd_consent_x", "/apps?page=2"} {
@@ -255,6 +261,7 @@ func TestSignedOutPagesRedirectToLogin(t *testing.T) {
 // TestCSRF posts every form of the pages without its CSRF token and with
 // a wrong one: each is a 403 page and changes nothing.
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user(t, email, pw)
 	c, _ := e.client(t, u, "Acme Dashboard", "https://acme.example/callback")
@@ -358,6 +365,7 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestLoginCSRF(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user(t, email, pw)
 	tests := []struct {
@@ -407,6 +415,7 @@ func TestLoginCSRF(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user(t, email, pw)
 	c, _ := e.client(t, u, "Acme Dashboard", "https://acme.example/callback")
@@ -450,6 +459,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestStaticAndErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser(t)
 	tests := []struct {
@@ -502,6 +512,7 @@ func TestStaticAndErrors(t *testing.T) {
 }
 
 func TestBadForms(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user(t, email, pw)
 	b := e.browser(t)
@@ -536,6 +547,7 @@ func TestBadForms(t *testing.T) {
 }
 
 func TestConsentPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user(t, email, pw)
 	c, _ := e.client(t, u, "Acme Dashboard", "https://app.acme.example/oauth/callback")
@@ -617,6 +629,7 @@ func TestConsentPage(t *testing.T) {
 }
 
 func TestConsentDecide(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user(t, email, pw)
 	c, _ := e.client(t, u, "Acme Dashboard", "https://app.acme.example/cb?tenant=1")
@@ -682,6 +695,7 @@ func TestConsentDecide(t *testing.T) {
 // looking a token up, even a good one; looking at a good token costs
 // nothing.
 func TestConsentTokenLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user(t, email, pw)
 	c, _ := e.client(t, u, "Acme Dashboard", "https://app.acme.example/cb")
@@ -730,6 +744,7 @@ func TestConsentTokenLimit(t *testing.T) {
 }
 
 func TestConnectedApps(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user(t, email, pw)
 	c, _ := e.client(t, u, "Acme Dashboard", "https://app.acme.example/cb")
@@ -779,6 +794,7 @@ func TestConnectedApps(t *testing.T) {
 }
 
 func TestDeveloperApps(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user(t, email, pw)
 	b := e.browser(t)
@@ -948,6 +964,7 @@ func TestDeveloperApps(t *testing.T) {
 // the api_key policy may have no name; its pages show its client_id, as
 // the consent page does, rather than an empty link.
 func TestDeveloperAppsUnnamed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user(t, email, pw)
 	c, _ := e.client(t, u, "Acme", "https://app.acme.example/cb")
@@ -973,6 +990,7 @@ func TestDeveloperAppsUnnamed(t *testing.T) {
 // TestSecureCookies: with an https issuer every cookie is Secure, and the
 // sign-in CSRF cookie carries the __Host- prefix.
 func TestSecureCookies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user(t, email, pw)
 	h, err := web.New(web.Deps{Provider: e.Provider, Secure: true, PasswordParams: testParams})
@@ -1010,6 +1028,7 @@ func TestSecureCookies(t *testing.T) {
 // TestOddInput: addresses no page would link to get a 4xx page or a
 // harmless default, never a 500.
 func TestOddInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user(t, email, pw)
 	b := e.browser(t)
@@ -1053,6 +1072,7 @@ func TestOddInput(t *testing.T) {
 // access deletes them, before the person confirms; removing access then
 // does. An app that made nothing says nothing of the kind.
 func TestConnectedAppsShowWhatAnAppMade(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, email, pw)

@@ -1,0 +1,169 @@
+// Package app is grantd's composition root: New builds the whole server
+// from a validated configuration (the engine, the failure limits, the one
+// cross-origin rule, the pages, the JSON API and its middleware) and Run
+// runs its background loops. `grantd serve` opens the database and the key
+// ring, calls New, and only listens, serves and shuts down.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/httpapi"
+	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
+	"github.com/grantd/grantd/internal/token"
+	"github.com/grantd/grantd/internal/web"
+)
+
+// Defaults of the background loops.
+const (
+	DefaultKeyReload = 30 * time.Second
+	DefaultGCEvery   = 10 * time.Minute
+)
+
+// Config is everything the server is built from.
+type Config struct {
+	// Engine is the protocol engine's configuration; Engine.Issuer is
+	// required.
+	Engine  oauth.Config
+	Store   grantd.Store
+	Keys    *token.Keyring
+	Catalog *grantd.Catalog
+	// Logger receives the server's logs; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+
+	// KeyReload is how often Run reloads the signing keys (so that a
+	// rotation by another process reaches this one); GCEvery how often it
+	// removes expired rows. Their defaults when zero; negative is refused.
+	KeyReload time.Duration
+	GCEvery   time.Duration
+
+	// CrossOrigin is the one cross-origin rule of both adapters; a new
+	// net/http.CrossOriginProtection when nil.
+	CrossOrigin *http.CrossOriginProtection
+
+	// Pages, when set, changes how the pages are built (tests give cheap
+	// password parameters); Provider, Logger, Secure, Limits and
+	// CrossOrigin are always set by New.
+	Pages web.Deps
+}
+
+// App is the built server.
+type App struct {
+	Handler  http.Handler
+	Provider *oauth.Provider
+
+	store     grantd.Store
+	keys      *token.Keyring
+	log       *slog.Logger
+	now       func() time.Time
+	keyReload time.Duration
+	gcEvery   time.Duration
+}
+
+// New validates cfg and builds the server. Every refusal names the
+// setting.
+func New(cfg Config) (*App, error) {
+	if cfg.Store == nil || cfg.Keys == nil || cfg.Catalog == nil {
+		return nil, errors.New("app: a store, a key ring and a scope catalog are required")
+	}
+	if cfg.Engine.Issuer == "" {
+		return nil, errors.New("app: the issuer is required")
+	}
+	if cfg.KeyReload < 0 {
+		return nil, fmt.Errorf("--key-reload %s (env GRANTD_KEY_RELOAD): must be more than 0", cfg.KeyReload)
+	}
+	if cfg.GCEvery < 0 {
+		return nil, fmt.Errorf("app: GCEvery %s: must be more than 0", cfg.GCEvery)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	switch cfg.Engine.Registration {
+	case "", oauth.RegistrationOpen, oauth.RegistrationAPIKey, oauth.RegistrationDisabled:
+	default:
+		return nil, fmt.Errorf("--registration %q (env GRANTD_REGISTRATION): use open, api_key or disabled", cfg.Engine.Registration)
+	}
+	provider, err := oauth.NewProvider(oauth.Deps{
+		Config:  cfg.Engine,
+		Store:   cfg.Store,
+		Keys:    cfg.Keys,
+		Catalog: cfg.Catalog,
+		Logger:  log,
+		Now:     now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--resource: %w", err)
+	}
+	if provider.Config().Registration == oauth.RegistrationOpen && len(cfg.Catalog.NonSensitiveIDs()) == 0 {
+		// Not an error: the rest of the server works. But every open
+		// registration will be refused, which an operator should hear of
+		// before a client developer does.
+		log.Warn("open registration will refuse every client: every scope of the catalog is sensitive, and a client without an owner gets no sensitive scope; add a scope that is not sensitive to --scopes-file, or set --registration api_key or disabled")
+	}
+	// One set of failure limits for the pages and the API, so that a
+	// consent token guessed through either is one count; one cross-origin
+	// rule for the pages' forms and the API's consent decision.
+	limits := ratelimit.NewMemory(provider.Now, 0)
+	crossOrigin := cfg.CrossOrigin
+	if crossOrigin == nil {
+		crossOrigin = http.NewCrossOriginProtection()
+	}
+	pd := cfg.Pages
+	pd.Provider, pd.Logger, pd.Limits, pd.CrossOrigin = provider, log, limits, crossOrigin
+	pd.Secure = strings.HasPrefix(provider.Config().Issuer, "https://")
+	pages, err := web.New(pd)
+	if err != nil {
+		return nil, err
+	}
+	api := httpapi.NewServer(provider, pages, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}))
+	a := &App{
+		Handler: api, Provider: provider,
+		store: cfg.Store, keys: cfg.Keys, log: log, now: now,
+		keyReload: cfg.KeyReload, gcEvery: cfg.GCEvery,
+	}
+	if a.keyReload == 0 {
+		a.keyReload = DefaultKeyReload
+	}
+	if a.gcEvery == 0 {
+		a.gcEvery = DefaultGCEvery
+	}
+	return a, nil
+}
+
+// Run runs the background loops until ctx ends: it reloads the signing
+// keys every KeyReload and removes expired rows every GCEvery.
+func (a *App) Run(ctx context.Context) {
+	reload := time.NewTicker(a.keyReload)
+	defer reload.Stop()
+	gc := time.NewTicker(a.gcEvery)
+	defer gc.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reload.C:
+			if err := a.keys.Load(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("reloading signing keys failed", "error", err)
+			}
+		case <-gc.C:
+			if err := a.store.DeleteExpired(ctx, a.now()); err != nil && ctx.Err() == nil {
+				a.log.Warn("removing expired rows failed", "error", err)
+			}
+		}
+	}
+}

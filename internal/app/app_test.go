@@ -1,0 +1,132 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/testenv"
+)
+
+func testConfig(t *testing.T) Config {
+	t.Helper()
+	st, _ := testenv.Store(t)
+	clock := testenv.NewClock()
+	return Config{
+		Engine:  oauth.Config{Issuer: "https://auth.example.com"},
+		Store:   st,
+		Keys:    testenv.Keyring(t, st, "", clock.Now, 30*time.Minute),
+		Catalog: testenv.Catalog(t, grantd.DefaultScopes),
+		Now:     clock.Now,
+	}
+}
+
+// New builds the whole server: the API, the pages behind it and the
+// middleware around both.
+func TestNewBuildsTheWholeServer(t *testing.T) {
+	t.Parallel()
+	a, err := New(testConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/healthz": "application/json",
+		"/login":   "text/html",
+		"/.well-known/oauth-authorization-server": "application/json",
+	} {
+		rec := httptest.NewRecorder()
+		a.Handler.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), want) {
+			t.Errorf("GET %s: %d %q, want 200 %s", path, rec.Code, rec.Header().Get("Content-Type"), want)
+		}
+		if rec.Header().Get("X-Request-Id") == "" {
+			t.Errorf("GET %s: no X-Request-Id: the middleware is not around the handler", path)
+		}
+	}
+}
+
+// A configuration that cannot be meant is refused with a message naming
+// the setting, before anything is built.
+func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"registration", func(c *Config) { c.Engine.Registration = "opne" }, "--registration"},
+		{"resource", func(c *Config) { c.Engine.Resources = []string{"not a uri"} }, "--resource"},
+		{"key reload", func(c *Config) { c.KeyReload = -time.Second }, "--key-reload"},
+		{"issuer", func(c *Config) { c.Engine.Issuer = "" }, "issuer"},
+		{"store", func(c *Config) { c.Store = nil }, "store"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			tt.change(&cfg)
+			if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New = %v, want a refusal naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// countingStore counts DeleteExpired, the expiry GC's call.
+type countingStore struct {
+	grantd.Store
+	gc chan struct{}
+}
+
+func (c *countingStore) DeleteExpired(ctx context.Context, now time.Time) error {
+	select {
+	case c.gc <- struct{}{}:
+	default:
+	}
+	return c.Store.DeleteExpired(ctx, now)
+}
+
+// Run runs the expiry GC until its context ends.
+func TestRunRemovesExpiredRowsUntilStopped(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cs := &countingStore{Store: cfg.Store, gc: make(chan struct{}, 1)}
+	cfg.Store, cfg.GCEvery = cs, time.Millisecond
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	select {
+	case <-cs.gc:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not remove expired rows")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not stop when its context ended")
+	}
+}
+
+// The authorization endpoint's error page is the pages' (web.ErrorPages),
+// wired by New: an unknown client gets it, not JSON.
+func TestNewWiresThePagesErrorPage(t *testing.T) {
+	t.Parallel()
+	a, err := New(testConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	a.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/v2/oauth/authorize?response_type=code&client_id=nosuch", nil))
+	if rec.Code != http.StatusNotFound || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") || !strings.Contains(rec.Body.String(), "Unknown application") {
+		t.Fatalf("authorize for an unknown client: %d %q\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+}
