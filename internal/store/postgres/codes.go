@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -66,68 +65,4 @@ func lockCodeGrant(ctx context.Context, tx pgx.Tx, hash string) error {
 	// A missing grant means the grant went, and the code with it, since
 	// the first read: ErrNotFound either way.
 	return lockGrant(ctx, tx, grantID)
-}
-
-func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, issue func(grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error)) (grantd.AuthCode, error) {
-	var (
-		out    grantd.AuthCode
-		reused bool
-	)
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		out, reused = grantd.AuthCode{}, false
-		if err := lockCodeGrant(ctx, tx, hash); err != nil {
-			return err
-		}
-		code, err := getAuthCode(ctx, tx, hash, `FOR UPDATE`)
-		if err != nil {
-			return err
-		}
-		if code.UsedAt != nil {
-			// A second use means the code leaked: take back what the
-			// first use issued, and commit that even though the caller
-			// gets an error.
-			if code.AccessJTI != "" && code.AccessExpiresAt != nil {
-				if err := revokeJTI(ctx, tx, code.AccessJTI, *code.AccessExpiresAt); err != nil {
-					return err
-				}
-			}
-			if code.FamilyID != "" {
-				if err := revokeRefreshTokens(ctx, tx, now, `family_id = $1`, code.FamilyID); err != nil {
-					return err
-				}
-			}
-			out, reused = code, true
-			return nil
-		}
-
-		issued, rt, err := issue(code)
-		if err != nil {
-			return err
-		}
-		if err := checkAccessExpiry(issued.AccessJTI, issued.AccessExpiresAt); err != nil {
-			return err
-		}
-		// Only the redemption fields are taken from issue's answer; the
-		// rest of the code is what was stored.
-		_, err = tx.Exec(ctx, `UPDATE auth_codes SET used_at = $1, family_id = $2, access_jti = $3,
-			access_expires_at = $4 WHERE hash = $5`,
-			ts(now), issued.FamilyID, issued.AccessJTI, nullTS(issued.AccessExpiresAt), hash)
-		if err != nil {
-			return dbErr("redeem auth code", err)
-		}
-		if rt != nil {
-			if err := insertRefreshToken(ctx, tx, *rt); err != nil {
-				return err
-			}
-		}
-		out, err = getAuthCode(ctx, tx, hash, "")
-		return err
-	})
-	if err != nil {
-		return grantd.AuthCode{}, err
-	}
-	if reused {
-		return out, fmt.Errorf("auth code: %w", grantd.ErrAlreadyUsed)
-	}
-	return out, nil
 }

@@ -26,12 +26,11 @@
 // PostgreSQL may still abort a transaction as a deadlock victim (40P01)
 // or a serialization failure (40001), for instance when garbage collection
 // meets a revocation. Such a transaction is run again from the start, a
-// few times, so an updater (or RedeemAuthCode's issue, or
-// RotateRefreshToken's next) may run more than once per call. That is
-// harmless for callbacks that, as the Store contract asks, only compute
-// from their argument: the last run's answer is what is committed (the
-// token endpoint keeps the tokens of the last run, minted afresh each
-// time).
+// few times, so an updater (or the function given to InGrant) may run
+// more than once per call. That is harmless for callbacks that, as the
+// Store contract asks, set their results afresh on each run: the last
+// run's answer is what is committed (the token endpoint keeps the tokens
+// of the last run, minted afresh each time).
 package postgres
 
 import (
@@ -283,8 +282,12 @@ func rollback(ctx context.Context, tx pgx.Tx) {
 }
 
 // retryable reports whether PostgreSQL aborted the transaction only
-// because of another one, so that running it again can succeed.
+// because of another one, or a unit of work found its grant created by a
+// concurrent one (errGrantRaced), so that running it again can succeed.
 func retryable(err error) bool {
+	if errors.Is(err, errGrantRaced) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return false

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/grantd/grantd"
@@ -50,62 +48,4 @@ func checkAccessExpiry(jti string, expiresAt *time.Time) error {
 		return errors.New("sqlite: auth code: AccessJTI set without AccessExpiresAt")
 	}
 	return nil
-}
-
-func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, issue func(grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error)) (grantd.AuthCode, error) {
-	var out grantd.AuthCode
-	reused := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		code, err := getAuthCode(ctx, tx, hash)
-		if err != nil {
-			return err
-		}
-		if code.UsedAt != nil {
-			// A second use means the code leaked: take back what the
-			// first use issued, and commit that even though the caller
-			// gets an error.
-			if code.AccessJTI != "" && code.AccessExpiresAt != nil {
-				if err := revokeJTI(ctx, tx, code.AccessJTI, *code.AccessExpiresAt); err != nil {
-					return err
-				}
-			}
-			if code.FamilyID != "" {
-				if err := revokeRefreshTokens(ctx, tx, now, `family_id = ?`, code.FamilyID); err != nil {
-					return err
-				}
-			}
-			out, reused = code, true
-			return nil
-		}
-
-		issued, rt, err := issue(code)
-		if err != nil {
-			return err
-		}
-		if err := checkAccessExpiry(issued.AccessJTI, issued.AccessExpiresAt); err != nil {
-			return err
-		}
-		// Only the redemption fields are taken from issue's answer; the
-		// rest of the code is what was stored.
-		_, err = tx.ExecContext(ctx, `UPDATE auth_codes SET used_at = ?, family_id = ?, access_jti = ?,
-			access_expires_at = ? WHERE hash = ?`,
-			micros(now), issued.FamilyID, issued.AccessJTI, nullMicros(issued.AccessExpiresAt), hash)
-		if err != nil {
-			return dbErr("redeem auth code", err)
-		}
-		if rt != nil {
-			if err := insertRefreshToken(ctx, tx, *rt); err != nil {
-				return err
-			}
-		}
-		out, err = getAuthCode(ctx, tx, hash)
-		return err
-	})
-	if err != nil {
-		return grantd.AuthCode{}, err
-	}
-	if reused {
-		return out, fmt.Errorf("auth code: %w", grantd.ErrAlreadyUsed)
-	}
-	return out, nil
 }
