@@ -165,10 +165,10 @@ func deleteClients(ctx context.Context, tx pgx.Tx, ids []string) error {
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM clients WHERE id = ANY ($1) ORDER BY id FOR UPDATE`, ids); err != nil {
 		return dbErr("delete client", err)
 	}
-	if err := revokeCodeJTIs(ctx, tx, `client_id = ANY ($1)`, ids); err != nil {
+	if err := on(tx).RevokeCodeJTIs(ctx, `client_id = ANY (?)`, ids); err != nil {
 		return err
 	}
-	if err := revokeRefreshJTIs(ctx, tx, `client_id = ANY ($1)`, ids); err != nil {
+	if err := on(tx).RevokeRefreshJTIs(ctx, `client_id = ANY (?)`, ids); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = ANY ($1)`, ids); err != nil {

@@ -7,70 +7,25 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/store/sqlstore"
 )
 
-const grantCols = `id, user_id, client_id, scopes, created_at, updated_at, last_used_at`
-
-func scanGrant(sc scanner) (grantd.Grant, error) {
-	var g grantd.Grant
-	err := sc.Scan(&g.ID, &g.UserID, &g.ClientID, &g.Scopes, &g.CreatedAt, &g.UpdatedAt, &g.LastUsedAt)
-	g.Scopes = unlist(g.Scopes)
-	return g, err
-}
-
-// getGrant reads one grant; lock is "" or a locking clause (FOR UPDATE).
-func getGrant(ctx context.Context, q querier, where, lock string, args ...any) (grantd.Grant, error) {
-	g, err := scanGrant(q.QueryRow(ctx, `SELECT `+grantCols+` FROM grants WHERE `+where+` `+lock, args...))
-	if err != nil {
-		return grantd.Grant{}, dbErr("grant", err)
-	}
-	return g, nil
-}
-
-// lockGrant takes the grant's row lock, which every change to the grant's
-// codes and refresh tokens holds (see the package documentation). FOR NO
-// KEY UPDATE is the lock an UPDATE of last_used_at takes anyway, and it
-// lets other transactions insert rows that refer to the grant.
-func lockGrant(ctx context.Context, tx pgx.Tx, id string) error {
-	var one int
-	if err := tx.QueryRow(ctx, `SELECT 1 FROM grants WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&one); err != nil {
-		return dbErr("grant", err)
-	}
-	return nil
-}
-
 func (s *Store) CreateGrant(ctx context.Context, g grantd.Grant) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO grants (`+grantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		g.ID, g.UserID, g.ClientID, list(g.Scopes), ts(g.CreatedAt), ts(g.UpdatedAt), nullTS(g.LastUsedAt))
-	if err != nil {
-		return dbErr("create grant", err)
-	}
-	return nil
-}
-
-// writeGrant writes g over the grant with g's id.
-func writeGrant(ctx context.Context, q querier, g grantd.Grant) error {
-	_, err := q.Exec(ctx, `UPDATE grants SET user_id = $1, client_id = $2, scopes = $3, created_at = $4,
-		updated_at = $5, last_used_at = $6 WHERE id = $7`,
-		g.UserID, g.ClientID, list(g.Scopes), ts(g.CreatedAt), ts(g.UpdatedAt), nullTS(g.LastUsedAt), g.ID)
-	if err != nil {
-		return dbErr("update grant", err)
-	}
-	return nil
+	return on(s.pool).InsertGrant(ctx, g)
 }
 
 func (s *Store) GetGrant(ctx context.Context, id string) (grantd.Grant, error) {
-	return getGrant(ctx, s.pool, `id = $1`, "", id)
+	return on(s.pool).Grant(ctx, `id = ?`, false, id)
 }
 
 func (s *Store) GetGrantByUserClient(ctx context.Context, userID, clientID string) (grantd.Grant, error) {
-	return getGrant(ctx, s.pool, `user_id = $1 AND client_id = $2`, "", userID, clientID)
+	return on(s.pool).Grant(ctx, `user_id = ? AND client_id = ?`, false, userID, clientID)
 }
 
 func (s *Store) UpdateGrant(ctx context.Context, id string, update func(grantd.Grant) (grantd.Grant, error)) (grantd.Grant, error) {
 	var out grantd.Grant
 	err := s.write(ctx, func(tx pgx.Tx) error {
-		old, err := getGrant(ctx, tx, `id = $1`, `FOR UPDATE`, id)
+		old, err := on(tx).Grant(ctx, `id = ?`, true, id)
 		if err != nil {
 			return err
 		}
@@ -79,10 +34,10 @@ func (s *Store) UpdateGrant(ctx context.Context, id string, update func(grantd.G
 			return err
 		}
 		g.ID = id
-		if err := writeGrant(ctx, tx, g); err != nil {
+		if err := on(tx).WriteGrant(ctx, g); err != nil {
 			return err
 		}
-		out, err = getGrant(ctx, tx, `id = $1`, "", id)
+		out, err = on(tx).Grant(ctx, `id = ?`, false, id)
 		return err
 	})
 	if err != nil {
@@ -102,14 +57,14 @@ func (s *Store) ListGrants(ctx context.Context, userID string, p grantd.Page) ([
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM grants WHERE user_id = $1`, userID).Scan(&total); err != nil {
 			return dbErr("list grants", err)
 		}
-		rows, err := tx.Query(ctx, `SELECT `+grantCols+` FROM grants WHERE user_id = $1
+		rows, err := tx.Query(ctx, `SELECT `+sqlstore.GrantCols+` FROM grants WHERE user_id = $1
 			ORDER BY created_at DESC, id COLLATE "C" ASC LIMIT $2 OFFSET $3`, userID, limit, offset)
 		if err != nil {
 			return dbErr("list grants", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			g, err := scanGrant(rows)
+			g, err := sqlstore.ScanGrant(dialect{}, rows)
 			if err != nil {
 				return dbErr("list grants", err)
 			}
@@ -136,7 +91,7 @@ func (s *Store) ListGrants(ctx context.Context, userID string, p grantd.Page) ([
 // grant go with it, as DeleteClient deletes them.
 func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
-		if _, err := getGrant(ctx, tx, `id = $1`, `FOR UPDATE`, id); err != nil {
+		if _, err := on(tx).Grant(ctx, `id = ?`, true, id); err != nil {
 			return err
 		}
 		doomed, err := createdThrough(ctx, tx, `created_by_grant_id = $1`, id)
@@ -146,10 +101,10 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 		if err := deleteClients(ctx, tx, doomed); err != nil {
 			return err
 		}
-		if err := revokeCodeJTIs(ctx, tx, `grant_id = $1`, id); err != nil {
+		if err := on(tx).RevokeCodeJTIs(ctx, `grant_id = ?`, id); err != nil {
 			return err
 		}
-		if err := revokeRefreshJTIs(ctx, tx, `grant_id = $1`, id); err != nil {
+		if err := on(tx).RevokeRefreshJTIs(ctx, `grant_id = ?`, id); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM grants WHERE id = $1`, id)
@@ -158,6 +113,5 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 }
 
 func (s *Store) TouchGrant(ctx context.Context, id string, now time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE grants SET last_used_at = $1 WHERE id = $2`, ts(now), id)
-	return mustAffect("grant", tag, err)
+	return on(s.pool).TouchGrant(ctx, id, now)
 }

@@ -51,6 +51,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -283,9 +284,9 @@ func rollback(ctx context.Context, tx pgx.Tx) {
 
 // retryable reports whether PostgreSQL aborted the transaction only
 // because of another one, or a unit of work found its grant created by a
-// concurrent one (errGrantRaced), so that running it again can succeed.
+// concurrent one (sqlstore.ErrGrantRaced), so that running it again can succeed.
 func retryable(err error) bool {
-	if errors.Is(err, errGrantRaced) {
+	if errors.Is(err, sqlstore.ErrGrantRaced) {
 		return true
 	}
 	var pe *pgconn.PgError

@@ -141,10 +141,10 @@ func createdThrough(ctx context.Context, q querier, where string, arg any) ([]st
 // that recorded them still exist.
 func deleteClients(ctx context.Context, tx *sql.Tx, ids []string) error {
 	for _, id := range ids {
-		if err := revokeCodeJTIs(ctx, tx, `client_id = ?`, id); err != nil {
+		if err := on(tx).RevokeCodeJTIs(ctx, `client_id = ?`, id); err != nil {
 			return err
 		}
-		if err := revokeRefreshJTIs(ctx, tx, `client_id = ?`, id); err != nil {
+		if err := on(tx).RevokeRefreshJTIs(ctx, `client_id = ?`, id); err != nil {
 			return err
 		}
 	}

@@ -6,61 +6,25 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/store/sqlstore"
 )
 
-const grantCols = `id, user_id, client_id, scopes, created_at, updated_at, last_used_at`
-
-func scanGrant(sc scanner) (grantd.Grant, error) {
-	var g grantd.Grant
-	err := sc.Scan(&g.ID, &g.UserID, &g.ClientID, listCol{&g.Scopes},
-		timeCol{&g.CreatedAt}, timeCol{&g.UpdatedAt}, nullTimeCol{&g.LastUsedAt})
-	return g, err
-}
-
-func getGrant(ctx context.Context, q querier, where string, args ...any) (grantd.Grant, error) {
-	g, err := scanGrant(q.QueryRowContext(ctx, `SELECT `+grantCols+` FROM grants WHERE `+where, args...))
-	if err != nil {
-		return grantd.Grant{}, dbErr("grant", err)
-	}
-	return g, nil
-}
-
-func insertGrant(ctx context.Context, q querier, g grantd.Grant) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO grants (`+grantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		g.ID, g.UserID, g.ClientID, list(g.Scopes), micros(g.CreatedAt), micros(g.UpdatedAt), nullMicros(g.LastUsedAt))
-	if err != nil {
-		return dbErr("create grant", err)
-	}
-	return nil
-}
-
-// writeGrant writes g over the grant with g's id.
-func writeGrant(ctx context.Context, q querier, g grantd.Grant) error {
-	_, err := q.ExecContext(ctx, `UPDATE grants SET user_id = ?, client_id = ?, scopes = ?, created_at = ?,
-		updated_at = ?, last_used_at = ? WHERE id = ?`,
-		g.UserID, g.ClientID, list(g.Scopes), micros(g.CreatedAt), micros(g.UpdatedAt), nullMicros(g.LastUsedAt), g.ID)
-	if err != nil {
-		return dbErr("update grant", err)
-	}
-	return nil
-}
-
 func (s *Store) CreateGrant(ctx context.Context, g grantd.Grant) error {
-	return insertGrant(ctx, s.w, g)
+	return on(s.w).InsertGrant(ctx, g)
 }
 
 func (s *Store) GetGrant(ctx context.Context, id string) (grantd.Grant, error) {
-	return getGrant(ctx, s.r, `id = ?`, id)
+	return on(s.r).Grant(ctx, `id = ?`, false, id)
 }
 
 func (s *Store) GetGrantByUserClient(ctx context.Context, userID, clientID string) (grantd.Grant, error) {
-	return getGrant(ctx, s.r, `user_id = ? AND client_id = ?`, userID, clientID)
+	return on(s.r).Grant(ctx, `user_id = ? AND client_id = ?`, false, userID, clientID)
 }
 
 func (s *Store) UpdateGrant(ctx context.Context, id string, update func(grantd.Grant) (grantd.Grant, error)) (grantd.Grant, error) {
 	var out grantd.Grant
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		old, err := getGrant(ctx, tx, `id = ?`, id)
+		old, err := on(tx).Grant(ctx, `id = ?`, false, id)
 		if err != nil {
 			return err
 		}
@@ -69,10 +33,10 @@ func (s *Store) UpdateGrant(ctx context.Context, id string, update func(grantd.G
 			return err
 		}
 		g.ID = id
-		if err := writeGrant(ctx, tx, g); err != nil {
+		if err := on(tx).WriteGrant(ctx, g); err != nil {
 			return err
 		}
-		out, err = getGrant(ctx, tx, `id = ?`, id)
+		out, err = on(tx).Grant(ctx, `id = ?`, false, id)
 		return err
 	})
 	if err != nil {
@@ -91,14 +55,14 @@ func (s *Store) ListGrants(ctx context.Context, userID string, p grantd.Page) ([
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM grants WHERE user_id = ?`, userID).Scan(&total); err != nil {
 			return dbErr("list grants", err)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+grantCols+` FROM grants WHERE user_id = ?
+		rows, err := tx.QueryContext(ctx, `SELECT `+sqlstore.GrantCols+` FROM grants WHERE user_id = ?
 			ORDER BY created_at DESC, id ASC LIMIT ? OFFSET ?`, userID, limit, offset)
 		if err != nil {
 			return dbErr("list grants", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			g, err := scanGrant(rows)
+			g, err := sqlstore.ScanGrant(dialect{}, rows)
 			if err != nil {
 				return dbErr("list grants", err)
 			}
@@ -122,7 +86,7 @@ func (s *Store) ListGrants(ctx context.Context, userID string, p grantd.Page) ([
 // deletes them.
 func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := getGrant(ctx, tx, `id = ?`, id); err != nil {
+		if _, err := on(tx).Grant(ctx, `id = ?`, false, id); err != nil {
 			return err
 		}
 		doomed, err := createdThrough(ctx, tx, `created_by_grant_id = ?`, id)
@@ -132,10 +96,10 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 		if err := deleteClients(ctx, tx, doomed); err != nil {
 			return err
 		}
-		if err := revokeCodeJTIs(ctx, tx, `grant_id = ?`, id); err != nil {
+		if err := on(tx).RevokeCodeJTIs(ctx, `grant_id = ?`, id); err != nil {
 			return err
 		}
-		if err := revokeRefreshJTIs(ctx, tx, `grant_id = ?`, id); err != nil {
+		if err := on(tx).RevokeRefreshJTIs(ctx, `grant_id = ?`, id); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM grants WHERE id = ?`, id)
@@ -144,6 +108,5 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 }
 
 func (s *Store) TouchGrant(ctx context.Context, id string, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE grants SET last_used_at = ? WHERE id = ?`, micros(now), id)
-	return mustAffect("grant", res, err)
+	return on(s.w).TouchGrant(ctx, id, now)
 }

@@ -164,7 +164,7 @@ func TestReadersDoNotWaitForWriter(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- s.write(ctx, func(tx *sql.Tx) error {
-			if err := revokeJTI(ctx, tx, "uncommitted", time.Now().Add(time.Hour)); err != nil {
+			if err := on(tx).RevokeJTI(ctx, "uncommitted", time.Now().Add(time.Hour)); err != nil {
 				return err
 			}
 			close(inTx)

@@ -1,0 +1,44 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/grantd/grantd/internal/store/sqlstore"
+)
+
+// dialect is SQLite's sqlstore.Dialect: ? placeholders, times as
+// microseconds, lists as JSON, and no row locks (a write transaction
+// begins IMMEDIATE on the one writer connection, so it holds every lock
+// from its start).
+type dialect struct{}
+
+func (dialect) Rebind(query string) string       { return query }
+func (dialect) Time(t time.Time) any             { return micros(t) }
+func (dialect) NullTime(t *time.Time) any        { return nullMicros(t) }
+func (dialect) List(l []string) any              { return list(l) }
+func (dialect) ScanTime(t *time.Time) any        { return timeCol{t} }
+func (dialect) ScanNullTime(t **time.Time) any   { return nullTimeCol{t} }
+func (dialect) ScanList(l *[]string) any         { return listCol{l} }
+func (dialect) ForUpdate() string                { return "" }
+func (dialect) GrantLock() string                { return "" }
+func (dialect) Greatest() string                 { return "max" }
+func (dialect) Err(what string, err error) error { return dbErr(what, err) }
+
+// sqlQuerier runs sqlstore's queries on a *sql.DB or *sql.Tx.
+type sqlQuerier struct{ q querier }
+
+func (s sqlQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s sqlQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return s.q.QueryRowContext(ctx, query, args...)
+}
+
+// on answers the shared queries on q.
+func on(q querier) sqlstore.DB { return sqlstore.On(sqlQuerier{q}, dialect{}) }
