@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/grantd/grantd/internal/store/sqlstore"
 )
 
@@ -43,6 +45,7 @@ func (dialect) ScanNullTime(t **time.Time) any   { return t }
 func (dialect) ScanList(l *[]string) any         { return l }
 func (dialect) ForUpdate() string                { return "FOR UPDATE" }
 func (dialect) GrantLock() string                { return "FOR NO KEY UPDATE" }
+func (dialect) ByteOrder(col string) string      { return col + ` COLLATE "C"` }
 func (dialect) Greatest() string                 { return "greatest" }
 func (dialect) Err(what string, err error) error { return dbErr(what, err) }
 
@@ -60,6 +63,27 @@ func (p pgQuerier) Exec(ctx context.Context, query string, args ...any) (int64, 
 func (p pgQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
 	return p.q.QueryRow(ctx, query, args...)
 }
+
+func (p pgQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return p.q.Query(ctx, query, args...)
+}
+
+// backend is what the shared store runs on: the dialect and the pool.
+type backend struct {
+	dialect
+	s *Store
+}
+
+func (b backend) Write(ctx context.Context, fn func(q sqlstore.Querier) error) error {
+	return b.s.write(ctx, func(tx pgx.Tx) error { return fn(pgQuerier{tx}) })
+}
+
+func (b backend) Read(ctx context.Context, fn func(q sqlstore.Querier) error) error {
+	return b.s.read(ctx, func(tx pgx.Tx) error { return fn(pgQuerier{tx}) })
+}
+
+func (b backend) Reader() sqlstore.Querier { return pgQuerier{b.s.pool} }
+func (b backend) Writer() sqlstore.Querier { return pgQuerier{b.s.pool} }
 
 // on answers the shared queries on q.
 func on(q querier) sqlstore.DB { return sqlstore.On(pgQuerier{q}, dialect{}) }

@@ -60,6 +60,7 @@ var migrations embed.FS
 // Store is a grantd.Store on a PostgreSQL database. It is safe for
 // concurrent use, and by several processes on one database.
 type Store struct {
+	*sqlstore.Store
 	pool *pgxpool.Pool
 }
 
@@ -98,7 +99,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	s.Store = sqlstore.New(backend{s: s})
+	return s, nil
 }
 
 func provider(db *sql.DB) (*goose.Provider, error) {
@@ -201,17 +204,6 @@ func (s *Store) MigrationsPending(ctx context.Context) (bool, error) {
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
 		return dbErr("ping", err)
-	}
-	return nil
-}
-
-// Heartbeat writes the one heartbeat row, in a transaction of its own
-// like any request's write, so that it fails as a write would on a
-// read-only server (a standby after a failover) or a full disk.
-func (s *Store) Heartbeat(ctx context.Context, now time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO heartbeat (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, ts(now))
-	if err != nil {
-		return dbErr("heartbeat", err)
 	}
 	return nil
 }

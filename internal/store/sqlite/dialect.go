@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/grantd/grantd/internal/store/sqlstore"
@@ -22,6 +23,7 @@ func (dialect) ScanNullTime(t **time.Time) any   { return nullTimeCol{t} }
 func (dialect) ScanList(l *[]string) any         { return listCol{l} }
 func (dialect) ForUpdate() string                { return "" }
 func (dialect) GrantLock() string                { return "" }
+func (dialect) ByteOrder(col string) string      { return col }
 func (dialect) Greatest() string                 { return "max" }
 func (dialect) Err(what string, err error) error { return dbErr(what, err) }
 
@@ -39,6 +41,37 @@ func (s sqlQuerier) Exec(ctx context.Context, query string, args ...any) (int64,
 func (s sqlQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
 	return s.q.QueryRowContext(ctx, query, args...)
 }
+
+func (s sqlQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := s.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+// sqlRows are *sql.Rows as sqlstore.Rows.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+// backend is what the shared store runs on: the dialect, the writer
+// connection and the readers.
+type backend struct {
+	dialect
+	s *Store
+}
+
+func (b backend) Write(ctx context.Context, fn func(q sqlstore.Querier) error) error {
+	return b.s.write(ctx, func(tx *sql.Tx) error { return fn(sqlQuerier{tx}) })
+}
+
+func (b backend) Read(ctx context.Context, fn func(q sqlstore.Querier) error) error {
+	return b.s.read(ctx, func(tx *sql.Tx) error { return fn(sqlQuerier{tx}) })
+}
+
+func (b backend) Reader() sqlstore.Querier { return sqlQuerier{b.s.r} }
+func (b backend) Writer() sqlstore.Querier { return sqlQuerier{b.s.w} }
 
 // on answers the shared queries on q.
 func on(q querier) sqlstore.DB { return sqlstore.On(sqlQuerier{q}, dialect{}) }

@@ -3,47 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/store/sqlstore"
 )
-
-func (s *Store) CreateGrant(ctx context.Context, g grantd.Grant) error {
-	return on(s.w).InsertGrant(ctx, g)
-}
-
-func (s *Store) GetGrant(ctx context.Context, id string) (grantd.Grant, error) {
-	return on(s.r).Grant(ctx, `id = ?`, false, id)
-}
-
-func (s *Store) GetGrantByUserClient(ctx context.Context, userID, clientID string) (grantd.Grant, error) {
-	return on(s.r).Grant(ctx, `user_id = ? AND client_id = ?`, false, userID, clientID)
-}
-
-func (s *Store) UpdateGrant(ctx context.Context, id string, update func(grantd.Grant) (grantd.Grant, error)) (grantd.Grant, error) {
-	var out grantd.Grant
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		old, err := on(tx).Grant(ctx, `id = ?`, false, id)
-		if err != nil {
-			return err
-		}
-		g, err := update(old)
-		if err != nil {
-			return err
-		}
-		g.ID = id
-		if err := on(tx).WriteGrant(ctx, g); err != nil {
-			return err
-		}
-		out, err = on(tx).Grant(ctx, `id = ?`, false, id)
-		return err
-	})
-	if err != nil {
-		return grantd.Grant{}, err
-	}
-	return out, nil
-}
 
 func (s *Store) ListGrants(ctx context.Context, userID string, p grantd.Page) ([]grantd.Grant, int, error) {
 	limit, offset := limitOffset(p)
@@ -105,8 +68,4 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM grants WHERE id = ?`, id)
 		return mustAffect("grant", res, err)
 	})
-}
-
-func (s *Store) TouchGrant(ctx context.Context, id string, now time.Time) error {
-	return on(s.w).TouchGrant(ctx, id, now)
 }

@@ -22,12 +22,12 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -39,6 +39,7 @@ const busyTimeout = "10000"
 
 // Store is a grantd.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
+	*sqlstore.Store
 	w *sql.DB // one connection; every transaction is BEGIN IMMEDIATE
 	r *sql.DB // read-only connections
 }
@@ -103,7 +104,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{w: w, r: r}, nil
+	s := &Store{w: w, r: r}
+	s.Store = sqlstore.New(backend{s: s})
+	return s, nil
 }
 
 // dsn makes a SQLite URI for path with the driver's parameters. The URI
@@ -164,17 +167,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	var n int
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&n); err != nil {
 		return dbErr("ping", err)
-	}
-	return nil
-}
-
-// Heartbeat writes the one heartbeat row through the writer connection,
-// as every write goes: it waits for the writer like any request's write,
-// and fails as a write would on a full disk or a read-only file.
-func (s *Store) Heartbeat(ctx context.Context, now time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, micros(now))
-	if err != nil {
-		return dbErr("heartbeat", err)
 	}
 	return nil
 }

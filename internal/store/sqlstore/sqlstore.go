@@ -26,6 +26,15 @@ import (
 type Querier interface {
 	Exec(ctx context.Context, query string, args ...any) (int64, error)
 	QueryRow(ctx context.Context, query string, args ...any) Row
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+}
+
+// Rows are the rows of a query, as *sql.Rows and pgx.Rows are.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
 }
 
 // Row is one row of a query, as *sql.Row and pgx.Row are.
@@ -57,6 +66,9 @@ type Dialect interface {
 	GrantLock() string
 	// Greatest is the name of the two-argument maximum function.
 	Greatest() string
+	// ByteOrder answers an ORDER BY term that sorts the text column col
+	// in byte order.
+	ByteOrder(col string) string
 	// Err maps a driver error onto grantd's sentinels (ErrNotFound for
 	// no row, ErrAlreadyExists, ErrUnavailable); what names the
 	// operation and never holds a secret.
@@ -74,6 +86,10 @@ func On(q Querier, d Dialect) DB { return DB{q: q, d: d} }
 
 func (db DB) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	return db.q.Exec(ctx, db.d.Rebind(query), args...)
+}
+
+func (db DB) query(ctx context.Context, query string, args ...any) (Rows, error) {
+	return db.q.Query(ctx, db.d.Rebind(query), args...)
 }
 
 func (db DB) row(ctx context.Context, query string, args ...any) Row {
