@@ -37,15 +37,21 @@ func (dialect) Rebind(query string) string {
 	return b.String()
 }
 
-func (dialect) Time(t time.Time) any             { return ts(t) }
-func (dialect) NullTime(t *time.Time) any        { return nullTS(t) }
-func (dialect) List(l []string) any              { return list(l) }
-func (dialect) ScanTime(t *time.Time) any        { return t }
-func (dialect) ScanNullTime(t **time.Time) any   { return t }
-func (dialect) ScanList(l *[]string) any         { return l }
-func (dialect) ForUpdate() string                { return "FOR UPDATE" }
-func (dialect) GrantLock() string                { return "FOR NO KEY UPDATE" }
-func (dialect) ByteOrder(col string) string      { return col + ` COLLATE "C"` }
+func (dialect) Time(t time.Time) any           { return ts(t) }
+func (dialect) NullTime(t *time.Time) any      { return nullTS(t) }
+func (dialect) List(l []string) any            { return list(l) }
+func (dialect) ScanTime(t *time.Time) any      { return t }
+func (dialect) ScanNullTime(t **time.Time) any { return t }
+func (dialect) ScanList(l *[]string) any       { return l }
+func (dialect) ForUpdate() string              { return "FOR UPDATE" }
+func (dialect) GrantLock() string              { return "FOR NO KEY UPDATE" }
+func (dialect) ByteOrder(col string) string    { return col + ` COLLATE "C"` }
+func (dialect) NoLimit() any                   { return nil } // LIMIT NULL
+func (dialect) ListContains(col string) string { return `? = ANY (` + col + `)` }
+
+// LikeEscape: E'\\' is one backslash whatever standard_conforming_strings
+// says.
+func (dialect) LikeEscape() string               { return `ESCAPE E'\\'` }
 func (dialect) Greatest() string                 { return "greatest" }
 func (dialect) Err(what string, err error) error { return dbErr(what, err) }
 
@@ -84,6 +90,3 @@ func (b backend) Read(ctx context.Context, fn func(q sqlstore.Querier) error) er
 
 func (b backend) Reader() sqlstore.Querier { return pgQuerier{b.s.pool} }
 func (b backend) Writer() sqlstore.Querier { return pgQuerier{b.s.pool} }
-
-// on answers the shared queries on q.
-func on(q querier) sqlstore.DB { return sqlstore.On(pgQuerier{q}, dialect{}) }

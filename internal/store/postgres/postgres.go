@@ -303,16 +303,3 @@ func (s *Store) read(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	defer rollback(ctx, tx) // read-only: there is nothing to keep
 	return fn(tx)
 }
-
-// limitOffset turns a page into LIMIT and OFFSET values. A page without a
-// size answers every row (LIMIT NULL is no limit).
-func limitOffset(p grantd.Page) (limit *int, offset int) {
-	if p.Size <= 0 {
-		return nil, 0
-	}
-	if p.Number < 1 {
-		p.Number = 1
-	}
-	size := p.Size
-	return &size, p.Offset()
-}

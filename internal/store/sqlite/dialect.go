@@ -14,16 +14,21 @@ import (
 // from its start).
 type dialect struct{}
 
-func (dialect) Rebind(query string) string       { return query }
-func (dialect) Time(t time.Time) any             { return micros(t) }
-func (dialect) NullTime(t *time.Time) any        { return nullMicros(t) }
-func (dialect) List(l []string) any              { return list(l) }
-func (dialect) ScanTime(t *time.Time) any        { return timeCol{t} }
-func (dialect) ScanNullTime(t **time.Time) any   { return nullTimeCol{t} }
-func (dialect) ScanList(l *[]string) any         { return listCol{l} }
-func (dialect) ForUpdate() string                { return "" }
-func (dialect) GrantLock() string                { return "" }
-func (dialect) ByteOrder(col string) string      { return col }
+func (dialect) Rebind(query string) string     { return query }
+func (dialect) Time(t time.Time) any           { return micros(t) }
+func (dialect) NullTime(t *time.Time) any      { return nullMicros(t) }
+func (dialect) List(l []string) any            { return list(l) }
+func (dialect) ScanTime(t *time.Time) any      { return timeCol{t} }
+func (dialect) ScanNullTime(t **time.Time) any { return nullTimeCol{t} }
+func (dialect) ScanList(l *[]string) any       { return listCol{l} }
+func (dialect) ForUpdate() string              { return "" }
+func (dialect) GrantLock() string              { return "" }
+func (dialect) ByteOrder(col string) string    { return col }
+func (dialect) NoLimit() any                   { return -1 }
+func (dialect) ListContains(col string) string {
+	return `EXISTS (SELECT 1 FROM json_each(clients.` + col + `) WHERE json_each.value = ?)`
+}
+func (dialect) LikeEscape() string               { return `ESCAPE '\'` }
 func (dialect) Greatest() string                 { return "max" }
 func (dialect) Err(what string, err error) error { return dbErr(what, err) }
 

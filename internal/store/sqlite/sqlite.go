@@ -205,15 +205,3 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	defer tx.Rollback() // read-only: there is nothing to keep
 	return fn(tx)
 }
-
-// limitOffset turns a page into LIMIT and OFFSET values. A page without a
-// size answers every row (SQLite reads LIMIT -1 as no limit).
-func limitOffset(p grantd.Page) (limit, offset int) {
-	if p.Size <= 0 {
-		return -1, 0
-	}
-	if p.Number < 1 {
-		p.Number = 1
-	}
-	return p.Size, p.Offset()
-}

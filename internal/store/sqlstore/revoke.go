@@ -23,16 +23,16 @@ func (db DB) RevokeJTI(ctx context.Context, jti string, expiresAt time.Time) err
 }
 
 // RevokeCodeJTIs revokes the access tokens issued by redeeming the codes
-// that match where (a constant condition with one ?). The codes
+// that match where (a constant condition on args). The codes
 // themselves stay: a used code must keep answering ErrAlreadyUsed.
 //
 // GROUP BY makes each jti appear once in the insert, which PostgreSQL's
 // ON CONFLICT DO UPDATE requires.
-func (db DB) RevokeCodeJTIs(ctx context.Context, where string, arg any) error {
+func (db DB) RevokeCodeJTIs(ctx context.Context, where string, args ...any) error {
 	_, err := db.exec(ctx, `INSERT INTO revoked_jtis (jti, expires_at)
 		SELECT access_jti, max(access_expires_at) FROM auth_codes
 		WHERE `+where+` AND access_jti <> '' AND access_expires_at IS NOT NULL
-		GROUP BY access_jti`+db.upsertRevokedJTI(), arg)
+		GROUP BY access_jti`+db.upsertRevokedJTI(), args...)
 	if err != nil {
 		return db.d.Err("revoke code tokens", err)
 	}
@@ -40,12 +40,12 @@ func (db DB) RevokeCodeJTIs(ctx context.Context, where string, arg any) error {
 }
 
 // RevokeRefreshJTIs revokes the access token issued with each refresh
-// token that matches where (a constant condition with one ?).
-func (db DB) RevokeRefreshJTIs(ctx context.Context, where string, arg any) error {
+// token that matches where (a constant condition on args).
+func (db DB) RevokeRefreshJTIs(ctx context.Context, where string, args ...any) error {
 	_, err := db.exec(ctx, `INSERT INTO revoked_jtis (jti, expires_at)
 		SELECT access_jti, max(access_expires_at) FROM refresh_tokens
 		WHERE `+where+` AND access_jti <> ''
-		GROUP BY access_jti`+db.upsertRevokedJTI(), arg)
+		GROUP BY access_jti`+db.upsertRevokedJTI(), args...)
 	if err != nil {
 		return db.d.Err("revoke refresh tokens", err)
 	}

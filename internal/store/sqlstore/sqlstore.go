@@ -66,6 +66,14 @@ type Dialect interface {
 	GrantLock() string
 	// Greatest is the name of the two-argument maximum function.
 	Greatest() string
+	// NoLimit is the LIMIT argument that limits nothing.
+	NoLimit() any
+	// ListContains answers a condition that holds when the list column
+	// col holds the one argument (?).
+	ListContains(col string) string
+	// LikeEscape is the ESCAPE clause that makes \ LIKE's escape
+	// character.
+	LikeEscape() string
 	// ByteOrder answers an ORDER BY term that sorts the text column col
 	// in byte order.
 	ByteOrder(col string) string
