@@ -1,5 +1,7 @@
 // Package postgres is the grantd.Store on PostgreSQL, through pgx/v5 and a
-// pgxpool connection pool.
+// pgxpool connection pool. The queries are internal/store/sqlstore's;
+// this package supplies PostgreSQL's dialect, the pool, transactions
+// (retried, with bounded rollbacks) and migrations.
 //
 // It answers exactly what the SQLite store answers (both run
 // internal/store/storetest), in PostgreSQL's own types: timestamptz for

@@ -1,10 +1,12 @@
 // Package sqlite is the grantd.Store on an embedded SQLite database
-// (modernc.org/sqlite, pure Go).
+// (modernc.org/sqlite, pure Go). The queries are internal/store/sqlstore's;
+// this package supplies SQLite's dialect, connections, transactions and
+// migrations.
 //
 // The store keeps two connection pools on the same file. Every write goes
 // through a pool of exactly one connection whose transactions begin with
 // BEGIN IMMEDIATE: the write lock is taken before the first read of a
-// read-then-write (an updater, a code redemption, a refresh rotation), so
+// read-then-write (an updater, a unit of work of InGrant), so
 // two such transactions can never interleave, and goroutines of this
 // process queue for the connection in Go instead of sleeping in SQLite's
 // busy handler. Reads go through a separate pool of read-only connections;

@@ -18,21 +18,15 @@ const (
 )
 
 func scanClient(d Dialect, r Row) (grantd.Client, error) {
-	var (
-		c                                grantd.Client
-		orgID, userID, byClient, byGrant sql.NullString
-		typ                              string
-	)
-	err := r.Scan(&c.ID, &c.Name, &orgID, &userID, &typ, &c.RequirePKCE,
+	var c grantd.Client
+	err := r.Scan(&c.ID, &c.Name, nullStringCol{&c.OrgID}, nullStringCol{&c.UserID}, (*string)(&c.Type), &c.RequirePKCE,
 		d.ScanList(&c.GrantTypes), d.ScanList(&c.Scopes), d.ScanList(&c.RedirectURIs), &c.SecretHash,
 		&c.LogoURI, &c.TosURI, &c.PolicyURI, &c.Verified, &c.Registered,
 		&c.TokenEndpointAuthMethod, d.ScanList(&c.ResponseTypes), &c.RegistrationTokenHash,
-		d.ScanTime(&c.CreatedAt), d.ScanTime(&c.UpdatedAt), &byClient, &byGrant)
+		d.ScanTime(&c.CreatedAt), d.ScanTime(&c.UpdatedAt), nullStringCol{&c.CreatedByClientID}, nullStringCol{&c.CreatedByGrantID})
 	if err != nil {
 		return grantd.Client{}, err
 	}
-	c.OrgID, c.UserID, c.Type = orgID.String, userID.String, grantd.ClientType(typ)
-	c.CreatedByClientID, c.CreatedByGrantID = byClient.String, byGrant.String
 	c.GrantTypes, c.Scopes, c.RedirectURIs, c.ResponseTypes = unlist(c.GrantTypes), unlist(c.Scopes), unlist(c.RedirectURIs), unlist(c.ResponseTypes)
 	return c, nil
 }
@@ -159,22 +153,11 @@ func (db DB) createdThrough(ctx context.Context, where string, arg any) ([]strin
 			UNION
 			SELECT c.id FROM clients c JOIN doomed d ON c.created_by_client_id = d.id
 		) SELECT id FROM doomed ORDER BY id`, arg)
-	if err != nil {
-		return nil, db.d.Err("clients created through", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
+	return collect(db.d, "clients created through", rows, err, func(r Row) (string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, db.d.Err("clients created through", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.d.Err("clients created through", err)
-	}
-	return ids, nil
+		err := r.Scan(&id)
+		return id, err
+	})
 }
 
 // deleteClients deletes the clients; the schema cascades to their grants,
@@ -279,21 +262,8 @@ func (s *Store) ListClients(ctx context.Context, f grantd.ClientFilter, p grantd
 		}
 		rows, err := db.query(ctx, `SELECT `+clientSelect+` FROM clients WHERE `+where+`
 			ORDER BY created_at DESC, `+db.d.ByteOrder("id")+` ASC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
-		if err != nil {
-			return db.d.Err("list clients", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			c, err := scanClient(db.d, rows)
-			if err != nil {
-				return db.d.Err("list clients", err)
-			}
-			out = append(out, c)
-		}
-		if err := rows.Err(); err != nil {
-			return db.d.Err("list clients", err)
-		}
-		return nil
+		out, err = collect(db.d, "list clients", rows, err, func(r Row) (grantd.Client, error) { return scanClient(db.d, r) })
+		return err
 	})
 	if err != nil {
 		return nil, 0, err
@@ -314,21 +284,8 @@ func (s *Store) ListGrants(ctx context.Context, userID string, p grantd.Page) ([
 		}
 		rows, err := db.query(ctx, `SELECT `+GrantCols+` FROM grants WHERE user_id = ?
 			ORDER BY created_at DESC, `+db.d.ByteOrder("id")+` ASC LIMIT ? OFFSET ?`, userID, limit, offset)
-		if err != nil {
-			return db.d.Err("list grants", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			g, err := ScanGrant(db.d, rows)
-			if err != nil {
-				return db.d.Err("list grants", err)
-			}
-			out = append(out, g)
-		}
-		if err := rows.Err(); err != nil {
-			return db.d.Err("list grants", err)
-		}
-		return nil
+		out, err = collect(db.d, "list grants", rows, err, func(r Row) (grantd.Grant, error) { return ScanGrant(db.d, r) })
+		return err
 	})
 	if err != nil {
 		return nil, 0, err

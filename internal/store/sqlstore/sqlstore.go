@@ -112,6 +112,27 @@ func (db DB) lock(lock bool) string {
 	return ""
 }
 
+// collect scans every row of a query with scan; what names the query
+// for errors.
+func collect[T any](d Dialect, what string, rows Rows, err error, scan func(Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, d.Err(what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, d.Err(what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, d.Err(what, err)
+	}
+	return out, nil
+}
+
 // mustAffect answers ErrNotFound when a statement keyed by a primary key
 // touched no row.
 func (db DB) mustAffect(what string, n int64, err error) error {
@@ -120,6 +141,26 @@ func (db DB) mustAffect(what string, n int64, err error) error {
 	}
 	if n == 0 {
 		return fmt.Errorf("%s: %w", what, grantd.ErrNotFound)
+	}
+	return nil
+}
+
+// nullStringCol scans an optional text column; NULL is "". Both drivers
+// hand a sql.Scanner the text as a string (or bytes). It holds one
+// pointer, so that passing it to Scan allocates nothing (a client is read
+// on every token request).
+type nullStringCol struct{ s *string }
+
+func (c nullStringCol) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*c.s = ""
+	case string:
+		*c.s = v
+	case []byte:
+		*c.s = string(v)
+	default:
+		return fmt.Errorf("text column holds %T", v)
 	}
 	return nil
 }

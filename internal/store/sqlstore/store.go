@@ -30,13 +30,20 @@ type Backend interface {
 // Store is the grantd.Store methods that are the same SQL on every
 // backend. A backend embeds it and adds what is its own (opening,
 // migrating, Ping, Close).
-type Store struct{ b Backend }
+type Store struct {
+	b            Backend
+	reader, writ DB
+}
 
 // New answers the shared store over b.
-func New(b Backend) *Store { return &Store{b: b} }
+func New(b Backend) *Store {
+	return &Store{b: b, reader: On(b.Reader(), b), writ: On(b.Writer(), b)}
+}
 
-func (s *Store) r() DB { return On(s.b.Reader(), s.b) }
-func (s *Store) w() DB { return On(s.b.Writer(), s.b) }
+// r and w run single statements; built once, so that a lookup on a hot
+// path (the token endpoint's client) allocates nothing for them.
+func (s *Store) r() DB { return s.reader }
+func (s *Store) w() DB { return s.writ }
 
 func (s *Store) write(ctx context.Context, fn func(db DB) error) error {
 	return s.b.Write(ctx, func(q Querier) error { return fn(On(q, s.b)) })
@@ -245,22 +252,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, k grantd.SigningKey) error
 // order).
 func (s *Store) ListSigningKeys(ctx context.Context) ([]grantd.SigningKey, error) {
 	rows, err := s.r().query(ctx, `SELECT `+signingKeyCols+` FROM signing_keys ORDER BY created_at, `+s.b.ByteOrder("id"))
-	if err != nil {
-		return nil, s.b.Err("list signing keys", err)
-	}
-	defer rows.Close()
-	var out []grantd.SigningKey
-	for rows.Next() {
-		k, err := scanSigningKey(s.b, rows)
-		if err != nil {
-			return nil, s.b.Err("list signing keys", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.b.Err("list signing keys", err)
-	}
-	return out, nil
+	return collect(s.b, "list signing keys", rows, err, func(r Row) (grantd.SigningKey, error) { return scanSigningKey(s.b, r) })
 }
 
 func (s *Store) UpdateSigningKey(ctx context.Context, id string, update func(grantd.SigningKey) (grantd.SigningKey, error)) (grantd.SigningKey, error) {
