@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -193,13 +192,7 @@ func DecideConsent(ctx context.Context, st grantd.Store, hash string, now time.T
 		out, err = tx.Consent(hash)
 		return err
 	})
-	if err != nil {
-		return grantd.Consent{}, err
-	}
-	if used {
-		return out, fmt.Errorf("consent: %w", grantd.ErrAlreadyUsed)
-	}
-	return out, nil
+	return settled(out, err, used, "consent", grantd.ErrAlreadyUsed)
 }
 
 // decision is the policy of a consent decision: what the store records

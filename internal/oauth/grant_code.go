@@ -148,13 +148,7 @@ func RedeemAuthCode(ctx context.Context, st grantd.Store, hash string, now time.
 		out, err = tx.AuthCode(hash)
 		return err
 	})
-	if err != nil {
-		return grantd.AuthCode{}, err
-	}
-	if reused {
-		return out, fmt.Errorf("auth code: %w", grantd.ErrAlreadyUsed)
-	}
-	return out, nil
+	return settled(out, err, reused, "auth code", grantd.ErrAlreadyUsed)
 }
 
 // checkCode checks that the code may be redeemed by this request.
@@ -185,4 +179,18 @@ func checkCode(c grantd.Client, code grantd.AuthCode, req TokenRequest, now time
 		return grantd.E(grantd.CodeInvalidGrant, "code_verifier does not match the code_challenge")
 	}
 	return nil
+}
+
+// settled answers the outcome of a unit of work on a single-use thing:
+// its error, or what it found (out) wrapping sentinel when the thing was
+// used already (used), or out.
+func settled[T any](out T, err error, used bool, what string, sentinel error) (T, error) {
+	var zero T
+	switch {
+	case err != nil:
+		return zero, err
+	case used:
+		return out, fmt.Errorf("%s: %w", what, sentinel)
+	}
+	return out, nil
 }

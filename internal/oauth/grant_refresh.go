@@ -187,13 +187,7 @@ func RotateRefreshToken(ctx context.Context, st grantd.Store, hash string, now t
 		}
 		return err
 	})
-	if err != nil {
-		return grantd.RefreshToken{}, err
-	}
-	if reused {
-		return out, fmt.Errorf("refresh token: %w", grantd.ErrReused)
-	}
-	return out, nil
+	return settled(out, err, reused, "refresh token", grantd.ErrReused)
 }
 
 // retriable answers the successor of the rotated token old when
