@@ -189,7 +189,7 @@ type RefreshToken struct {
 	AccessScopes    []string
 }
 
-// ConsentDecision is what DecideConsent stores with the used consent.
+// ConsentDecision is what oauth.DecideConsent stores with the used consent.
 // The zero value stores nothing else: a denied or refused request.
 type ConsentDecision struct {
 	// Grant, when non-nil, is the user's grant for the consent's client
@@ -203,8 +203,8 @@ type ConsentDecision struct {
 // Check reports a decision that does not fit the consent it decides and
 // the grant decide was given (existing, nil when there was none): a grant
 // or code of another user or client, a grant that is not the existing
-// one, a code under no grant. Stores refuse such a decision, since
-// writing it would attach tokens to the wrong consent.
+// one, a code under no grant. oauth.DecideConsent refuses such a
+// decision, since writing it would attach tokens to the wrong consent.
 func (d ConsentDecision) Check(c Consent, existing *Grant) error {
 	grantID := ""
 	if existing != nil {

@@ -93,53 +93,30 @@ type Store interface {
 	// Consents, by hash of the consent token.
 	CreateConsent(ctx context.Context, c Consent) error
 	GetConsent(ctx context.Context, hash string) (Consent, error)
-	// DecideConsent records the user's decision on a pending request in
-	// one transaction: it runs decide on the unused consent and the
-	// user's grant for its client (nil when there is none), then marks
-	// the consent used and stores what decide answered, all or nothing.
-	// An error of decide, or of any write, leaves the consent unused and
-	// nothing written. A consent already used answers it with UsedAt set
-	// and ErrAlreadyUsed, without calling decide. Of concurrent
-	// decisions on one consent exactly one is recorded; concurrent
-	// decisions on two consents of one user and client see each other's
-	// grant, so that there is never a second one.
-	DecideConsent(ctx context.Context, hash string, now time.Time, decide func(Consent, *Grant) (ConsentDecision, error)) (Consent, error)
 
 	// Authorization codes, by hash of the code.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
-	// RedeemAuthCode runs issue on the unused code inside a transaction and
-	// stores what it returns: the code marked used (with FamilyID and
-	// AccessJTI set) and, when non-nil, the first refresh token of the
-	// family. If issue fails nothing is written. AccessExpiresAt must be set
-	// with AccessJTI (a revocation lasts until then). A code already used
-	// answers it with ErrAlreadyUsed after revoking everything its family
-	// issued: the code's access token and every refresh token of the family
-	// with its access token.
-	RedeemAuthCode(ctx context.Context, hash string, now time.Time, issue func(AuthCode) (AuthCode, *RefreshToken, error)) (AuthCode, error)
 
 	// Refresh tokens, by hash of the token. A token revoked by reuse
 	// detection or by its code's second use is ErrNotFound to
 	// GetRefreshToken and RevokeRefreshToken.
 	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
-	// RotateRefreshToken runs next on the presented token inside a
-	// transaction; next validates it and returns its successor. The old
-	// token is marked rotated (RotatedAt, and SuccessorHash naming the
-	// successor), the successor stored and the grant's last_used_at set,
-	// all or nothing.
-	//
-	// Presenting a rotated token again is reuse: every token under its
-	// grant is revoked (the grant stays) and the answer is the presented
-	// token with ErrReused. The one exception is a retry: when the token
-	// was rotated no more than grace ago (zero grace: never) and its
-	// successor is still live and not rotated itself, retry (when
-	// non-nil) runs on the token and that successor instead of next.
-	// retry answering nil answers the successor again, unchanged, and
-	// writes nothing; an error wrapping ErrReused makes it reuse; any
-	// other error is returned as it is and nothing is written. The window
-	// counts from the first rotation, so retries cannot stretch it. A
-	// revoked token answers ErrReused and revokes nothing more.
-	RotateRefreshToken(ctx context.Context, hash string, now time.Time, grace time.Duration,
-		next func(RefreshToken) (RefreshToken, error), retry func(old, succ RefreshToken) error) (RefreshToken, error)
+
+	// InGrant runs fn in one write transaction, the unit of work of a
+	// grant: redeeming a code, rotating a refresh token, deciding a
+	// consent. The store offers mechanics only (GrantTx); what they mean
+	// (what reuse revokes, the grace window) is the engine's to decide.
+	// fn answering nil commits everything it wrote; an error is
+	// returned as it is and nothing is written. Reading a code, a
+	// refresh token or a consent through tx locks it and the grant it
+	// belongs to (a consent: its user's grant for its client) until the
+	// end, so that concurrent units of work on one grant take turns and
+	// each sees what the one before committed. A backend may run fn
+	// again from the start (PostgreSQL, after a deadlock or a grant
+	// created concurrently), so fn sets every result it hands out on
+	// each run.
+	InGrant(ctx context.Context, fn func(tx GrantTx) error) error
+
 	// RevokeRefreshToken deletes the token and revokes the access token
 	// issued with it.
 	RevokeRefreshToken(ctx context.Context, hash string) error
@@ -164,6 +141,55 @@ type Store interface {
 	// stays while the access token of its first use lives, so that a late
 	// second use still revokes.
 	DeleteExpired(ctx context.Context, now time.Time) error
+}
+
+// GrantTx is what a unit of work (Store.InGrant) may do: read and lock,
+// and write, the rows of one grant. Each method is one mechanical step; a
+// method given a key that matches no row answers ErrNotFound. Methods use
+// the transaction, and the context, of InGrant (so they end when that
+// context ends) and must not be called after fn returned.
+type GrantTx interface {
+	// AuthCode reads the code, used or not.
+	AuthCode(hash string) (AuthCode, error)
+	// UseAuthCode marks the code used at now with what its redemption
+	// issued. AccessExpiresAt must be set with AccessJTI (a revocation
+	// lasts until then).
+	UseAuthCode(hash string, now time.Time, familyID, accessJTI string, accessExpiresAt *time.Time) error
+	// CreateAuthCode stores a new code (under a grant of this unit).
+	CreateAuthCode(c AuthCode) error
+
+	// RefreshToken reads the token, rotated or not, and whether it was
+	// revoked (a revoked row is kept only so that its reuse is seen).
+	RefreshToken(hash string) (t RefreshToken, revoked bool, err error)
+	// CreateRefreshToken stores a new refresh token.
+	CreateRefreshToken(t RefreshToken) error
+	// RotateRefreshToken marks the token rotated at now into the
+	// successor with the hash successorHash.
+	RotateRefreshToken(hash string, now time.Time, successorHash string) error
+	// RevokeFamily revokes, at now, every refresh token of the family and
+	// the access tokens issued with them.
+	RevokeFamily(familyID string, now time.Time) error
+	// RevokeGrantTokens revokes, at now, every refresh token of the grant
+	// and every access token issued under it (by its codes and its
+	// refresh tokens). The grant and its codes stay.
+	RevokeGrantTokens(grantID string, now time.Time) error
+	// RevokeJTI revokes one access token until expiresAt, as
+	// Store.RevokeJTI does.
+	RevokeJTI(jti string, expiresAt time.Time) error
+
+	// Consent reads the consent, used or not.
+	Consent(hash string) (Consent, error)
+	// UseConsent marks the consent used at now.
+	UseConsent(hash string, now time.Time) error
+
+	// GrantByUserClient reads, and locks, the user's grant for the client.
+	GrantByUserClient(userID, clientID string) (Grant, error)
+	// CreateGrant stores a new grant; (UserID, ClientID) is unique.
+	CreateGrant(g Grant) error
+	// UpdateGrant writes g over the grant with g's ID.
+	UpdateGrant(g Grant) error
+	// TouchGrant sets the grant's last_used_at.
+	TouchGrant(id string, now time.Time) error
 }
 
 // More sentinels for single-use things.

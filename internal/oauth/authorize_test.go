@@ -495,7 +495,7 @@ func TestAuthorizeCodeIsBoundToTheRequest(t *testing.T) {
 	}
 	now := e.clock.Now()
 	var got grantd.AuthCode
-	_, err = e.st.RedeemAuthCode(ctx, token.Hash(a.Get("code")), now, func(code grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	_, err = RedeemAuthCode(ctx, e.st, token.Hash(a.Get("code")), now, func(code grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		got = code
 		return code, nil, nil
 	})
@@ -513,7 +513,7 @@ func TestAuthorizeCodeIsBoundToTheRequest(t *testing.T) {
 	one := e.client(t, func(c *grantd.Client) { c.RedirectURIs = []string{"https://one.example/cb"} })
 	to = approve(t, e, alice, authzQuery(one, "redirect_uri", "-"))
 	a = answerParams(t, to, "https://one.example/cb")
-	_, err = e.st.RedeemAuthCode(ctx, token.Hash(a.Get("code")), now, func(code grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	_, err = RedeemAuthCode(ctx, e.st, token.Hash(a.Get("code")), now, func(code grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		got = code
 		return code, nil, nil
 	})

@@ -74,7 +74,7 @@ func (p *Provider) ConsentDetails(ctx context.Context, userID, consentToken stri
 // request. Denied: access_denied. Both answers carry state and iss.
 //
 // Using the consent, widening the grant and storing the code are one
-// store transaction (DecideConsent): a failure part way (a crash, a
+// unit of work (DecideConsent): a failure part way (a crash, a
 // database error) leaves the consent unused and no grant, so the user can
 // decide again; the error is the adapter's to show.
 func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allowed bool) (string, error) {
@@ -102,7 +102,7 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 	code, row := p.newCode(req, userID, uuid.NewString(), now)
 
 	var answer string
-	_, err = p.store.DecideConsent(ctx, c.Hash, now, func(c grantd.Consent, g *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err = DecideConsent(ctx, p.store, c.Hash, now, func(c grantd.Consent, g *grantd.Grant) (grantd.ConsentDecision, error) {
 		if c.UserID != userID {
 			return grantd.ConsentDecision{}, badConsent("is not valid")
 		}
@@ -128,6 +128,71 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 		return "", grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	return answer, nil
+}
+
+// DecideConsent records a user's decision on a pending request in one
+// unit of work (Store.InGrant): it runs decide on the unused consent and
+// the user's grant for its client (nil when there is none), then marks
+// the consent used and stores what decide answered (checked with
+// ConsentDecision.Check), all or nothing. An error of decide, or of any
+// write, leaves the consent unused and nothing written. A consent already
+// used answers it with UsedAt set and ErrAlreadyUsed, without calling
+// decide. Of concurrent decisions on one consent exactly one is recorded;
+// concurrent decisions on two consents of one user and client see each
+// other's grant, so that there is never a second one. The answer is the
+// consent as stored.
+func DecideConsent(ctx context.Context, st grantd.Store, hash string, now time.Time,
+	decide func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error)) (grantd.Consent, error) {
+	var (
+		out  grantd.Consent
+		used bool
+	)
+	err := st.InGrant(ctx, func(tx grantd.GrantTx) error {
+		out, used = grantd.Consent{}, false
+		c, err := tx.Consent(hash)
+		if err != nil {
+			return err
+		}
+		if c.UsedAt != nil {
+			out, used = c, true
+			return nil
+		}
+		var existing *grantd.Grant
+		g, err := tx.GrantByUserClient(c.UserID, c.ClientID)
+		switch {
+		case err == nil:
+			existing = &g
+		case !errors.Is(err, grantd.ErrNotFound):
+			return err
+		}
+		d, err := decide(c, existing)
+		if err != nil {
+			return err
+		}
+		if err := d.Check(c, existing); err != nil {
+			return err
+		}
+		if err := tx.UseConsent(hash, now); err != nil {
+			return err
+		}
+		switch {
+		case d.Grant != nil && existing == nil:
+			err = tx.CreateGrant(*d.Grant)
+		case d.Grant != nil:
+			err = tx.UpdateGrant(*d.Grant)
+		}
+		if err != nil {
+			return err
+		}
+		if d.Code != nil {
+			if err := tx.CreateAuthCode(*d.Code); err != nil {
+				return err
+			}
+		}
+		out, err = tx.Consent(hash)
+		return err
+	})
+	return settled(out, err, used, "consent", grantd.ErrAlreadyUsed)
 }
 
 // decision is the policy of a consent decision: what the store records

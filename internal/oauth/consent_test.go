@@ -197,7 +197,7 @@ func TestDecideAllow(t *testing.T) {
 	// The code carries the scopes of its own request, not the grant's.
 	to = approve(t, e, alice, authzQuery(c, "scope", "write", "prompt", "consent"))
 	var code grantd.AuthCode
-	if _, err := e.st.RedeemAuthCode(ctx, token.Hash(answerParams(t, to, "https://app.example/cb").Get("code")), e.clock.Now(),
+	if _, err := RedeemAuthCode(ctx, e.st, token.Hash(answerParams(t, to, "https://app.example/cb").Get("code")), e.clock.Now(),
 		func(ac grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 			code = ac
 			return ac, nil, nil

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/grantd/grantd"
@@ -14,9 +15,9 @@ import (
 // The code (made by Authorize) carries what the user approved: the client,
 // the redirect_uri parameter exactly as sent to authorize ("" when none
 // was), the S256 challenge, the resource and the scopes. Redemption checks
-// them and issues inside the store's transaction, so that of any number
-// of concurrent redemptions exactly one succeeds; a second use revokes
-// what the first issued (the store does that part).
+// them and issues inside one unit of work on the code's grant
+// (RedeemAuthCode), so that of any number of concurrent redemptions
+// exactly one succeeds; a second use revokes what the first issued.
 func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req TokenRequest) (TokenResponse, error) {
 	if !c.Allows(grantd.GrantAuthorizationCode) {
 		return TokenResponse{}, grantd.E(grantd.CodeUnauthorizedClient, "this client is not allowed the authorization_code grant")
@@ -31,7 +32,7 @@ func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req T
 	now := p.now()
 
 	var resp TokenResponse
-	code, err := p.store.RedeemAuthCode(ctx, token.Hash(req.Code), now, func(code grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	code, err := RedeemAuthCode(ctx, p.store, token.Hash(req.Code), now, func(code grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		// Nothing is written when this answers an error, so the code
 		// stays redeemable: a client that sent a wrong verifier or
 		// redirect_uri has not used it.
@@ -84,12 +85,70 @@ func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req T
 	case err != nil:
 		return TokenResponse{}, storeErr(err, "the authorization code is invalid or expired")
 	}
-	// last_used_at is bookkeeping: failing to record it must not take the
-	// tokens back.
-	if err := p.store.TouchGrant(ctx, code.GrantID, now); err != nil {
-		p.log.WarnContext(ctx, "could not record grant use", "grant_id", code.GrantID, "error", err)
-	}
 	return resp, nil
+}
+
+// RedeemAuthCode is the rule of redeeming a code, in one unit of work on
+// its grant (Store.InGrant), so that of any number of concurrent
+// redemptions exactly one succeeds. issue runs on the unused code and
+// answers it with FamilyID, AccessJTI and AccessExpiresAt set, and, when
+// non-nil, the first refresh token of the family; the code is marked used
+// with those, the refresh token stored and the grant's last_used_at set,
+// all or nothing. If issue fails nothing is written. The answer is the
+// code as stored.
+//
+// A code already used answers it with ErrAlreadyUsed, without calling
+// issue, after revoking everything its first use issued (RFC 6749
+// §4.1.2: the code leaked): the code's access token and every refresh
+// token of its family with its access token. That revocation is
+// committed although the caller gets an error.
+func RedeemAuthCode(ctx context.Context, st grantd.Store, hash string, now time.Time,
+	issue func(grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error)) (grantd.AuthCode, error) {
+	var (
+		out    grantd.AuthCode
+		reused bool
+	)
+	err := st.InGrant(ctx, func(tx grantd.GrantTx) error {
+		out, reused = grantd.AuthCode{}, false
+		code, err := tx.AuthCode(hash)
+		if err != nil {
+			return err
+		}
+		if code.UsedAt != nil {
+			if code.AccessJTI != "" && code.AccessExpiresAt != nil {
+				if err := tx.RevokeJTI(code.AccessJTI, *code.AccessExpiresAt); err != nil {
+					return err
+				}
+			}
+			if code.FamilyID != "" {
+				if err := tx.RevokeFamily(code.FamilyID, now); err != nil {
+					return err
+				}
+			}
+			out, reused = code, true
+			return nil
+		}
+		issued, rt, err := issue(code)
+		if err != nil {
+			return err
+		}
+		// Only the redemption fields are taken from issue's answer; the
+		// rest of the code is what was stored.
+		if err := tx.UseAuthCode(hash, now, issued.FamilyID, issued.AccessJTI, issued.AccessExpiresAt); err != nil {
+			return err
+		}
+		if rt != nil {
+			if err := tx.CreateRefreshToken(*rt); err != nil {
+				return err
+			}
+		}
+		if err := tx.TouchGrant(code.GrantID, now); err != nil {
+			return err
+		}
+		out, err = tx.AuthCode(hash)
+		return err
+	})
+	return settled(out, err, reused, "auth code", grantd.ErrAlreadyUsed)
 }
 
 // checkCode checks that the code may be redeemed by this request.
@@ -120,4 +179,18 @@ func checkCode(c grantd.Client, code grantd.AuthCode, req TokenRequest, now time
 		return grantd.E(grantd.CodeInvalidGrant, "code_verifier does not match the code_challenge")
 	}
 	return nil
+}
+
+// settled answers the outcome of a unit of work on a single-use thing:
+// its error, or what it found (out) wrapping sentinel when the thing was
+// used already (used), or out.
+func settled[T any](out T, err error, used bool, what string, sentinel error) (T, error) {
+	var zero T
+	switch {
+	case err != nil:
+		return zero, err
+	case used:
+		return out, fmt.Errorf("%s: %w", what, sentinel)
+	}
+	return out, nil
 }

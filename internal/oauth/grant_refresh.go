@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -12,8 +13,8 @@ import (
 
 // refreshToken runs the refresh_token grant (RFC 6749 §6) with rotation
 // on every use (RFC 9700 §4.14.2). Presenting a rotated-out token is
-// reuse: the store revokes every token under the grant and keeps the
-// grant, since the user's consent is not what leaked.
+// reuse: every token under the grant is revoked and the grant kept,
+// since the user's consent is not what leaked (RotateRefreshToken).
 //
 // A retry is the exception, within Config.RefreshGrace of the rotation: a
 // client whose answer was lost (a crash, a dropped connection) presents
@@ -46,7 +47,7 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 		retry bool
 		why   string // why a retry was refused as reuse, for the log
 	)
-	old, err := p.store.RotateRefreshToken(ctx, token.Hash(req.RefreshToken), now, p.cfg.RefreshGrace, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+	old, err := RotateRefreshToken(ctx, p.store, token.Hash(req.RefreshToken), now, p.cfg.RefreshGrace, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		resp, retry, why = TokenResponse{}, false, ""
 		if old.ClientID != c.ID || !now.Before(old.ExpiresAt) {
 			return old, errBadRefresh()
@@ -99,6 +100,114 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 		p.log.InfoContext(ctx, "refresh token retried within grace: answered its successor again", "client_id", c.ID, "grant_id", old.GrantID)
 	}
 	return resp, nil
+}
+
+// RotateRefreshToken is the rule of rotation with reuse detection (RFC
+// 9700 §4.14.2), in one unit of work on the token's grant
+// (Store.InGrant). next runs on the presented live token, validates it
+// and answers its successor; the old token is marked rotated into it,
+// the successor stored and the grant's last_used_at set, all or nothing.
+// The answer is the successor as stored.
+//
+// Presenting a rotated token again is reuse: every token under its grant
+// is revoked (the grant stays) and the answer is the presented token with
+// ErrReused, the revocation committed although the caller gets an error.
+// Grace zero means no grace: any rotated token presented again is reuse,
+// even at the very instant it was rotated, which is what makes concurrent
+// presentations of one token yield a single success.
+//
+// The one exception is a retry: when the token was rotated no more than
+// grace ago and its successor is still live and not rotated itself (a
+// client that used the successor has received it), retry (when non-nil)
+// runs on the token and that successor instead of next. retry answering
+// nil answers the successor again, unchanged, and writes nothing, so that
+// however often a client retries, and on whichever node, there is one
+// successor; an error wrapping ErrReused makes it reuse; any other error
+// is returned as it is and nothing is written. The window counts from the
+// first rotation, so retries cannot stretch it.
+//
+// A revoked token answers ErrReused and revokes nothing more: its
+// family's revocation has happened, and replaying an old token must not
+// reach tokens the user obtained since.
+func RotateRefreshToken(ctx context.Context, st grantd.Store, hash string, now time.Time, grace time.Duration,
+	next func(grantd.RefreshToken) (grantd.RefreshToken, error), retry func(old, succ grantd.RefreshToken) error) (grantd.RefreshToken, error) {
+	var (
+		out    grantd.RefreshToken
+		reused bool
+	)
+	err := st.InGrant(ctx, func(tx grantd.GrantTx) error {
+		out, reused = grantd.RefreshToken{}, false
+		old, revoked, err := tx.RefreshToken(hash)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			out, reused = old, true
+			return nil
+		}
+		if old.RotatedAt != nil {
+			succ, ok, err := retriable(tx, old, now, grace)
+			if err != nil {
+				return err
+			}
+			if ok && retry != nil {
+				err := retry(old, succ)
+				switch {
+				case err == nil:
+					out = succ
+					return nil
+				case !errors.Is(err, grantd.ErrReused):
+					return err
+				}
+			}
+			// Reuse: the token leaked, or the client is broken.
+			if err := tx.RevokeGrantTokens(old.GrantID, now); err != nil {
+				return err
+			}
+			out, reused = old, true
+			return nil
+		}
+
+		succ, err := next(old)
+		if err != nil {
+			return err
+		}
+		if err := tx.RotateRefreshToken(hash, now, succ.Hash); err != nil {
+			return err
+		}
+		if err := tx.CreateRefreshToken(succ); err != nil {
+			return err
+		}
+		if err := tx.TouchGrant(old.GrantID, now); err != nil {
+			return err
+		}
+		out, revoked, err = tx.RefreshToken(succ.Hash)
+		if err == nil && revoked {
+			err = fmt.Errorf("refresh token: revoked: %w", grantd.ErrNotFound)
+		}
+		return err
+	})
+	return settled(out, err, reused, "refresh token", grantd.ErrReused)
+}
+
+// retriable answers the successor of the rotated token old when
+// presenting old again may be a retry: rotated no more than grace ago,
+// and the successor it recorded still live and not rotated itself.
+// Anything else is reuse.
+func retriable(tx grantd.GrantTx, old grantd.RefreshToken, now time.Time, grace time.Duration) (grantd.RefreshToken, bool, error) {
+	if grace <= 0 || now.Sub(*old.RotatedAt) > grace || old.SuccessorHash == "" {
+		return grantd.RefreshToken{}, false, nil
+	}
+	succ, revoked, err := tx.RefreshToken(old.SuccessorHash)
+	switch {
+	case errors.Is(err, grantd.ErrNotFound):
+		return grantd.RefreshToken{}, false, nil
+	case err != nil:
+		return grantd.RefreshToken{}, false, err
+	case revoked || succ.RotatedAt != nil:
+		return grantd.RefreshToken{}, false, nil
+	}
+	return succ, true, nil
 }
 
 // refreshRequest answers the audience and the scopes of the access token

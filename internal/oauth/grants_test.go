@@ -109,7 +109,7 @@ func TestRevokedGrantTakesItsCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := answerParams(t, to, "https://app.example/cb").Get("code")
-	_, err = e.st.RedeemAuthCode(ctx, token.Hash(code), e.clock.Now(), func(ac grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	_, err = RedeemAuthCode(ctx, e.st, token.Hash(code), e.clock.Now(), func(ac grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		return ac, nil, nil
 	})
 	if !errors.Is(err, grantd.ErrNotFound) {

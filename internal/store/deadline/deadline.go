@@ -217,29 +217,18 @@ func (s *Store) GetConsent(ctx context.Context, hash string) (grantd.Consent, er
 	return call1(s, ctx, func(ctx context.Context) (grantd.Consent, error) { return s.next.GetConsent(ctx, hash) })
 }
 
-func (s *Store) DecideConsent(ctx context.Context, hash string, now time.Time, decide func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error)) (grantd.Consent, error) {
-	return call1(s, ctx, func(ctx context.Context) (grantd.Consent, error) { return s.next.DecideConsent(ctx, hash, now, decide) })
-}
-
 func (s *Store) CreateAuthCode(ctx context.Context, c grantd.AuthCode) error {
 	return call(s, ctx, func(ctx context.Context) error { return s.next.CreateAuthCode(ctx, c) })
-}
-
-func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, issue func(grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error)) (grantd.AuthCode, error) {
-	return call1(s, ctx, func(ctx context.Context) (grantd.AuthCode, error) {
-		return s.next.RedeemAuthCode(ctx, hash, now, issue)
-	})
 }
 
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (grantd.RefreshToken, error) {
 	return call1(s, ctx, func(ctx context.Context) (grantd.RefreshToken, error) { return s.next.GetRefreshToken(ctx, hash) })
 }
 
-func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Time, grace time.Duration,
-	next func(grantd.RefreshToken) (grantd.RefreshToken, error), retry func(old, succ grantd.RefreshToken) error) (grantd.RefreshToken, error) {
-	return call1(s, ctx, func(ctx context.Context) (grantd.RefreshToken, error) {
-		return s.next.RotateRefreshToken(ctx, hash, now, grace, next, retry)
-	})
+// InGrant bounds the whole unit of work: every step of fn runs on the
+// transaction's context, which ends at the deadline.
+func (s *Store) InGrant(ctx context.Context, fn func(tx grantd.GrantTx) error) error {
+	return call(s, ctx, func(ctx context.Context) error { return s.next.InGrant(ctx, fn) })
 }
 
 func (s *Store) RevokeRefreshToken(ctx context.Context, hash string) error {

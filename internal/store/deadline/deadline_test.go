@@ -84,6 +84,14 @@ var calls = map[string]func(s grantd.Store) error{
 	"ListSigningKeys": func(s grantd.Store) error { _, err := s.ListSigningKeys(context.Background()); return err },
 	"Ping":            func(s grantd.Store) error { return s.Ping(context.Background()) },
 	"Heartbeat":       func(s grantd.Store) error { return s.Heartbeat(context.Background(), now) },
+	"InGrant": func(s grantd.Store) error {
+		return s.InGrant(context.Background(), func(tx grantd.GrantTx) error {
+			if _, err := tx.GrantByUserClient(user.ID, cl.ID); !errors.Is(err, grantd.ErrNotFound) {
+				return err
+			}
+			return nil
+		})
+	},
 }
 
 // TestSQLiteWriteLockHeldElsewhere: another process holds SQLite's write
@@ -216,5 +224,41 @@ func TestPostgresFrozen(t *testing.T) {
 	closed = true
 	if err := within(t, "the call in flight at Close", func() error { return <-inFlight }); err == nil {
 		t.Error("a call in flight on a frozen server succeeded")
+	}
+}
+
+// TestPostgresFrozenInUnitOfWork: the server stops answering in the
+// middle of a unit of work. The step under way gives up at the deadline
+// with ErrUnavailable, and so does InGrant: every step runs on the
+// unit's context, not on the caller's (which has no deadline).
+func TestPostgresFrozenInUnitOfWork(t *testing.T) {
+	proxy, dsn := pgtest.NewProxy(t, pgtest.Schema(t))
+	raw, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		proxy.Thaw()
+		raw.Close()
+	})
+	if err := raw.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	fixture(t, raw)
+	s := deadline.New(raw, 300*time.Millisecond)
+
+	var stepErr error
+	err = within(t, "a unit of work whose server froze", func() error {
+		return s.InGrant(context.Background(), func(tx grantd.GrantTx) error {
+			proxy.Freeze()
+			_, stepErr = tx.GrantByUserClient(user.ID, cl.ID)
+			return stepErr
+		})
+	})
+	if !errors.Is(stepErr, grantd.ErrUnavailable) {
+		t.Errorf("a step of a unit of work on a frozen server: err = %v, want ErrUnavailable", stepErr)
+	}
+	if !errors.Is(err, grantd.ErrUnavailable) {
+		t.Errorf("InGrant on a frozen server: err = %v, want ErrUnavailable", err)
 	}
 }

@@ -23,11 +23,6 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// scanner is what pgx.Row and pgx.Rows share.
-type scanner interface {
-	Scan(dest ...any) error
-}
-
 // ts is how a time is stored: to the microsecond, the precision of
 // timestamptz and of the SQLite store. The truncation is spelled out
 // (rather than left to the driver) so that both backends provably drop
@@ -43,23 +38,6 @@ func nullTS(t *time.Time) *time.Time {
 	return &v
 }
 
-// nullString stores an optional reference; "" is NULL, so that foreign keys
-// accept a client without an owner.
-func nullString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-// str reads an optional reference; NULL is "".
-func str(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 // list stores a string slice as a text[]; nil is '{}' (pgx would send
 // NULL), so that the column is never NULL.
 func list(l []string) []string {
@@ -67,24 +45,6 @@ func list(l []string) []string {
 		return []string{}
 	}
 	return l
-}
-
-// unlist reads a text[]; an empty array is nil, as the SQLite store
-// answers.
-func unlist(l []string) []string {
-	if len(l) == 0 {
-		return nil
-	}
-	return l
-}
-
-// blob keeps a nil slice out of a NOT NULL bytea column (pgx sends nil as
-// NULL).
-func blob(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
 }
 
 // dbErr translates a driver error into the Store's sentinels. what names
@@ -151,16 +111,4 @@ func unavailable(err error) bool {
 		return true
 	}
 	return false
-}
-
-// mustAffect answers ErrNotFound when a statement keyed by a primary key
-// touched no row.
-func mustAffect(what string, tag pgconn.CommandTag, err error) error {
-	if err != nil {
-		return dbErr(what, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("%s: %w", what, grantd.ErrNotFound)
-	}
-	return nil
 }

@@ -1,5 +1,7 @@
 // Package postgres is the grantd.Store on PostgreSQL, through pgx/v5 and a
-// pgxpool connection pool.
+// pgxpool connection pool. The queries are internal/store/sqlstore's;
+// this package supplies PostgreSQL's dialect, the pool, transactions
+// (retried, with bounded rollbacks) and migrations.
 //
 // It answers exactly what the SQLite store answers (both run
 // internal/store/storetest), in PostgreSQL's own types: timestamptz for
@@ -26,12 +28,11 @@
 // PostgreSQL may still abort a transaction as a deadlock victim (40P01)
 // or a serialization failure (40001), for instance when garbage collection
 // meets a revocation. Such a transaction is run again from the start, a
-// few times, so an updater (or RedeemAuthCode's issue, or
-// RotateRefreshToken's next) may run more than once per call. That is
-// harmless for callbacks that, as the Store contract asks, only compute
-// from their argument: the last run's answer is what is committed (the
-// token endpoint keeps the tokens of the last run, minted afresh each
-// time).
+// few times, so an updater (or the function given to InGrant) may run
+// more than once per call. That is harmless for callbacks that, as the
+// Store contract asks, set their results afresh on each run: the last
+// run's answer is what is committed (the token endpoint keeps the tokens
+// of the last run, minted afresh each time).
 package postgres
 
 import (
@@ -52,6 +53,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -60,6 +62,7 @@ var migrations embed.FS
 // Store is a grantd.Store on a PostgreSQL database. It is safe for
 // concurrent use, and by several processes on one database.
 type Store struct {
+	*sqlstore.Store
 	pool *pgxpool.Pool
 }
 
@@ -98,7 +101,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	s.Store = sqlstore.New(backend{s: s})
+	return s, nil
 }
 
 func provider(db *sql.DB) (*goose.Provider, error) {
@@ -205,17 +210,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Heartbeat writes the one heartbeat row, in a transaction of its own
-// like any request's write, so that it fails as a write would on a
-// read-only server (a standby after a failover) or a full disk.
-func (s *Store) Heartbeat(ctx context.Context, now time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO heartbeat (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, ts(now))
-	if err != nil {
-		return dbErr("heartbeat", err)
-	}
-	return nil
-}
-
 // Close closes the pool, waiting for connections in use to be returned.
 func (s *Store) Close() error {
 	s.pool.Close()
@@ -283,8 +277,12 @@ func rollback(ctx context.Context, tx pgx.Tx) {
 }
 
 // retryable reports whether PostgreSQL aborted the transaction only
-// because of another one, so that running it again can succeed.
+// because of another one, or a unit of work found its grant created by a
+// concurrent one (sqlstore.ErrGrantRaced), so that running it again can succeed.
 func retryable(err error) bool {
+	if errors.Is(err, sqlstore.ErrGrantRaced) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return false
@@ -306,17 +304,4 @@ func (s *Store) read(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 	defer rollback(ctx, tx) // read-only: there is nothing to keep
 	return fn(tx)
-}
-
-// limitOffset turns a page into LIMIT and OFFSET values. A page without a
-// size answers every row (LIMIT NULL is no limit).
-func limitOffset(p grantd.Page) (limit *int, offset int) {
-	if p.Size <= 0 {
-		return nil, 0
-	}
-	if p.Number < 1 {
-		p.Number = 1
-	}
-	size := p.Size
-	return &size, p.Offset()
 }

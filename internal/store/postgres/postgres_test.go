@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/store/postgres/pgtest"
 	"github.com/grantd/grantd/internal/store/storetest"
 )
@@ -244,7 +245,7 @@ func TestRaceAcrossStores(t *testing.T) {
 	if err := s.CreateAuthCode(ctx, code); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RedeemAuthCode(ctx, code.Hash, now, func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	if _, err := oauth.RedeemAuthCode(ctx, s, code.Hash, now, func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		c.FamilyID, c.AccessJTI, c.AccessExpiresAt = rt.FamilyID, rt.AccessJTI, &rt.AccessExpiresAt
 		return c, &rt, nil
 	}); err != nil {
@@ -258,7 +259,7 @@ func TestRaceAcrossStores(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			_, errs[i] = stores[i%len(stores)].RotateRefreshToken(ctx, rt.Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+			_, errs[i] = oauth.RotateRefreshToken(ctx, stores[i%len(stores)], rt.Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 				next := old
 				next.Hash = fmt.Sprintf("rt-%d", i)
 				next.AccessJTI = next.Hash
@@ -356,14 +357,14 @@ func TestReuseRevokesConcurrentRotations(t *testing.T) {
 			if err := s.CreateAuthCode(ctx, code); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.RedeemAuthCode(ctx, code.Hash, now, issue(rt)); err != nil {
+			if _, err := oauth.RedeemAuthCode(ctx, s, code.Hash, now, issue(rt)); err != nil {
 				t.Fatal(err)
 			}
 			tokens = append(tokens, rt)
 		}
 		// tokens[0] is rotated out: presenting it again is reuse.
 		stolen := tokens[0]
-		if _, err := s.RotateRefreshToken(ctx, stolen.Hash, now, 0, next(stolen.Hash+"-next"), nil); err != nil {
+		if _, err := oauth.RotateRefreshToken(ctx, s, stolen.Hash, now, 0, next(stolen.Hash+"-next"), nil); err != nil {
 			t.Fatal(err)
 		}
 
@@ -378,7 +379,7 @@ func TestReuseRevokesConcurrentRotations(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				name := tokens[i].Hash + "-next"
-				_, err := s.RotateRefreshToken(ctx, tokens[i].Hash, now, 0, next(name), nil)
+				_, err := oauth.RotateRefreshToken(ctx, s, tokens[i].Hash, now, 0, next(name), nil)
 				switch {
 				case err == nil:
 					mu.Lock()
@@ -392,7 +393,7 @@ func TestReuseRevokesConcurrentRotations(t *testing.T) {
 		for range thieves {
 			wg.Go(func() {
 				<-start
-				_, err := s.RotateRefreshToken(ctx, stolen.Hash, now, 0, next("never"), nil)
+				_, err := oauth.RotateRefreshToken(ctx, s, stolen.Hash, now, 0, next("never"), nil)
 				if !errors.Is(err, grantd.ErrReused) {
 					t.Errorf("reuse of a rotated-out token: err = %v, want ErrReused", err)
 				}

@@ -22,11 +22,6 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// scanner is what *sql.Row and *sql.Rows share.
-type scanner interface {
-	Scan(dest ...any) error
-}
-
 // micros is how a time is stored: microseconds since the epoch, UTC. Finer
 // precision is dropped so that SQLite and PostgreSQL (timestamptz) answer
 // the very same values.
@@ -38,15 +33,6 @@ func nullMicros(t *time.Time) any {
 		return nil
 	}
 	return t.UnixMicro()
-}
-
-// nullString stores an optional reference; "" is NULL, so that foreign keys
-// accept a client without an owner.
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // list stores a string slice as a JSON array; nil is "[]" so that
@@ -114,23 +100,6 @@ func (c listCol) Scan(v any) error {
 	return nil
 }
 
-// stringCol scans an optional reference; NULL is "".
-type stringCol struct{ s *string }
-
-func (c stringCol) Scan(v any) error {
-	switch v := v.(type) {
-	case nil:
-		*c.s = ""
-	case string:
-		*c.s = v
-	case []byte:
-		*c.s = string(v)
-	default:
-		return fmt.Errorf("sqlite: text column holds %T", v)
-	}
-	return nil
-}
-
 // dbErr translates a driver error into the Store's sentinels. what names
 // the operation for the message; it never holds a secret or its hash.
 func dbErr(what string, err error) error {
@@ -174,20 +143,4 @@ func unavailable(err error) bool {
 		return true
 	}
 	return false
-}
-
-// mustAffect answers ErrNotFound when a statement keyed by a primary key
-// touched no row.
-func mustAffect(what string, res sql.Result, err error) error {
-	if err != nil {
-		return dbErr(what, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return dbErr(what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%s: %w", what, grantd.ErrNotFound)
-	}
-	return nil
 }

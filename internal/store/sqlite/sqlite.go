@@ -1,10 +1,12 @@
 // Package sqlite is the grantd.Store on an embedded SQLite database
-// (modernc.org/sqlite, pure Go).
+// (modernc.org/sqlite, pure Go). The queries are internal/store/sqlstore's;
+// this package supplies SQLite's dialect, connections, transactions and
+// migrations.
 //
 // The store keeps two connection pools on the same file. Every write goes
 // through a pool of exactly one connection whose transactions begin with
 // BEGIN IMMEDIATE: the write lock is taken before the first read of a
-// read-then-write (an updater, a code redemption, a refresh rotation), so
+// read-then-write (an updater, a unit of work of InGrant), so
 // two such transactions can never interleave, and goroutines of this
 // process queue for the connection in Go instead of sleeping in SQLite's
 // busy handler. Reads go through a separate pool of read-only connections;
@@ -22,12 +24,12 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -39,6 +41,7 @@ const busyTimeout = "10000"
 
 // Store is a grantd.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
+	*sqlstore.Store
 	w *sql.DB // one connection; every transaction is BEGIN IMMEDIATE
 	r *sql.DB // read-only connections
 }
@@ -103,7 +106,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{w: w, r: r}, nil
+	s := &Store{w: w, r: r}
+	s.Store = sqlstore.New(backend{s: s})
+	return s, nil
 }
 
 // dsn makes a SQLite URI for path with the driver's parameters. The URI
@@ -168,17 +173,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Heartbeat writes the one heartbeat row through the writer connection,
-// as every write goes: it waits for the writer like any request's write,
-// and fails as a write would on a full disk or a read-only file.
-func (s *Store) Heartbeat(ctx context.Context, now time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, micros(now))
-	if err != nil {
-		return dbErr("heartbeat", err)
-	}
-	return nil
-}
-
 // Close closes both pools. The last connection to close checkpoints the
 // WAL into the database file.
 func (s *Store) Close() error {
@@ -212,16 +206,4 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback() // read-only: there is nothing to keep
 	return fn(tx)
-}
-
-// limitOffset turns a page into LIMIT and OFFSET values. A page without a
-// size answers every row (SQLite reads LIMIT -1 as no limit).
-func limitOffset(p grantd.Page) (limit, offset int) {
-	if p.Size <= 0 {
-		return -1, 0
-	}
-	if p.Number < 1 {
-		p.Number = 1
-	}
-	return p.Size, p.Offset()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/store/storetest"
 )
 
@@ -163,7 +164,7 @@ func TestReadersDoNotWaitForWriter(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- s.write(ctx, func(tx *sql.Tx) error {
-			if err := revokeJTI(ctx, tx, "uncommitted", time.Now().Add(time.Hour)); err != nil {
+			if err := on(tx).RevokeJTI(ctx, "uncommitted", time.Now().Add(time.Hour)); err != nil {
 				return err
 			}
 			close(inTx)
@@ -235,7 +236,7 @@ func TestRaceAcrossProcesses(t *testing.T) {
 		if err := s.CreateAuthCode(ctx, code); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.RedeemAuthCode(ctx, code.Hash, now, func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+		if _, err := oauth.RedeemAuthCode(ctx, s, code.Hash, now, func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 			c.FamilyID, c.AccessJTI, c.AccessExpiresAt = rt.FamilyID, rt.AccessJTI, &rt.AccessExpiresAt
 			return c, &rt, nil
 		}); err != nil {
@@ -249,7 +250,7 @@ func TestRaceAcrossProcesses(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				_, errs[i] = stores[i%len(stores)].RotateRefreshToken(ctx, rt.Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+				_, errs[i] = oauth.RotateRefreshToken(ctx, stores[i%len(stores)], rt.Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 					next := old
 					next.Hash = fmt.Sprintf("rt-%d-%d", round, i)
 					next.AccessJTI = next.Hash

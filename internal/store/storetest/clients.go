@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 )
 
 func testClients(e env) {
@@ -230,7 +231,7 @@ func testDeleteClientCascades(e env) {
 	e.is(err, grantd.ErrNotFound, "get grant of deleted client by user and client")
 	_, err = e.s.GetConsent(e.ctx, cs1.Hash)
 	e.is(err, grantd.ErrNotFound, "get consent of deleted client")
-	_, err = e.s.RedeemAuthCode(e.ctx, hash("code-unused-one"), at(3*time.Second), issueFor("x", g1, at(3*time.Second), true))
+	_, err = oauth.RedeemAuthCode(e.ctx, e.s, hash("code-unused-one"), at(3*time.Second), issueFor("x", g1, at(3*time.Second), true))
 	e.is(err, grantd.ErrNotFound, "redeem code of deleted client")
 	e.wantRefresh(false, *rt1, rt1b)
 	e.wantRevoked(true, rt1.AccessJTI, rt1b.AccessJTI, codeOnly.AccessJTI)
@@ -244,6 +245,6 @@ func testDeleteClientCascades(e env) {
 	e.ok(err, "get other consent")
 	e.wantRefresh(true, *rt2)
 	e.wantRevoked(false, rt2.AccessJTI)
-	_, err = e.s.RedeemAuthCode(e.ctx, hash("code-unused-two"), at(3*time.Second), issueFor("unused-two", g2, at(3*time.Second), false))
+	_, err = oauth.RedeemAuthCode(e.ctx, e.s, hash("code-unused-two"), at(3*time.Second), issueFor("unused-two", g2, at(3*time.Second), false))
 	e.ok(err, "redeem other client's code")
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 )
 
 func testConsents(e env) {
@@ -39,7 +40,7 @@ func testAuthCodes(e env) {
 	e.is(e.s.CreateAuthCode(e.ctx, code), grantd.ErrAlreadyExists, "create auth code with a taken hash")
 
 	called := false
-	_, err := e.s.RedeemAuthCode(e.ctx, hash("code-missing"), at(time.Second), func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	_, err := oauth.RedeemAuthCode(e.ctx, e.s, hash("code-missing"), at(time.Second), func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		called = true
 		return c, nil, nil
 	})
@@ -51,13 +52,16 @@ func testAuthCodes(e env) {
 	// A failing issue writes nothing: neither the code's use nor the
 	// refresh token it would have stored.
 	refused := failing("issue")
-	_, err = e.s.RedeemAuthCode(e.ctx, code.Hash, at(time.Second), func(got grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	_, err = oauth.RedeemAuthCode(e.ctx, e.s, code.Hash, at(time.Second), func(got grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		e.equal("issue's argument", got, code)
 		issued, rt, _ := issueFor("refused", g, at(time.Second), true)(got)
 		return issued, rt, refused
 	})
 	e.same(err, refused, "redeem with a failing issue")
 	e.wantRefresh(false, newRefresh("refused", "fam-refused", g, at(time.Second)))
+	if gr, err := e.s.GetGrant(e.ctx, g.ID); err != nil || gr.LastUsedAt != nil {
+		e.t.Errorf("grant after a failed redemption: %s, %v; want it untouched", show(gr), err)
+	}
 
 	// The code is still unused: this redemption succeeds.
 	now := at(2 * time.Second)
@@ -66,7 +70,7 @@ func testAuthCodes(e env) {
 	want.FamilyID = "fam-one"
 	want.AccessJTI = "jti-one"
 	want.AccessExpiresAt = ptr(now.Add(30 * time.Minute))
-	got, err := e.s.RedeemAuthCode(e.ctx, code.Hash, now, func(got grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	got, err := oauth.RedeemAuthCode(e.ctx, e.s, code.Hash, now, func(got grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		e.equal("issue's argument", got, code)
 		return issueFor("one", g, now, true)(got)
 	})
@@ -76,11 +80,17 @@ func testAuthCodes(e env) {
 	e.ok(err, "get the refresh token the redemption stored")
 	e.equal("first refresh token of the family", rt, newRefresh("one", "fam-one", g, now))
 	e.wantRevoked(false, "jti-one")
+	// The redemption set the grant's last_used_at, in its unit of work.
+	gr, err := e.s.GetGrant(e.ctx, g.ID)
+	e.ok(err, "get grant")
+	wantGrant := g
+	wantGrant.LastUsedAt = ptr(now)
+	e.equal("grant after redemption", gr, wantGrant)
 
 	// issue may answer no refresh token (a client without the
 	// refresh_token grant).
 	e.code("two", g)
-	got, err = e.s.RedeemAuthCode(e.ctx, hash("code-two"), now, issueFor("two", g, now, false))
+	got, err = oauth.RedeemAuthCode(e.ctx, e.s, hash("code-two"), now, issueFor("two", g, now, false))
 	e.ok(err, "redeem code without a refresh token")
 	if got.UsedAt == nil || got.AccessJTI != "jti-two" || got.FamilyID != "fam-two" {
 		e.t.Errorf("RedeemAuthCode without a refresh token answered %s", show(got))
@@ -93,7 +103,7 @@ func testAuthCodes(e env) {
 	expired.CodeChallenge = ""
 	expired.Scopes = nil
 	e.ok(e.s.CreateAuthCode(e.ctx, expired), "create expired code")
-	_, err = e.s.RedeemAuthCode(e.ctx, expired.Hash, now, func(got grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	_, err = oauth.RedeemAuthCode(e.ctx, e.s, expired.Hash, now, func(got grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		e.equal("issue's argument (expired code)", got, expired)
 		return got, nil, refused
 	})
@@ -116,7 +126,7 @@ func testAuthCodeSecondUse(e env) {
 	otherNoRefresh, _ := e.redeem("other-norefresh", g, at(time.Second), false)
 
 	called := false
-	got, err := e.s.RedeemAuthCode(e.ctx, first.Hash, at(4*time.Second), func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	got, err := oauth.RedeemAuthCode(e.ctx, e.s, first.Hash, at(4*time.Second), func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		called = true
 		return issueFor("again", g, at(4*time.Second), true)(c)
 	})
@@ -129,7 +139,7 @@ func testAuthCodeSecondUse(e env) {
 	e.wantRefresh(false, *rt, rtB, rtC, newRefresh("again", "fam-again", g, at(4*time.Second)))
 
 	// The family's tokens, presented again, are reuse.
-	_, err = e.s.RotateRefreshToken(e.ctx, rtC.Hash, at(5*time.Second), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+	_, err = oauth.RotateRefreshToken(e.ctx, e.s, rtC.Hash, at(5*time.Second), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		called = true
 		return successor(old, "one-d", at(5*time.Second)), nil
 	}, nil)
@@ -145,12 +155,12 @@ func testAuthCodeSecondUse(e env) {
 	e.wantRevoked(false, other.AccessJTI, otherNoRefresh.AccessJTI)
 
 	// Every further use answers the same.
-	_, err = e.s.RedeemAuthCode(e.ctx, first.Hash, at(5*time.Second), issueFor("third", g, at(5*time.Second), true))
+	_, err = oauth.RedeemAuthCode(e.ctx, e.s, first.Hash, at(5*time.Second), issueFor("third", g, at(5*time.Second), true))
 	e.is(err, grantd.ErrAlreadyUsed, "redeem code a third time")
 
 	// A code redeemed without a refresh token: the second use revokes its
 	// access token.
-	_, err = e.s.RedeemAuthCode(e.ctx, otherNoRefresh.Hash, at(5*time.Second), issueFor("x", g, at(5*time.Second), false))
+	_, err = oauth.RedeemAuthCode(e.ctx, e.s, otherNoRefresh.Hash, at(5*time.Second), issueFor("x", g, at(5*time.Second), false))
 	e.is(err, grantd.ErrAlreadyUsed, "redeem code without refresh token twice")
 	e.wantRevoked(true, otherNoRefresh.AccessJTI)
 	e.wantRefresh(true, *other)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 )
 
 // decision answers the decision the consent page makes on an approval:
@@ -39,7 +40,7 @@ func (e env) storedCode(hash string) (grantd.AuthCode, error) {
 	e.t.Helper()
 	var got grantd.AuthCode
 	refused := failing("peek")
-	_, err := e.s.RedeemAuthCode(e.ctx, hash, at(0), func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	_, err := oauth.RedeemAuthCode(e.ctx, e.s, hash, at(0), func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		got = c
 		return c, nil, refused
 	})
@@ -72,7 +73,7 @@ func testDecideConsent(e env) {
 	now := at(time.Minute)
 
 	var want grantd.ConsentDecision
-	got, err := e.s.DecideConsent(e.ctx, cs.Hash, now, func(arg grantd.Consent, g *grantd.Grant) (grantd.ConsentDecision, error) {
+	got, err := oauth.DecideConsent(e.ctx, e.s, cs.Hash, now, func(arg grantd.Consent, g *grantd.Grant) (grantd.ConsentDecision, error) {
 		e.equal("decide's consent", arg, cs)
 		if g != nil {
 			e.t.Errorf("decide's grant = %s, want none", show(g))
@@ -96,13 +97,13 @@ func testDecideConsent(e env) {
 
 	// Used: decide does not run, and the answer is the consent as used.
 	called := false
-	got, err = e.s.DecideConsent(e.ctx, cs.Hash, at(2*time.Minute), func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error) {
+	got, err = oauth.DecideConsent(e.ctx, e.s, cs.Hash, at(2*time.Minute), func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error) {
 		called = true
 		return grantd.ConsentDecision{}, nil
 	})
 	e.is(err, grantd.ErrAlreadyUsed, "decide a used consent")
 	e.equal("DecideConsent answer on second use", got, used)
-	_, err = e.s.DecideConsent(e.ctx, hash("consent-missing"), now, func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err = oauth.DecideConsent(e.ctx, e.s, hash("consent-missing"), now, func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error) {
 		called = true
 		return grantd.ConsentDecision{}, nil
 	})
@@ -117,7 +118,7 @@ func testDecideConsent(e env) {
 	two.Scopes = []string{"messages:read"}
 	e.ok(e.s.CreateConsent(e.ctx, two), "create consent")
 	later := at(time.Hour)
-	_, err = e.s.DecideConsent(e.ctx, two.Hash, later, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err = oauth.DecideConsent(e.ctx, e.s, two.Hash, later, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
 		if existing == nil {
 			e.t.Fatal("decide's grant = nil, want the user's grant")
 		}
@@ -138,7 +139,7 @@ func testDecideConsent(e env) {
 
 	// A denial (the zero decision) only uses the consent.
 	deny := e.consent("deny", u, c)
-	_, err = e.s.DecideConsent(e.ctx, deny.Hash, later, func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err = oauth.DecideConsent(e.ctx, e.s, deny.Hash, later, func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error) {
 		return grantd.ConsentDecision{}, nil
 	})
 	e.ok(err, "deny consent")
@@ -154,7 +155,7 @@ func testDecideConsent(e env) {
 	// decide's error is returned as it is, and nothing is written.
 	pending := e.consent("pending", u, c)
 	refused := failing("decide")
-	_, err = e.s.DecideConsent(e.ctx, pending.Hash, later, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err = oauth.DecideConsent(e.ctx, e.s, pending.Hash, later, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
 		return decision(3, "pending", arg, existing, later), refused
 	})
 	e.same(err, refused, "decide with a failing decide")
@@ -170,7 +171,7 @@ func testDecideConsent(e env) {
 		"a code under no grant": func(d grantd.ConsentDecision) grantd.ConsentDecision { d.Code.GrantID = uuid(kindGrant, 77); return d },
 		"another client's code": func(d grantd.ConsentDecision) grantd.ConsentDecision { d.Code.ClientID = "client-2"; return d },
 	} {
-		_, err = e.s.DecideConsent(e.ctx, pending.Hash, later, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
+		_, err = oauth.DecideConsent(e.ctx, e.s, pending.Hash, later, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
 			return bad(decision(3, "pending", arg, existing, later)), nil
 		})
 		if err == nil {
@@ -197,7 +198,7 @@ func testDecideConsentFailsWhole(e env) {
 	now := at(time.Minute)
 
 	cs := e.consent("crash", u, c)
-	_, err := e.s.DecideConsent(e.ctx, cs.Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err := oauth.DecideConsent(e.ctx, e.s, cs.Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
 		d := decision(2, "crash", arg, existing, now)
 		d.Code.Hash = hash("code-taken")
 		return d, nil
@@ -209,7 +210,7 @@ func testDecideConsentFailsWhole(e env) {
 	_, err = e.s.GetGrant(e.ctx, uuid(kindGrant, 2))
 	e.is(err, grantd.ErrNotFound, "grant of a decision whose code failed, by id")
 
-	_, err = e.s.DecideConsent(e.ctx, cs.Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err = oauth.DecideConsent(e.ctx, e.s, cs.Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
 		d := decision(2, "crash", arg, existing, now)
 		d.Grant.ID = taken.ID
 		d.Code.GrantID = taken.ID
@@ -226,7 +227,7 @@ func testDecideConsentFailsWhole(e env) {
 	widen := newConsent("widen", owner, c)
 	widen.Scopes = []string{"messages:read"}
 	e.ok(e.s.CreateConsent(e.ctx, widen), "create consent")
-	_, err = e.s.DecideConsent(e.ctx, widen.Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err = oauth.DecideConsent(e.ctx, e.s, widen.Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
 		d := decision(0, "widen", arg, existing, now)
 		d.Code.Hash = hash("code-taken")
 		return d, nil
@@ -238,7 +239,7 @@ func testDecideConsentFailsWhole(e env) {
 	e.equal("grant after a failed widening", g, taken)
 
 	// The user decides again, and this time it holds.
-	_, err = e.s.DecideConsent(e.ctx, cs.Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err = oauth.DecideConsent(e.ctx, e.s, cs.Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
 		return decision(2, "crash", arg, existing, now), nil
 	})
 	e.ok(err, "decide again after the failure")
@@ -256,7 +257,7 @@ func testRaceDecideConsent(e env) {
 	now := at(time.Minute)
 
 	errs := race(func(i int) error {
-		_, err := e.s.DecideConsent(e.ctx, cs.Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
+		_, err := oauth.DecideConsent(e.ctx, e.s, cs.Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
 			return decision(100+i, fmt.Sprintf("racer-%d", i), arg, existing, now), nil
 		})
 		return err
@@ -296,7 +297,7 @@ func testRaceDecideConsentsOneGrant(e env) {
 	var mu sync.Mutex
 	created := map[int]bool{}
 	errs := race(func(i int) error {
-		_, err := e.s.DecideConsent(e.ctx, consents[i].Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
+		_, err := oauth.DecideConsent(e.ctx, e.s, consents[i].Hash, now, func(arg grantd.Consent, existing *grantd.Grant) (grantd.ConsentDecision, error) {
 			if existing == nil {
 				mu.Lock()
 				created[i] = true

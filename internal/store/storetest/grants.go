@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 )
 
 func testGrants(e env) {
@@ -161,7 +162,7 @@ func testDeleteGrant(e env) {
 	e.is(err, grantd.ErrNotFound, "get deleted grant by user and client")
 	e.wantRefresh(false, *rt1, rt1b, rt1c)
 	e.wantRevoked(true, code1.AccessJTI, rt1b.AccessJTI, rt1c.AccessJTI, codeNoRefresh.AccessJTI)
-	_, err = e.s.RedeemAuthCode(e.ctx, hash("code-one-unused"), at(4*time.Second), issueFor("late", g1, at(4*time.Second), true))
+	_, err = oauth.RedeemAuthCode(e.ctx, e.s, hash("code-one-unused"), at(4*time.Second), issueFor("late", g1, at(4*time.Second), true))
 	e.is(err, grantd.ErrNotFound, "redeem a code of a deleted grant")
 	e.wantRefresh(false, newRefresh("late", "fam-late", g1, at(4*time.Second)))
 

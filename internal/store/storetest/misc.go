@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 )
 
 func testRevokedJTIs(e env) {
@@ -152,7 +153,7 @@ func testDeleteExpired(e env) {
 	usedLive := newCode("used-live", g)
 	usedLive.ExpiresAt = past
 	e.ok(e.s.CreateAuthCode(e.ctx, usedLive), "create code")
-	_, err := e.s.RedeemAuthCode(e.ctx, usedLive.Hash, now.Add(-10*time.Minute), issueFor("used-live", g, now.Add(-10*time.Minute), false))
+	_, err := oauth.RedeemAuthCode(e.ctx, e.s, usedLive.Hash, now.Add(-10*time.Minute), issueFor("used-live", g, now.Add(-10*time.Minute), false))
 	e.ok(err, "redeem code")
 	liveCode := newCode("live", g)
 	liveCode.ExpiresAt = future
@@ -163,7 +164,7 @@ func testDeleteExpired(e env) {
 		e.code(name, g)
 		rt := newRefresh(name, "fam-"+name, g, at(0))
 		rt.ExpiresAt = expires
-		_, err := e.s.RedeemAuthCode(e.ctx, hash("code-"+name), at(0), func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+		_, err := oauth.RedeemAuthCode(e.ctx, e.s, hash("code-"+name), at(0), func(c grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 			c.FamilyID, c.AccessJTI, c.AccessExpiresAt = rt.FamilyID, rt.AccessJTI, ptr(rt.AccessExpiresAt)
 			return c, &rt, nil
 		})
@@ -208,12 +209,12 @@ func testDeleteExpired(e env) {
 		return c, nil, errors.New("issue must not run")
 	}
 	for _, code := range []grantd.AuthCode{oldCode, usedCode} {
-		_, err = e.s.RedeemAuthCode(e.ctx, code.Hash, now, noIssue)
+		_, err = oauth.RedeemAuthCode(e.ctx, e.s, code.Hash, now, noIssue)
 		e.is(err, grantd.ErrNotFound, "redeem expired code after GC")
 	}
-	_, err = e.s.RedeemAuthCode(e.ctx, liveCode.Hash, now, issueFor("live", g, now, false))
+	_, err = oauth.RedeemAuthCode(e.ctx, e.s, liveCode.Hash, now, issueFor("live", g, now, false))
 	e.ok(err, "redeem live code after GC")
-	_, err = e.s.RedeemAuthCode(e.ctx, usedLive.Hash, now, noIssue)
+	_, err = oauth.RedeemAuthCode(e.ctx, e.s, usedLive.Hash, now, noIssue)
 	e.is(err, grantd.ErrAlreadyUsed, "second use of an expired code whose access token lives, after GC")
 	e.wantRevoked(true, "jti-used-live")
 

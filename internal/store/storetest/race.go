@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 )
 
 // racers is how many goroutines present the same single-use thing at once.
@@ -59,7 +60,7 @@ func testRaceRedeemAuthCode(e env) {
 	now := at(time.Second)
 
 	errs := race(func(i int) error {
-		_, err := e.s.RedeemAuthCode(e.ctx, code.Hash, now, issueFor(fmt.Sprintf("racer-%d", i), g, now, true))
+		_, err := oauth.RedeemAuthCode(e.ctx, e.s, code.Hash, now, issueFor(fmt.Sprintf("racer-%d", i), g, now, true))
 		return err
 	})
 	winner := e.oneWinner("RedeemAuthCode", errs, grantd.ErrAlreadyUsed)
@@ -85,7 +86,7 @@ func testRaceRotateRefreshToken(e env) {
 	now := at(time.Minute)
 
 	errs := race(func(i int) error {
-		_, err := e.s.RotateRefreshToken(e.ctx, rt.Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+		_, err := oauth.RotateRefreshToken(e.ctx, e.s, rt.Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 			return successor(old, fmt.Sprintf("racer-%d", i), now), nil
 		}, nil)
 		return err
@@ -115,7 +116,7 @@ func testRaceRetryRefreshToken(e env) {
 	answers := make([]grantd.RefreshToken, racers)
 	errs := race(func(i int) error {
 		var err error
-		answers[i], err = e.s.RotateRefreshToken(e.ctx, rt.Hash, now, 5*time.Second, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+		answers[i], err = oauth.RotateRefreshToken(e.ctx, e.s, rt.Hash, now, 5*time.Second, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 			mu.Lock()
 			nexts++
 			mu.Unlock()
@@ -163,7 +164,7 @@ func testConcurrentWriters(e env) {
 	}
 	now := at(time.Minute)
 	errs := race(func(i int) error {
-		_, err := e.s.RotateRefreshToken(e.ctx, tokens[i].Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+		_, err := oauth.RotateRefreshToken(e.ctx, e.s, tokens[i].Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 			return successor(old, fmt.Sprintf("w-%d-next", i), now), nil
 		}, nil)
 		if err != nil {

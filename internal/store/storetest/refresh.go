@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 )
 
 func testRefreshRotation(e env) {
@@ -21,7 +22,7 @@ func testRefreshRotation(e env) {
 	e.is(err, grantd.ErrNotFound, "get missing refresh token")
 
 	called := false
-	_, err = e.s.RotateRefreshToken(e.ctx, hash("rt-missing"), at(time.Minute), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+	_, err = oauth.RotateRefreshToken(e.ctx, e.s, hash("rt-missing"), at(time.Minute), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		called = true
 		return old, nil
 	}, nil)
@@ -31,9 +32,12 @@ func testRefreshRotation(e env) {
 	}
 
 	// A failing next writes nothing: the token is not rotated, its
-	// successor not stored, the grant not touched.
+	// successor not stored, the grant not touched (since the redemption
+	// set its last_used_at).
+	before, err := e.s.GetGrant(e.ctx, g.ID)
+	e.ok(err, "get grant")
 	refused := failing("next")
-	_, err = e.s.RotateRefreshToken(e.ctx, rt1.Hash, at(time.Minute), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+	_, err = oauth.RotateRefreshToken(e.ctx, e.s, rt1.Hash, at(time.Minute), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		e.equal("next's argument", old, rt1)
 		return successor(old, "refused", at(time.Minute)), refused
 	}, nil)
@@ -44,14 +48,14 @@ func testRefreshRotation(e env) {
 	e.wantRefresh(false, successor(rt1, "refused", at(time.Minute)))
 	gr, err := e.s.GetGrant(e.ctx, g.ID)
 	e.ok(err, "get grant")
-	e.equal("grant after a failed rotation", gr, g)
+	e.equal("grant after a failed rotation", gr, before)
 
 	// Rotation marks the old token rotated, stores its successor and
 	// touches the grant, all at once.
 	now := at(time.Hour)
 	rt2 := successor(rt1, "two", now)
 	rt2.AccessScopes = []string{"admin"} // narrowed: only the access token
-	got, err = e.s.RotateRefreshToken(e.ctx, rt1.Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+	got, err = oauth.RotateRefreshToken(e.ctx, e.s, rt1.Hash, now, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		e.equal("next's argument", old, rt1)
 		return rt2, nil
 	}, nil)
@@ -75,7 +79,7 @@ func testRefreshRotation(e env) {
 	e.wantRevoked(false, rt1.AccessJTI, rt2.AccessJTI, rt3.AccessJTI)
 
 	// A successor whose hash is taken is refused, and nothing is written.
-	_, err = e.s.RotateRefreshToken(e.ctx, rt3.Hash, at(3*time.Hour), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+	_, err = oauth.RotateRefreshToken(e.ctx, e.s, rt3.Hash, at(3*time.Hour), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		next := successor(old, "dup", at(3*time.Hour))
 		next.Hash = rt2.Hash
 		return next, nil
@@ -104,7 +108,7 @@ func testRefreshReuse(e env) {
 	_, otherRT := e.redeem("other", other, at(time.Second), true)
 
 	called := false
-	got, err := e.s.RotateRefreshToken(e.ctx, rt1.Hash, at(time.Hour), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+	got, err := oauth.RotateRefreshToken(e.ctx, e.s, rt1.Hash, at(time.Hour), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		called = true
 		return successor(old, "stolen", at(time.Hour)), nil
 	}, nil)
@@ -128,7 +132,7 @@ func testRefreshReuse(e env) {
 	// nothing the user obtained since: that revocation has happened.
 	_, after := e.redeem("after", g, at(90*time.Minute), true)
 	for _, rt := range []grantd.RefreshToken{rt1, rt3, *sibling} {
-		got, err = e.s.RotateRefreshToken(e.ctx, rt.Hash, at(2*time.Hour), time.Hour, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+		got, err = oauth.RotateRefreshToken(e.ctx, e.s, rt.Hash, at(2*time.Hour), time.Hour, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 			called = true
 			return successor(old, "four", at(2*time.Hour)), nil
 		}, nil)
@@ -149,7 +153,7 @@ func testRefreshReuse(e env) {
 	// (two requests racing with the same token).
 	_, fresh := e.redeem("fresh", g, at(2*time.Hour), true)
 	e.rotate(*fresh, "fresh-b", at(3*time.Hour))
-	_, err = e.s.RotateRefreshToken(e.ctx, fresh.Hash, at(3*time.Hour), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+	_, err = oauth.RotateRefreshToken(e.ctx, e.s, fresh.Hash, at(3*time.Hour), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		return successor(old, "fresh-c", at(3*time.Hour)), nil
 	}, nil)
 	e.is(err, grantd.ErrReused, "rotate a token again at the instant of its rotation, without grace")
@@ -192,7 +196,7 @@ func testRefreshRetry(e env) {
 	for _, d := range []time.Duration{0, 2 * time.Second, grace, -time.Second} {
 		now := t0.Add(d)
 		calls := 0
-		got, err := e.s.RotateRefreshToken(e.ctx, rt1.Hash, now, grace, e.noNext, func(old, succ grantd.RefreshToken) error {
+		got, err := oauth.RotateRefreshToken(e.ctx, e.s, rt1.Hash, now, grace, e.noNext, func(old, succ grantd.RefreshToken) error {
 			calls++
 			e.equal("retry's old token", old, rotated(rt1, rt2, t0))
 			e.equal("retry's successor", succ, rt2)
@@ -220,7 +224,7 @@ func testRefreshRetry(e env) {
 
 	// A retry that fails with its own error writes nothing either.
 	refused := failing("retry")
-	_, err = e.s.RotateRefreshToken(e.ctx, rt1.Hash, t0.Add(time.Second), grace, e.noNext, func(old, succ grantd.RefreshToken) error {
+	_, err = oauth.RotateRefreshToken(e.ctx, e.s, rt1.Hash, t0.Add(time.Second), grace, e.noNext, func(old, succ grantd.RefreshToken) error {
 		return refused
 	})
 	e.same(err, refused, "retry with a failing retry")
@@ -271,7 +275,7 @@ func testRefreshRetryRefused(e env) {
 		if tc.setup != nil {
 			tc.setup(rt2)
 		}
-		got, err := e.s.RotateRefreshToken(e.ctx, rt1.Hash, t0.Add(tc.at), tc.grace, e.noNext, tc.retry)
+		got, err := oauth.RotateRefreshToken(e.ctx, e.s, rt1.Hash, t0.Add(tc.at), tc.grace, e.noNext, tc.retry)
 		e.is(err, grantd.ErrReused, tc.name)
 		if got.Hash != rt1.Hash || got.GrantID != g.ID {
 			e.t.Errorf("%s: answer %s, want the presented token", tc.name, show(got))

@@ -3,6 +3,12 @@
 // stores cannot drift apart. It tests what the Store interface documents,
 // nothing of a backend's inner workings.
 //
+// The unit of work (Store.InGrant) is tested twice: for its mechanics
+// alone, and under the engine's rules for codes, refresh tokens and
+// consents (oauth.RedeemAuthCode, RotateRefreshToken, DecideConsent),
+// whose guarantees (one winner of 50, what reuse revokes, the grace
+// window) hold only if the backend locks and commits as InGrant says.
+//
 // The suite uses a fixed clock (times are passed in, never read) and
 // microsecond precision, the finest every backend keeps.
 package storetest
@@ -19,6 +25,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 )
 
 // RunTests runs the suite. newStore answers a new, empty, migrated store
@@ -62,6 +69,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) grantd.Store) {
 		{"RaceRedeemAuthCode", testRaceRedeemAuthCode},
 		{"RaceRotateRefreshToken", testRaceRotateRefreshToken},
 		{"RaceRetryRefreshToken", testRaceRetryRefreshToken},
+		{"UnitOfWork", testUnitOfWork},
+		{"RaceUnitOfWork", testRaceUnitOfWork},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"UnstorableKeys", testUnstorableKeys},
 		{"Heartbeat", testHeartbeat},
@@ -395,7 +404,7 @@ func (e env) redeem(name string, g grantd.Grant, now time.Time, withRefresh bool
 	e.code(name, g)
 	issue := issueFor(name, g, now, withRefresh)
 	_, rt, _ := issue(newCode(name, g))
-	c, err := e.s.RedeemAuthCode(e.ctx, hash("code-"+name), now, issue)
+	c, err := oauth.RedeemAuthCode(e.ctx, e.s, hash("code-"+name), now, issue)
 	e.ok(err, "redeem auth code "+name)
 	return c, rt
 }
@@ -429,7 +438,7 @@ func rotated(old, succ grantd.RefreshToken, now time.Time) grantd.RefreshToken {
 func (e env) rotate(old grantd.RefreshToken, name string, now time.Time) grantd.RefreshToken {
 	e.t.Helper()
 	want := successor(old, name, now)
-	got, err := e.s.RotateRefreshToken(e.ctx, old.Hash, now, 0, func(grantd.RefreshToken) (grantd.RefreshToken, error) {
+	got, err := oauth.RotateRefreshToken(e.ctx, e.s, old.Hash, now, 0, func(grantd.RefreshToken) (grantd.RefreshToken, error) {
 		return want, nil
 	}, nil)
 	e.ok(err, "rotate refresh token into "+name)

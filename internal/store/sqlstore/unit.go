@@ -1,0 +1,121 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/grantd/grantd"
+)
+
+// GrantTx answers the mechanics of a unit of work (grantd.Store.InGrant)
+// on db, a write transaction that lives as long as ctx. Every read of a
+// code, a refresh token or a consent takes its grant's lock first and
+// then its own (Dialect.GrantLock, Dialect.ForUpdate), so that concurrent
+// units on one grant queue and each reads what the one before committed.
+func (db DB) GrantTx(ctx context.Context) grantd.GrantTx { return grantTx{ctx, db} }
+
+type grantTx struct {
+	ctx context.Context
+	db  DB
+}
+
+func (t grantTx) AuthCode(hash string) (grantd.AuthCode, error) {
+	if err := t.db.lockCodeGrant(t.ctx, hash); err != nil {
+		return grantd.AuthCode{}, err
+	}
+	return t.db.AuthCode(t.ctx, hash, true)
+}
+
+func (t grantTx) UseAuthCode(hash string, now time.Time, familyID, accessJTI string, accessExpiresAt *time.Time) error {
+	if err := checkAccessExpiry(accessJTI, accessExpiresAt); err != nil {
+		return err
+	}
+	d := t.db.d
+	n, err := t.db.exec(t.ctx, `UPDATE auth_codes SET used_at = ?, family_id = ?, access_jti = ?,
+		access_expires_at = ? WHERE hash = ?`,
+		d.Time(now), familyID, accessJTI, d.NullTime(accessExpiresAt), hash)
+	return t.db.mustAffect("redeem auth code", n, err)
+}
+
+func (t grantTx) CreateAuthCode(c grantd.AuthCode) error { return t.db.InsertAuthCode(t.ctx, c) }
+
+func (t grantTx) RefreshToken(hash string) (grantd.RefreshToken, bool, error) {
+	if err := t.db.lockTokenGrant(t.ctx, hash); err != nil {
+		return grantd.RefreshToken{}, false, err
+	}
+	return t.db.RefreshToken(t.ctx, hash, true)
+}
+
+func (t grantTx) CreateRefreshToken(rt grantd.RefreshToken) error {
+	return t.db.InsertRefreshToken(t.ctx, rt)
+}
+
+func (t grantTx) RotateRefreshToken(hash string, now time.Time, successorHash string) error {
+	n, err := t.db.exec(t.ctx, `UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?`,
+		t.db.d.Time(now), successorHash, hash)
+	return t.db.mustAffect("rotate refresh token", n, err)
+}
+
+func (t grantTx) RevokeFamily(familyID string, now time.Time) error {
+	return t.db.revokeRefreshTokens(t.ctx, now, `family_id = ?`, familyID)
+}
+
+func (t grantTx) RevokeGrantTokens(grantID string, now time.Time) error {
+	if err := t.db.RevokeCodeJTIs(t.ctx, `grant_id = ?`, grantID); err != nil {
+		return err
+	}
+	return t.db.revokeRefreshTokens(t.ctx, now, `grant_id = ?`, grantID)
+}
+
+func (t grantTx) RevokeJTI(jti string, expiresAt time.Time) error {
+	return t.db.RevokeJTI(t.ctx, jti, expiresAt)
+}
+
+// Consent locks the user's grant for the consent's client, when there is
+// one, and then the consent. The user and client of a consent never
+// change: reading them first without a lock is safe.
+func (t grantTx) Consent(hash string) (grantd.Consent, error) {
+	if t.db.d.ForUpdate() == "" {
+		return t.db.Consent(t.ctx, hash, false)
+	}
+	c, err := t.db.Consent(t.ctx, hash, false)
+	if err != nil {
+		return grantd.Consent{}, err
+	}
+	if _, err := t.db.Grant(t.ctx, `user_id = ? AND client_id = ?`, true, c.UserID, c.ClientID); err != nil && !errors.Is(err, grantd.ErrNotFound) {
+		return grantd.Consent{}, err
+	}
+	return t.db.Consent(t.ctx, hash, true)
+}
+
+func (t grantTx) UseConsent(hash string, now time.Time) error {
+	n, err := t.db.exec(t.ctx, `UPDATE consents SET used_at = ? WHERE hash = ?`, t.db.d.Time(now), hash)
+	return t.db.mustAffect("use consent", n, err)
+}
+
+func (t grantTx) GrantByUserClient(userID, clientID string) (grantd.Grant, error) {
+	return t.db.Grant(t.ctx, `user_id = ? AND client_id = ?`, true, userID, clientID)
+}
+
+// CreateGrant inserts g. When a concurrent unit of work inserted the
+// user's grant for the client first, the unique key makes this one wait
+// for it and then answers ErrGrantRaced, on which the backend runs the
+// unit again: it then finds that grant.
+func (t grantTx) CreateGrant(g grantd.Grant) error {
+	d := t.db.d
+	n, err := t.db.exec(t.ctx, `INSERT INTO grants (`+GrantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, client_id) DO NOTHING`,
+		g.ID, g.UserID, g.ClientID, d.List(g.Scopes), d.Time(g.CreatedAt), d.Time(g.UpdatedAt), d.NullTime(g.LastUsedAt))
+	if err != nil {
+		return d.Err("create grant", err)
+	}
+	if n == 0 {
+		return ErrGrantRaced
+	}
+	return nil
+}
+
+func (t grantTx) UpdateGrant(g grantd.Grant) error { return t.db.WriteGrant(t.ctx, g) }
+
+func (t grantTx) TouchGrant(id string, now time.Time) error { return t.db.TouchGrant(t.ctx, id, now) }
