@@ -55,6 +55,15 @@ type Config struct {
 	// password parameters); Provider, Logger, Secure, Limits and
 	// CrossOrigin are always set by New.
 	Pages web.Deps
+
+	// Limits, when set, are the failure limits of both adapters (tests
+	// give limits that never refuse); in memory on the engine's clock
+	// when nil.
+	Limits ratelimit.Limits
+	// ServePages, when set, decides what the API serves as the people's
+	// pages: it is given the pages New built and answers the handler to
+	// mount, nil for none (tests of the API alone, or a stand-in).
+	ServePages func(pages http.Handler) http.Handler
 }
 
 // App is the built server.
@@ -118,7 +127,10 @@ func New(cfg Config) (*App, error) {
 	// One set of failure limits for the pages and the API, so that a
 	// consent token guessed through either is one count; one cross-origin
 	// rule for the pages' forms and the API's consent decision.
-	limits := ratelimit.NewMemory(provider.Now, 0)
+	limits := cfg.Limits
+	if limits == nil {
+		limits = ratelimit.NewMemory(provider.Now, 0)
+	}
 	crossOrigin := cfg.CrossOrigin
 	if crossOrigin == nil {
 		crossOrigin = http.NewCrossOriginProtection()
@@ -130,7 +142,11 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	api := httpapi.NewServer(provider, pages, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}))
+	var served http.Handler = pages
+	if cfg.ServePages != nil {
+		served = cfg.ServePages(pages)
+	}
+	api := httpapi.NewServer(provider, served, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}))
 	a := &App{
 		Handler: api, Provider: provider,
 		store: cfg.Store, keys: cfg.Keys, log: log, now: now,

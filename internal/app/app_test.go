@@ -2,14 +2,17 @@ package app
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/testenv"
 )
 
@@ -128,5 +131,74 @@ func TestNewWiresThePagesErrorPage(t *testing.T) {
 	a.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/v2/oauth/authorize?response_type=code&client_id=nosuch", nil))
 	if rec.Code != http.StatusNotFound || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") || !strings.Contains(rec.Body.String(), "Unknown application") {
 		t.Fatalf("authorize for an unknown client: %d %q\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+}
+
+// recordingLimits records the names of the limiters asked of it.
+type recordingLimits struct {
+	ratelimit.Limits
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func (r *recordingLimits) Limiter(name string, rate ratelimit.Rate) ratelimit.Limiter {
+	r.mu.Lock()
+	r.names[name] = true
+	r.mu.Unlock()
+	return r.Limits.Limiter(name, rate)
+}
+
+// Config.Limits, when set, are the failure limits of both adapters: every
+// limiter the server uses is asked of them.
+func TestNewUsesTheGivenLimits(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	rl := &recordingLimits{Limits: ratelimit.NewMemory(cfg.Now, 0), names: map[string]bool{}}
+	cfg.Limits = rl
+	if _, err := New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if len(rl.names) == 0 {
+		t.Fatal("New asked no limiter of Config.Limits")
+	}
+}
+
+// Config.ServePages decides what is mounted as the pages: nil serves the
+// API alone (a page path is the API's JSON 404), a stand-in is served in
+// their place, and by default the pages New built are.
+func TestNewServePages(t *testing.T) {
+	t.Parallel()
+	standIn := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "stand-in")
+	})
+	for _, tt := range []struct {
+		name        string
+		serve       func(http.Handler) http.Handler
+		status      int
+		contentType string
+		body        string
+	}{
+		{"default", nil, http.StatusOK, "text/html", "<form"},
+		{"none", func(http.Handler) http.Handler { return nil }, http.StatusNotFound, "application/json", "errors"},
+		{"stand-in", func(http.Handler) http.Handler { return standIn }, http.StatusOK, "text/plain", "stand-in"},
+		{"wrapped", func(h http.Handler) http.Handler { return h }, http.StatusOK, "text/html", "<form"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			cfg.ServePages = tt.serve
+			a, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			a.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+			if rec.Code != tt.status || !strings.HasPrefix(rec.Header().Get("Content-Type"), tt.contentType) || !strings.Contains(rec.Body.String(), tt.body) {
+				t.Fatalf("GET /login: %d %q\n%s\nwant %d %s containing %q", rec.Code, rec.Header().Get("Content-Type"), rec.Body, tt.status, tt.contentType, tt.body)
+			}
+		})
 	}
 }

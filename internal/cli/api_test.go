@@ -93,6 +93,7 @@ type cliClient struct {
 }
 
 func TestClientsCommands(t *testing.T) {
+	t.Parallel()
 	e := newAPIEnv(t)
 
 	var svc cliClient
@@ -206,6 +207,7 @@ func TestClientsCommands(t *testing.T) {
 }
 
 func TestTokenIntrospectRevokeMetadataRegisterCommands(t *testing.T) {
+	t.Parallel()
 	// A scope a client registered without an owner may have, besides
 	// admin, which it may not.
 	scopes := filepath.Join(t.TempDir(), "scopes.json")
@@ -296,6 +298,7 @@ func TestTokenIntrospectRevokeMetadataRegisterCommands(t *testing.T) {
 // A server that issues no registration access token (RFC 7592 is
 // optional) gets no "shown once" line for a token that does not exist.
 func TestRegisterTableWithoutAccessToken(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)

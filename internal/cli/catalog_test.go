@@ -17,6 +17,7 @@ import (
 // registered without an owner (a misspelt "sensitive", "sensitive": false
 // on admin) stops the command with a message naming the setting.
 func TestLoadCatalog(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -71,6 +72,7 @@ func TestLoadCatalog(t *testing.T) {
 // nothing; serve says so at start, and a registration is refused with
 // invalid_client_metadata naming scope rather than given admin.
 func TestServeWarnsOpenRegistrationHasNoScope(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	dir := t.TempDir()

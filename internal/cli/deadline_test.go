@@ -217,6 +217,7 @@ func eventually(t *testing.T, what string, f func() (reply, error), ok func(repl
 }
 
 func TestServeFrozenPostgres(t *testing.T) {
+	t.Parallel()
 	proxy, dsn := pgtest.NewProxy(t, pgtest.Schema(t))
 	secret := writeSecret(t)
 	s := startServer(t, dsn, "--secret-file", secret)
@@ -302,6 +303,7 @@ func TestServeFrozenPostgres(t *testing.T) {
 // client_credentials, a list) go on, as WAL allows; all is well once the
 // lock is released.
 func TestServeSQLiteWriteLocked(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "grantd.db")
 	s := startServer(t, db)
 
@@ -362,6 +364,7 @@ func TestServeSQLiteWriteLocked(t *testing.T) {
 // that touches the database; a bad value stops it naming the setting, and
 // the flag wins over the environment.
 func TestDBTimeoutSetting(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "g.db")
 	run := func(environ map[string]string, args ...string) (int, string) {
 		var out, errb bytes.Buffer
@@ -396,6 +399,7 @@ func TestDBTimeoutSetting(t *testing.T) {
 // the connection but never answers stops the command within --db-timeout,
 // naming it, instead of hanging before the server listens.
 func TestOpenFrozenDatabase(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -101,6 +101,7 @@ func wait(t *testing.T, done <-chan int) int {
 }
 
 func TestLoginEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := newAPIEnv(t)
 	var app cliClient
 	e.jsonOf(t, &app, "clients", "create", "--name", "CLI app", "--client-type", "public",
@@ -186,6 +187,7 @@ func TestLoginEndToEnd(t *testing.T) {
 }
 
 func TestLoginRefusals(t *testing.T) {
+	t.Parallel()
 	e := newAPIEnv(t)
 	var app cliClient
 	e.jsonOf(t, &app, "clients", "create", "--name", "CLI app", "--client-type", "public",
@@ -228,6 +230,7 @@ func TestLoginRefusals(t *testing.T) {
 // Interrupting login while it waits for the browser says so, rather than
 // blaming a timeout that has not passed.
 func TestLoginInterrupted(t *testing.T) {
+	t.Parallel()
 	e := newAPIEnv(t)
 	var app cliClient
 	e.jsonOf(t, &app, "clients", "create", "--name", "CLI app", "--client-type", "public",

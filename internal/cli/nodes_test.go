@@ -23,6 +23,7 @@ import (
 // periodic reload does not run during the test. B must accept A's tokens
 // at introspection and on the management API, and publish the new kid.
 func TestNodesAfterImmediateRotation(t *testing.T) {
+	t.Parallel()
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			dir := t.TempDir()

@@ -50,6 +50,7 @@ func schemaPending(t *testing.T, dsn string) bool {
 }
 
 func TestPostgresMigrateAPIKeyAndKeys(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.Schema(t)
 	secret := writeSecret(t)
 	run := func(environ map[string]string, args ...string) (int, string, string) {
@@ -111,6 +112,7 @@ func TestPostgresMigrateAPIKeyAndKeys(t *testing.T) {
 }
 
 func TestPostgresServe(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.Schema(t)
 	secret := writeSecret(t)
 	dir := t.TempDir()
@@ -200,6 +202,7 @@ func TestPostgresServe(t *testing.T) {
 }
 
 func TestRedactDSN(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"postgres://u:pw@db.example.com:5432/grantd?sslmode=require", "postgres://…@db.example.com:5432/grantd?sslmode=require"},
 		{"postgresql://u:p@ss@db/grantd", "postgresql://…@db/grantd"},

@@ -99,6 +99,7 @@ func runServe(t *testing.T, dir string, extra ...string) (base string, stdout *s
 }
 
 func TestServeFirstStartBootstrapAndClients(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	base, stdout, stop := runServe(t, dir)
 
@@ -195,6 +196,7 @@ func decode(t *testing.T, resp *http.Response, want int) map[string]any {
 }
 
 func TestAPIKeyCreatePrintsOnlyTheKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "g.db")
 	var out, errb bytes.Buffer
@@ -215,6 +217,7 @@ func TestAPIKeyCreatePrintsOnlyTheKey(t *testing.T) {
 }
 
 func TestUserCreatePasswordStdin(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "g.db")
 	run := func(stdin string, args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
@@ -236,6 +239,7 @@ func TestUserCreatePasswordStdin(t *testing.T) {
 }
 
 func TestMigrateAndKeys(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "g.db")
 	run := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
@@ -273,6 +277,7 @@ func TestMigrateAndKeys(t *testing.T) {
 }
 
 func TestServeNoMigrateRefusesAnOldSchema(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), []string{"grantd", "serve", "--no-migrate", "--addr", "127.0.0.1:0", "--database", filepath.Join(dir, "new.db")}, env(nil), strings.NewReader(""), &out, &errb)
@@ -288,6 +293,7 @@ func TestServeNoMigrateRefusesAnOldSchema(t *testing.T) {
 }
 
 func TestAPIKeyCreateWhileServing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	base, _, stop := runServe(t, dir)
 	defer stop()
@@ -306,6 +312,7 @@ func TestAPIKeyCreateWhileServing(t *testing.T) {
 }
 
 func TestVerifyClient(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	base, _, stop := runServe(t, dir)
 	defer stop()
@@ -356,6 +363,7 @@ func must[T any](v T, err error) T {
 // A request in flight when the signal comes is answered before the
 // process exits; new connections are refused meanwhile.
 func TestServeShutdownFinishesInFlightRequests(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	base, _, stop := runServe(t, dir)
 	key := strings.TrimSpace(string(must(os.ReadFile(filepath.Join(dir, "grantd.bootstrap-key")))))
@@ -419,6 +427,7 @@ func TestServeShutdownFinishesInFlightRequests(t *testing.T) {
 // and a value out of range stops serve with a message naming the flag
 // before anything is opened.
 func TestRefreshGraceSetting(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		env  string
 		args []string
@@ -457,6 +466,7 @@ func TestRefreshGraceSetting(t *testing.T) {
 // 429: wrong API keys from one address, then consent tokens that cannot
 // be used (each its own budget, wired by serve).
 func TestServeLimitsFailures(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	base, _, _ := runServe(t, dir)
 	b, err := os.ReadFile(filepath.Join(dir, "grantd.bootstrap-key"))

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/grantd/grantd/internal/httpapi"
 )
 
 // fakePages stands in for internal/web: it marks what reached it.
@@ -101,7 +103,7 @@ func TestHugeHeadersAnswerInTheFamilysFormat(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer), withPages(fakePages))
 	ts := httptest.NewUnstartedServer(env.Server)
-	ts.Config.MaxHeaderBytes = ServerMaxHeaderBytes
+	ts.Config.MaxHeaderBytes = httpapi.ServerMaxHeaderBytes
 	ts.Start()
 	t.Cleanup(ts.Close)
 
@@ -134,29 +136,15 @@ func TestHugeHeadersAnswerInTheFamilysFormat(t *testing.T) {
 		{"GET", "/login", "page"},
 		{"GET", "/apps/../login", "page"},
 	} {
-		res, body := send(tc.method, tc.path, MaxHeaderBytes+12<<10)
+		res, body := send(tc.method, tc.path, httpapi.MaxHeaderBytes+12<<10)
 		wantFamily(t, tc.method+" "+tc.path, res, body, http.StatusRequestHeaderFieldsTooLarge, tc.family)
 	}
 	// Just under the limit is served.
-	if res, body := send("GET", "/v2/oauth/jwks", MaxHeaderBytes-1<<10); res.StatusCode != 200 {
+	if res, body := send("GET", "/v2/oauth/jwks", httpapi.MaxHeaderBytes-1<<10); res.StatusCode != 200 {
 		t.Errorf("headers under the limit: %d %s", res.StatusCode, body)
 	}
 	// What net/http answers itself, before any handler.
-	if res, _ := send("GET", "/v2/oauth/jwks", ServerMaxHeaderBytes+16<<10); res.StatusCode != http.StatusRequestHeaderFieldsTooLarge || strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+	if res, _ := send("GET", "/v2/oauth/jwks", httpapi.ServerMaxHeaderBytes+16<<10); res.StatusCode != http.StatusRequestHeaderFieldsTooLarge || strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 		t.Errorf("past ServerMaxHeaderBytes: %d %q, want net/http's own plain-text 431", res.StatusCode, res.Header.Get("Content-Type"))
-	}
-}
-
-func TestCanonicalPath(t *testing.T) {
-	t.Parallel()
-	for p, want := range map[string]bool{
-		"/": true, "/v2/oauth/token": true, "/v2/oauth_clients/": true, "/v2/a.b/..c/.d.": true, "/v2/%2ex": true,
-		"*": true, "": true,
-		"//": false, "/v2//x": false, "/./": false, "/v2/.": false, "/v2/..": false, "/v2/../x": false,
-		"/%2e": false, "/%2E%2E/x": false, "/.%2e/": false, "/%2e./": false,
-	} {
-		if got := canonicalPath(p); got != want {
-			t.Errorf("canonicalPath(%q) = %v, want %v", p, got, want)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 // Brute force (issue 7, item 8): each test sends the wrong credential from
 // one address until the answer is 429, and shows that the defence costs

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/grantd/grantd/internal/app"
+	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/token"
 )
@@ -107,7 +109,7 @@ func TestJWKS(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(getJSONWith(t, env, "/v2/oauth/jwks", "public, max-age="+jwksMaxAge), &set); err != nil {
+	if err := json.Unmarshal(getJSONWith(t, env, "/v2/oauth/jwks", "public, max-age="+httpapi.JWKSMaxAge), &set); err != nil {
 		t.Fatal(err)
 	}
 	if len(set.Keys) != 1 || set.Keys[0].KeyID == "" || !set.Keys[0].IsPublic() || set.Keys[0].Algorithm != "ES256" {
@@ -124,12 +126,12 @@ func TestJWKS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := oauth.NewProvider(oauth.Deps{Config: oauth.Config{Issuer: goldenIssuer}, Store: env.Store, Keys: keys, Catalog: env.Provider.Catalog(), Now: env.Clock.Now})
+	a, err := app.New(app.Config{Engine: oauth.Config{Issuer: goldenIssuer}, Store: env.Store, Keys: keys, Catalog: env.Provider.Catalog(), Now: env.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	NewServer(p, nil, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v2/oauth/jwks", nil))
+	a.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v2/oauth/jwks", nil))
 	oauthErr(t, rec, http.StatusInternalServerError, "server_error")
 }
 

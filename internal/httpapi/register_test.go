@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/token"
 )
@@ -273,7 +274,7 @@ func TestRegisterRefused(t *testing.T) {
 		regErr(t, env.do(r), 400, "invalid_request")
 	})
 	t.Run("over 1 MiB", func(t *testing.T) {
-		body := `{"client_name":"` + strings.Repeat("a", MaxBody) + `"}`
+		body := `{"client_name":"` + strings.Repeat("a", httpapi.MaxBody) + `"}`
 		regErr(t, env.register(t, body), 413, "invalid_request")
 		// Without a Content-Length the limit still holds.
 		r := httptest.NewRequest(http.MethodPost, "/v2/oauth/register", struct{ *strings.Reader }{strings.NewReader(body)})

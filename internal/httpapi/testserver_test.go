@@ -1,8 +1,11 @@
-package httpapi
+package httpapi_test
 
-// The shared test server of the httpapi tests: the real SQLite store in
-// t.TempDir(), a real keyring, the protocol engine and the whole handler,
-// on a fake clock. Use it in every test of this package:
+// The shared test server of the httpapi tests is the one harness's
+// (internal/apptest): the server serve builds (app.New) on the real SQLite
+// store in t.TempDir(), a real keyring, on a fake clock, without the
+// people's pages unless a test gives a stand-in. Use it in every test of
+// this package that needs a server (package httpapi_test; the tests of
+// unexported functions stay in package httpapi, without a server):
 //
 //	env := newTestEnv(t)                       // listening on 127.0.0.1
 //	env := newTestEnv(t, withIssuer(goldenIssuer)) // in-process only (env.do)
@@ -34,13 +37,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/apptest"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/ratelimit"
-	"github.com/grantd/grantd/internal/store/deadline"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
 	"github.com/grantd/grantd/internal/token"
-	"github.com/grantd/grantd/internal/web"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
@@ -63,41 +65,32 @@ var testScopes = []grantd.Scope{
 // test server, besides the issuer and {issuer}/v2.
 const testResource = "https://api.example.com/v1"
 
-// testOptions configure newTestEnv.
-type testOptions struct {
-	issuer    string // empty: listen on 127.0.0.1 and use that address
-	cfg       oauth.Config
-	algorithm string
-	log       *slog.Logger
-	web       http.Handler
-	limits    ratelimit.Limits                // nil: the server's own
-	wrapStore func(grantd.Store) grantd.Store // what the engine and server see of the store
-	dbTimeout time.Duration                   // > 0: the engine's store gives each call this deadline, as grantd serve does
-}
+// testOptions configure newTestEnv: the harness's options.
+type testOptions = apptest.Options
 
 type testOption func(*testOptions)
 
 // withIssuer serves in process only (no listener) under a fixed issuer;
 // call env.do or env.handler directly.
-func withIssuer(iss string) testOption { return func(o *testOptions) { o.issuer = iss } }
+func withIssuer(iss string) testOption { return func(o *testOptions) { o.Issuer = iss } }
 
 // withConfig changes the engine's configuration (the issuer is set by
 // newTestEnv).
-func withConfig(f func(*oauth.Config)) testOption { return func(o *testOptions) { f(&o.cfg) } }
+func withConfig(f func(*oauth.Config)) testOption { return func(o *testOptions) { f(&o.Engine) } }
 
 // withLogger sends the engine's and the handler's logs to l.
-func withLogger(l *slog.Logger) testOption { return func(o *testOptions) { o.log = l } }
+func withLogger(l *slog.Logger) testOption { return func(o *testOptions) { o.Logger = l } }
 
 // withPages serves h as the people's pages (internal/web's place).
-func withPages(h http.Handler) testOption { return func(o *testOptions) { o.web = h } }
+func withPages(h http.Handler) testOption { return func(o *testOptions) { o.Pages = h } }
 
 // withLimits gives the server these limits.
-func withLimits(l ratelimit.Limits) testOption { return func(o *testOptions) { o.limits = l } }
+func withLimits(l ratelimit.Limits) testOption { return func(o *testOptions) { o.Limits = l } }
 
 // withStore puts wrap between the engine and the store (to count calls);
 // env.Store stays the store itself.
 func withStore(wrap func(grantd.Store) grantd.Store) testOption {
-	return func(o *testOptions) { o.wrapStore = wrap }
+	return func(o *testOptions) { o.WrapStore = wrap }
 }
 
 // unlimited never refuses: for the fuzz targets, which would otherwise
@@ -115,11 +108,11 @@ func (unlimited) Refund(context.Context, string) {}
 func (unlimited) Reset(context.Context, string)  {}
 
 // withAlgorithm selects the signing algorithm (token.AlgES256 by default).
-func withAlgorithm(alg string) testOption { return func(o *testOptions) { o.algorithm = alg } }
+func withAlgorithm(alg string) testOption { return func(o *testOptions) { o.Algorithm = alg } }
 
 // withDBTimeout wraps the engine's store in a deadline (--db-timeout);
 // env.Store stays the bare store, for the tests' own set-up.
-func withDBTimeout(d time.Duration) testOption { return func(o *testOptions) { o.dbTimeout = d } }
+func withDBTimeout(d time.Duration) testOption { return func(o *testOptions) { o.DBTimeout = d } }
 
 // testEnv is one grantd server for a test.
 type testEnv struct {
@@ -127,7 +120,7 @@ type testEnv struct {
 	Store    *sqlite.Store
 	Keys     *token.Keyring
 	Provider *oauth.Provider
-	Server   *Server        // the whole handler, middleware included
+	Server   http.Handler   // the whole handler, middleware included, as app.New built it
 	Clock    *testenv.Clock // the one clock of the store rows, keyring and engine
 	HTTP     *http.Client   // reaches URL; nil when in process only (withIssuer)
 	DBPath   string
@@ -135,55 +128,19 @@ type testEnv struct {
 	introspector *[2]string // client id and secret introspect() uses, made on first use
 }
 
-// newTestEnv builds a server on a fresh database. Unless withIssuer is
-// given it listens on a random loopback port (closed at cleanup) and the
+// newTestEnv builds a server on a fresh database, without the people's
+// pages unless withPages gives a stand-in. Unless withIssuer is given it
+// listens on a random loopback port (closed at cleanup) and the
 // issuer is its address, so real HTTP clients (golang.org/x/oauth2) can
 // reach it.
 func newTestEnv(t testing.TB, opts ...testOption) *testEnv {
 	t.Helper()
-	o := testOptions{cfg: oauth.Config{Resources: []string{testResource}}}
+	o := testOptions{Engine: oauth.Config{Resources: []string{testResource}}, Scopes: testScopes, NoPages: true}
 	for _, f := range opts {
 		f(&o)
 	}
-	st, dbPath := testenv.Store(t)
-	catalog := testenv.Catalog(t, testScopes)
-	clock := testenv.NewClock()
-	keys := testenv.Keyring(t, st, o.algorithm, clock.Now, o.cfg.WithDefaults().AccessTokenTTL)
-
-	var ts *httptest.Server
-	issuer := o.issuer
-	if issuer == "" {
-		// The issuer must be known before the engine is built, and it is
-		// the listener's address: listen first, serve once built.
-		ts = httptest.NewUnstartedServer(nil)
-		issuer = "http://" + ts.Listener.Addr().String()
-	}
-	o.cfg.Issuer = issuer
-	var seen grantd.Store = st
-	if o.dbTimeout > 0 {
-		seen = deadline.New(st, o.dbTimeout)
-	}
-	if o.wrapStore != nil {
-		seen = o.wrapStore(seen)
-	}
-	p, err := oauth.NewProvider(oauth.Deps{Config: o.cfg, Store: seen, Keys: keys, Catalog: catalog, Now: clock.Now, Logger: o.log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The error pages are the pages' (internal/web), as serve has them.
-	srvOpts := []Option{WithErrorPages(web.ErrorPages{})}
-	if o.limits != nil {
-		srvOpts = append(srvOpts, WithLimits(o.limits))
-	}
-	srv := NewServer(p, o.web, o.log, srvOpts...)
-	env := &testEnv{URL: issuer, Store: st, Keys: keys, Provider: p, Server: srv, Clock: clock, DBPath: dbPath}
-	if ts != nil {
-		ts.Config.Handler = srv
-		ts.Start()
-		t.Cleanup(ts.Close)
-		env.HTTP = ts.Client()
-	}
-	return env
+	s := apptest.New(t, o)
+	return &testEnv{URL: s.URL, Store: s.Store, Keys: s.Keys, Provider: s.Provider, Server: s.Handler, Clock: s.Clock, HTTP: s.HTTP, DBPath: s.DBPath}
 }
 
 // createUser makes a user (with a fresh organisation).
@@ -335,3 +292,5 @@ func readAll(t testing.TB, r io.ReadCloser) []byte {
 	}
 	return b
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/token"
 )
@@ -457,7 +458,7 @@ func TestTokenMethodAndSize(t *testing.T) {
 	}
 	oauthErr(t, rec, 405, "invalid_request")
 
-	big := "grant_type=client_credentials&scope=" + strings.Repeat("a", MaxBody)
+	big := "grant_type=client_credentials&scope=" + strings.Repeat("a", httpapi.MaxBody)
 	r := httptest.NewRequest(http.MethodPost, "/v2/oauth/token", strings.NewReader(big))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec = env.do(r)

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/store/sqlite"
 )
 
@@ -165,7 +166,7 @@ func TestLockedDatabaseAnswers503(t *testing.T) {
 	if rec := env.do(httptest.NewRequest("GET", env.URL+"/readyz", nil)); rec.Code != 503 {
 		t.Errorf("readyz right after the lock = %d, want the remembered 503", rec.Code)
 	}
-	env.Clock.Advance(heartbeatEvery)
+	env.Clock.Advance(httpapi.HeartbeatEvery)
 	if rec := env.do(httptest.NewRequest("GET", env.URL+"/readyz", nil)); rec.Code != 200 {
 		t.Errorf("readyz after the lock = %d %s, want 200", rec.Code, rec.Body)
 	}
@@ -221,9 +222,9 @@ func TestReadyzWritesAtMostEveryFewSeconds(t *testing.T) {
 		}
 		env.Clock.Advance(time.Second)
 	}
-	env.Clock.Advance(heartbeatEvery - 4*time.Second)
+	env.Clock.Advance(httpapi.HeartbeatEvery - 4*time.Second)
 	probe()
-	if got, want := lastWrite(), first.Add(heartbeatEvery); !got.Equal(want) {
+	if got, want := lastWrite(), first.Add(httpapi.HeartbeatEvery); !got.Equal(want) {
 		t.Fatalf("heartbeat written at %v, want %v: once heartbeatEvery has passed", got, want)
 	}
 }

@@ -98,6 +98,7 @@ func joseSign(t testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ strin
 }
 
 func TestSignVerifyRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, alg := range algs {
 		t.Run(alg, func(t *testing.T) {
 			store, clk := newMemKeys(), newClock()
@@ -135,6 +136,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 }
 
 func TestSignOmitsEmptyOptionalClaims(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgES256)
 	mustLoad(t, r)
@@ -155,6 +157,7 @@ func TestSignOmitsEmptyOptionalClaims(t *testing.T) {
 // A resource server that knows only the JWKS document verifies tokens
 // with an ordinary JOSE library.
 func TestVerifyWithJWKSOnly(t *testing.T) {
+	t.Parallel()
 	for _, alg := range algs {
 		t.Run(alg, func(t *testing.T) {
 			store, clk := newMemKeys(), newClock()
@@ -207,6 +210,7 @@ func TestVerifyWithJWKSOnly(t *testing.T) {
 // ES256 signatures are converted from ASN.1 to fixed-size R||S by hand;
 // many signatures exercise the short R and S that need left padding.
 func TestES256SignaturesVerifyElsewhere(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgES256)
 	mustLoad(t, r)
@@ -228,6 +232,7 @@ func TestES256SignaturesVerifyElsewhere(t *testing.T) {
 }
 
 func TestRawECDSARejectsMalformed(t *testing.T) {
+	t.Parallel()
 	for _, der := range [][]byte{
 		nil,
 		{0x30, 0x00},
@@ -243,6 +248,7 @@ func TestRawECDSARejectsMalformed(t *testing.T) {
 }
 
 func TestVerifyRejects(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgES256)
 	mustLoad(t, r)
@@ -316,6 +322,7 @@ func mustJWKS(t testing.TB, r *Keyring) []byte {
 }
 
 func TestValid(t *testing.T) {
+	t.Parallel()
 	now := newClock().Now()
 	tests := []struct {
 		name   string
@@ -353,6 +360,7 @@ func TestValid(t *testing.T) {
 }
 
 func TestSignRejectsBadClaims(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgES256)
 	mustLoad(t, r)
@@ -384,6 +392,7 @@ func TestSignRejectsBadClaims(t *testing.T) {
 // Run with -race: Sign, Verify and JWKS on many goroutines while keys
 // rotate and another node reloads.
 func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgEdDSA)

@@ -10,6 +10,7 @@ import (
 // never echoed; short plain values (the typo of a scope or grant type)
 // are, quoted.
 func TestEchoNeverShowsASecret(t *testing.T) {
+	t.Parallel()
 	var secrets []string
 	for _, p := range []string{PrefixAPIKey, PrefixClientSecret, PrefixRefreshToken, PrefixAuthCode, PrefixConsentToken, PrefixSession, PrefixRegistrationToken} {
 		s, _ := NewOpaque(p)

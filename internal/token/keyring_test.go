@@ -69,6 +69,7 @@ func sortedKids(kids ...string) []string {
 }
 
 func TestNewKeyringRejectsBadConfig(t *testing.T) {
+	t.Parallel()
 	good := KeyringConfig{Store: newMemKeys(), MasterKey: testMaster(1), MaxAccessTTL: time.Hour}
 	tests := []struct {
 		name   string
@@ -95,6 +96,7 @@ func TestNewKeyringRejectsBadConfig(t *testing.T) {
 }
 
 func TestLoadFirstStartCreatesOneKey(t *testing.T) {
+	t.Parallel()
 	for _, alg := range algs {
 		t.Run(alg, func(t *testing.T) {
 			store, clk := newMemKeys(), newClock()
@@ -140,6 +142,7 @@ func (failingStore) ListSigningKeys(context.Context) ([]grantd.SigningKey, error
 // A reload that fails keeps the keys already loaded: signing goes on while
 // the database is away.
 func TestFailedReloadKeepsKeys(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgES256)
 	mustLoad(t, r)
@@ -159,6 +162,7 @@ func TestFailedReloadKeepsKeys(t *testing.T) {
 }
 
 func TestSignBeforeLoad(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	r := newTestKeyring(t, newMemKeys(), clk, "")
 	if _, err := r.Sign(testClaims(clk.Now())); !errors.Is(err, ErrNoSigningKey) {
@@ -173,6 +177,7 @@ func TestSignBeforeLoad(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgES256)
@@ -241,6 +246,7 @@ func TestRotation(t *testing.T) {
 // last token the old key signs, with the longest lifetime, expires while
 // the key is still published.
 func TestRotationCoversEveryToken(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgES256)
 	mustLoad(t, r)
@@ -262,6 +268,7 @@ func TestRotationCoversEveryToken(t *testing.T) {
 }
 
 func TestRotationSeenByOtherNodes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store, clk := newMemKeys(), newClock()
 	server := newTestKeyring(t, store, clk, AlgES256)
@@ -288,6 +295,7 @@ func TestRotationSeenByOtherNodes(t *testing.T) {
 }
 
 func TestRotateImmediatelyTwiceInOneSecond(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgEdDSA)
@@ -325,6 +333,7 @@ func TestRotateImmediatelyTwiceInOneSecond(t *testing.T) {
 // Load must settle on one signer and give the other a retirement, or it
 // would stay in the JWKS forever.
 func TestRacingFirstStartsSettle(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	a := newTestKeyring(t, store, clk, AlgES256)
 	b := newTestKeyring(t, store, clk, AlgES256)
@@ -362,6 +371,7 @@ func TestRacingFirstStartsSettle(t *testing.T) {
 // Keys written by processes that did not see each other (two rotations at
 // once) lack retirements; Load gives each key the activation of the next.
 func TestLoadRepairsRetirements(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgES256)
 	now := clk.Now()
@@ -415,6 +425,7 @@ func TestLoadRepairsRetirements(t *testing.T) {
 // A pending key alone cannot sign: Load adds one that signs now, which
 // retires when the pending one activates.
 func TestLoadWithOnlyPendingKey(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	cli := newTestKeyring(t, store, clk, AlgES256)
 	pending, err := cli.Rotate(context.Background(), time.Hour)
@@ -434,6 +445,7 @@ func TestLoadWithOnlyPendingKey(t *testing.T) {
 }
 
 func TestAlgorithmChangeTakesEffectAtRotate(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	mustLoad(t, newTestKeyring(t, store, clk, AlgES256))
 
@@ -452,6 +464,7 @@ func TestAlgorithmChangeTakesEffectAtRotate(t *testing.T) {
 }
 
 func TestList(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgES256)
@@ -513,6 +526,7 @@ func TestList(t *testing.T) {
 }
 
 func TestPrivateKeysEncryptedAtRest(t *testing.T) {
+	t.Parallel()
 	for _, alg := range algs {
 		t.Run(alg, func(t *testing.T) {
 			store, clk := newMemKeys(), newClock()
@@ -564,6 +578,7 @@ func TestPrivateKeysEncryptedAtRest(t *testing.T) {
 // moved to another row does not open, and a public key written into a
 // row is ignored in favour of the one derived from the sealed private key.
 func TestStoredKeysAreAuthenticated(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgES256)
@@ -617,6 +632,7 @@ func TestStoredKeysAreAuthenticated(t *testing.T) {
 }
 
 func TestJWKS(t *testing.T) {
+	t.Parallel()
 	for _, alg := range algs {
 		t.Run(alg, func(t *testing.T) {
 			store, clk := newMemKeys(), newClock()

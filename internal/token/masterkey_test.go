@@ -12,6 +12,7 @@ import (
 )
 
 func TestLoadOrCreateMasterKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "grantd.key")
 
@@ -58,6 +59,7 @@ func TestLoadOrCreateMasterKey(t *testing.T) {
 // A server and a CLI command started together on a new SQLite database
 // both create the key: they must end up with the same one.
 func TestCreateMasterKeyRace(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "grantd.key")
 	keys := make([][]byte, 8)
 	var wg sync.WaitGroup
@@ -79,6 +81,7 @@ func TestCreateMasterKeyRace(t *testing.T) {
 }
 
 func TestLoadMasterKeyBadFiles(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, content string
 	}{
@@ -114,6 +117,7 @@ func TestLoadMasterKeyBadFiles(t *testing.T) {
 }
 
 func TestSealOpen(t *testing.T) {
+	t.Parallel()
 	master := bytes.Repeat([]byte{1}, MasterKeySize)
 	other := bytes.Repeat([]byte{2}, MasterKeySize)
 	plain := []byte("private key DER")

@@ -6,6 +6,7 @@ import (
 )
 
 func TestNewOpaque(t *testing.T) {
+	t.Parallel()
 	secret, hash := NewOpaque(PrefixRefreshToken)
 	if !HasPrefix(secret, PrefixRefreshToken) || len(secret) != len(PrefixRefreshToken)+43 {
 		t.Errorf("secret %q: want the prefix and 43 base64url characters (256 bits)", secret)
@@ -26,6 +27,7 @@ func TestNewOpaque(t *testing.T) {
 }
 
 func TestNewID(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for range 1000 {
 		id := NewID()

@@ -62,6 +62,7 @@ func joseCompact(tb testing.TB, s jose.Signer, payload []byte) string {
 // is deterministic (RS256 PKCS #1 v1.5, EdDSA). ES256 signatures are
 // random; TestES256SignaturesVerifyElsewhere checks those with go-jose.
 func TestSignMatchesJose(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{AlgES256, AlgRS256, AlgEdDSA} {
 		t.Run(alg, func(t *testing.T) {
 			k, signer, payload := joseCounterpart(t, alg)

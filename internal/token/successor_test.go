@@ -14,6 +14,7 @@ import (
 // any refresh token, and is not an HMAC keyed with the master key itself
 // (the key is derived for this one purpose).
 func TestRefreshSuccessor(t *testing.T) {
+	t.Parallel()
 	newRing := func(b byte) *Keyring {
 		r, err := NewKeyring(KeyringConfig{Store: newMemKeys(), MasterKey: testMaster(b), MaxAccessTTL: testTTL})
 		if err != nil {

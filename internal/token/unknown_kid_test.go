@@ -53,6 +53,7 @@ func forgedKid(t testing.TB, stranger *ecdsa.PrivateKey, kid string, now time.Ti
 }
 
 func TestUnknownKidReloadsBeforeRefusing(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	a := newTestKeyring(t, store, clk, AlgES256)
 	mustLoad(t, a)
@@ -98,6 +99,7 @@ func TestUnknownKidReloadsBeforeRefusing(t *testing.T) {
 // costs one read of the keys per interval, and a real rotation is still
 // picked up in the next interval.
 func TestUnknownKidFloodReloadsOncePerInterval(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	a := newTestKeyring(t, store, clk, AlgES256)
 	mustLoad(t, a)
@@ -172,6 +174,7 @@ func (h *heldKeys) ListSigningKeys(ctx context.Context) ([]grantd.SigningKey, er
 // that reload rather than start another or give up: all of them verify,
 // with one read.
 func TestUnknownKidConcurrentCallersShareOneReload(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	a := newTestKeyring(t, store, clk, AlgEdDSA)
 	mustLoad(t, a)
@@ -218,6 +221,7 @@ func TestUnknownKidConcurrentCallersShareOneReload(t *testing.T) {
 // refused (not an error of the server), and the keys loaded before keep
 // verifying.
 func TestUnknownKidReloadCanceledOrFailing(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	a := newTestKeyring(t, store, clk, AlgES256)
 	mustLoad(t, a)
@@ -281,6 +285,7 @@ func TestUnknownKidReloadCanceledOrFailing(t *testing.T) {
 // that has left publication, is neither published nor accepted, however
 // the token names it.
 func TestUnknownKidReloadPublishesOnlyPublishableKeys(t *testing.T) {
+	t.Parallel()
 	t.Run("key sealed with another master key", func(t *testing.T) {
 		store, clk := newMemKeys(), newClock()
 		b := newTestKeyring(t, store, clk, AlgES256)
@@ -343,6 +348,7 @@ func TestUnknownKidReloadPublishesOnlyPublishableKeys(t *testing.T) {
 // A token that fails a check needing no key costs no read, whatever its
 // kid; neither does a kid the keyring holds but no longer publishes.
 func TestUnknownKidNoReloadForMalformedTokens(t *testing.T) {
+	t.Parallel()
 	store, clk := newMemKeys(), newClock()
 	r := newTestKeyring(t, store, clk, AlgES256)
 	mustLoad(t, r)

@@ -17,6 +17,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
+
+	"github.com/grantd/grantd/internal/apptest"
 )
 
 // chromiumPath is Debian's Chromium; GRANTD_TEST_CHROMIUM overrides it.
@@ -50,7 +52,7 @@ func TestBrowser(t *testing.T) {
 
 	// The browser judges cookie expiry by its own clock, so this server
 	// runs on the real one.
-	e := newEnv(t, func(o *envOptions) { o.realClock = true })
+	e := newEnv(t, func(o *apptest.Options) { o.RealClock = true })
 	u := e.user(t, email, pw)
 
 	// The client: its redirect URI is a loopback server that records what

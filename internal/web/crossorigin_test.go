@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/grantd/grantd/internal/apptest"
 )
 
 // A form posted from another site is refused by Sec-Fetch-Site even with
@@ -43,7 +45,7 @@ func TestPagesAndAPIShareOneCrossOriginProtection(t *testing.T) {
 	cop := http.NewCrossOriginProtection()
 	cop.AddInsecureBypassPattern("POST /logout")
 	cop.AddInsecureBypassPattern("POST /v2/oauth/grants")
-	e := newEnv(t, func(o *envOptions) { o.crossOrigin = cop })
+	e := newEnv(t, func(o *apptest.Options) { o.CrossOrigin = cop })
 	e.user(t, email, pw)
 	b := e.browser(t)
 	b.login(t, email, pw)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/grantd/grantd/internal/apptest"
 )
 
 type logBuffer struct {
@@ -33,8 +35,8 @@ func (l *logBuffer) String() string {
 func TestPagesDoNotEchoSecrets(t *testing.T) {
 	t.Parallel()
 	var logs logBuffer
-	e := newEnv(t, func(o *envOptions) {
-		o.log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := newEnv(t, func(o *apptest.Options) {
+		o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	e.user(t, email, pw)
 	b := e.browser(t)

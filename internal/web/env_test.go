@@ -1,9 +1,10 @@
 package web_test
 
-// The test server of the web tests: the real SQLite store in t.TempDir(),
-// a real keyring, the protocol engine, the pages, and the whole API server
-// around them (so that the mounting in internal/httpapi is tested too),
-// listening on a loopback port, on a clock the tests move by hand.
+// The test server of the web tests is the one harness's (internal/apptest):
+// the server serve builds (app.New), so the pages with the whole API server
+// around them (the mounting in internal/httpapi is tested too), on the real
+// SQLite store in t.TempDir(), listening on a loopback port, on a clock the
+// tests move by hand.
 //
 //	e := newEnv(t)
 //	u := e.user(t, "ada@example.com", "correct horse")
@@ -15,10 +16,8 @@ import (
 	"context"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -26,19 +25,16 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
-	"github.com/grantd/grantd/internal/app"
+	"github.com/grantd/grantd/internal/apptest"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/password"
-	"github.com/grantd/grantd/internal/store/deadline"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
-	"github.com/grantd/grantd/internal/web"
 )
 
-// testParams make argon2id cheap: the tests sign in many times. The pages
-// are given the same parameters for their dummy hash, as production
-// gives them password.Default.
-var testParams = password.Params{Time: 1, Memory: 1024, Threads: 1, KeyLen: 32}
+// testParams are the harness's cheap argon2id costs, which the pages are
+// given too.
+var testParams = apptest.PasswordParams
 
 var testScopes = []grantd.Scope{
 	{ID: grantd.ScopeAdmin, Name: "Administer your account", Description: "Create, change and delete your OAuth clients and grants."},
@@ -54,51 +50,18 @@ type env struct {
 	DBPath   string
 }
 
-// envOptions change newEnv.
-type envOptions struct {
-	realClock bool          // time.Now, for the browser test, whose browser has its own clock
-	log       *slog.Logger  // the pages', the engine's and the API's logs; nil discards
-	dbTimeout time.Duration // > 0: the engine's store gives each call this deadline, as grantd serve does
-
-	crossOrigin *http.CrossOriginProtection // given to the pages and the API, as serve does; nil: each makes its own
-}
-
-func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
+// newEnv builds the server serve builds, through the one harness
+// (internal/apptest), listening on a loopback port; opts change its
+// options (a real clock, a logger, a database deadline, a cross-origin
+// rule).
+func newEnv(t testing.TB, opts ...func(*apptest.Options)) *env {
 	t.Helper()
-	var o envOptions
+	o := apptest.Options{Scopes: testScopes}
 	for _, f := range opts {
 		f(&o)
 	}
-	st, dbPath := testenv.Store(t)
-	catalog := testenv.Catalog(t, testScopes)
-	c := testenv.NewClock()
-	now := c.Now
-	if o.realClock {
-		now = time.Now
-	}
-	keys := testenv.Keyring(t, st, "", now, 30*time.Minute)
-	// The issuer is the listener's address, so it must exist before the
-	// engine: listen first, serve once everything is built.
-	ts := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + ts.Listener.Addr().String()
-	var engineStore grantd.Store = st
-	if o.dbTimeout > 0 {
-		engineStore = deadline.New(st, o.dbTimeout)
-	}
-	// The server serve builds, from the one composition root.
-	a, err := app.New(app.Config{
-		Engine: oauth.Config{Issuer: issuer}, Store: engineStore, Keys: keys, Catalog: catalog, Now: now, Logger: o.log,
-		CrossOrigin: o.crossOrigin,
-		Pages:       web.Deps{PasswordParams: testParams},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := a.Provider
-	ts.Config.Handler = a.Handler
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return &env{URL: issuer, Store: st, Provider: p, Clock: c, DBPath: dbPath}
+	s := apptest.New(t, o)
+	return &env{URL: s.URL, Store: s.Store, Provider: s.Provider, Clock: s.Clock, DBPath: s.DBPath}
 }
 
 // user makes a user who signs in with the password ("" for none).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/apptest"
 	"github.com/grantd/grantd/internal/store/sqlite"
 )
 
@@ -18,7 +19,7 @@ import (
 // or a 500; once the lock is gone the same form works.
 func TestPageWhileDatabaseLocked(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(o *envOptions) { o.dbTimeout = 300 * time.Millisecond })
+	e := newEnv(t, func(o *apptest.Options) { o.DBTimeout = 300 * time.Millisecond })
 	const email, pw = "ada@example.com", "correct horse"
 	u := e.user(t, email, pw)
 	c, _ := e.client(t, u, "Acme Dashboard", "https://app.acme.example/cb")

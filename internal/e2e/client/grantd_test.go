@@ -1,16 +1,15 @@
 package client_test
 
-// The tests run a real grantd in process, built as the rs tests build
-// theirs: the SQLite store in t.TempDir(), a loaded keyring, the
-// protocol engine and the whole handler on a loopback port whose URL is
-// the issuer, on a fake clock. A user with an API key owns nothing yet.
+// The tests run a real grantd in process, built by the one harness
+// (internal/apptest) as every package's tests build theirs: the server
+// serve builds (app.New) on the SQLite store in t.TempDir() and a loaded
+// keyring, on a loopback port whose URL is the issuer, on a fake clock. A user with an API key owns nothing yet.
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -19,8 +18,7 @@ import (
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/client"
-	"github.com/grantd/grantd/internal/httpapi"
-	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/apptest"
 	"github.com/grantd/grantd/internal/testenv"
 )
 
@@ -38,21 +36,9 @@ type grantdServer struct {
 
 func newGrantd(t testing.TB) *grantdServer {
 	t.Helper()
-	st, _ := testenv.Store(t)
-	clock := testenv.NewClock()
-	cfg := oauth.Config{}
-	keys := testenv.Keyring(t, st, "", clock.Now, cfg.WithDefaults().AccessTokenTTL)
-	ts := httptest.NewUnstartedServer(nil)
-	cfg.Issuer = "http://" + ts.Listener.Addr().String()
-	p, err := oauth.NewProvider(oauth.Deps{Config: cfg, Store: st, Keys: keys, Catalog: testenv.Catalog(t, testScopes), Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = httpapi.NewServer(p, nil, nil)
-	ts.Start()
-	t.Cleanup(ts.Close)
-	u := testenv.User(t, st, "owner@example.com", "", clock.Now())
-	return &grantdServer{URL: cfg.Issuer, API: cfg.Issuer + "/v2", Key: testenv.APIKey(t, st, u.ID, clock.Now())}
+	s := apptest.New(t, apptest.Options{Scopes: testScopes})
+	u := testenv.User(t, s.Store, "owner@example.com", "", s.Clock.Now())
+	return &grantdServer{URL: s.URL, API: s.URL + "/v2", Key: testenv.APIKey(t, s.Store, u.ID, s.Clock.Now())}
 }
 
 func (g *grantdServer) client() *client.Client {

@@ -1,9 +1,9 @@
 package rs_test
 
-// The tests run a real grantd in process, built as internal/httpapi's
-// tests build theirs: the SQLite store in t.TempDir(), a loaded keyring,
-// the protocol engine and the whole handler, listening on a loopback
-// port whose URL is the issuer. grantd and the Verifiers share one fake
+// The tests run a real grantd in process, built by the one harness
+// (internal/apptest) as every package's tests build theirs: the server
+// serve builds (app.New) on the SQLite store in t.TempDir() and a loaded
+// keyring, listening on a loopback port whose URL is the issuer. grantd and the Verifiers share one fake
 // clock. Tokens come from POST /v2/oauth/token, fetched with
 // golang.org/x/oauth2 as a client would.
 //
@@ -32,7 +32,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/grantd/grantd"
-	"github.com/grantd/grantd/internal/httpapi"
+	"github.com/grantd/grantd/internal/apptest"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/testenv"
@@ -78,31 +78,26 @@ func newGrantd(t testing.TB) *grantdServer {
 // newGrantdAlg is newGrantd signing with alg (ES256 when empty).
 func newGrantdAlg(t testing.TB, alg string) *grantdServer {
 	t.Helper()
-	st, _ := testenv.Store(t)
-	clock := testenv.NewClock()
-	cfg := oauth.Config{Resources: []string{apiAudience}}
-	keys := testenv.Keyring(t, st, alg, clock.Now, cfg.WithDefaults().AccessTokenTTL)
-
-	// The issuer is the listener's address: listen first, serve once built.
-	ts := httptest.NewUnstartedServer(nil)
-	cfg.Issuer = "http://" + ts.Listener.Addr().String()
-	p, err := oauth.NewProvider(oauth.Deps{Config: cfg, Store: st, Keys: keys, Catalog: testenv.Catalog(t, testScopes), Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &grantdServer{URL: cfg.Issuer, Clock: clock, Store: st, Keys: keys, handler: httpapi.NewServer(p, nil, nil), arrived: make(chan struct{}, 1)}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/v2/oauth/jwks", g.serveJWKS)
-	mux.Handle("/", g.handler)
-	ts.Config.Handler = mux
-	ts.Start()
-	t.Cleanup(ts.Close)
+	g := &grantdServer{arrived: make(chan struct{}, 1)}
+	// The server serve builds, through the one harness; the listener
+	// serves the JWKS through serveJWKS, to count, hold or alter it.
+	s := apptest.New(t, apptest.Options{
+		Engine: oauth.Config{Resources: []string{apiAudience}}, Scopes: testScopes, Algorithm: alg,
+		Front: func(h http.Handler) http.Handler {
+			g.handler = h
+			mux := http.NewServeMux()
+			mux.HandleFunc("/v2/oauth/jwks", g.serveJWKS)
+			mux.Handle("/", h)
+			return mux
+		},
+	})
 	t.Cleanup(g.release) // a held JWKS request would keep Close waiting
+	g.URL, g.Clock, g.Store, g.Keys = s.URL, s.Clock, s.Store, s.Keys
 
-	owner := testenv.User(t, st, "owner@example.com", "", clock.Now())
+	owner := testenv.User(t, s.Store, "owner@example.com", "", s.Clock.Now())
 	name, typ := "orders API tests", string(grantd.ClientConfidential)
 	scopes, grants := []string{grantd.ScopeAdmin, "read", "write"}, []string{grantd.GrantClientCredentials}
-	c, secret, err := p.CreateClient(context.Background(), owner, oauth.ClientInput{
+	c, secret, err := s.Provider.CreateClient(context.Background(), owner, oauth.ClientInput{
 		Name: &name, ClientType: &typ, AllowedScopes: &scopes, AllowedGrantTypes: &grants,
 	})
 	if err != nil {
