@@ -23,26 +23,28 @@ func TestOpenAPICheck(t *testing.T) {
 		contentType string
 		body        string
 		location    string
+		bare        bool // without Cache-Control: no-store
 	}
 	for _, tc := range []struct {
 		name, method, path, reqType, reqBody string
 		answer                               answer
 		want                                 string // "" when the exchange is as documented
 	}{
-		{"documented grant", "GET", "/v2/oauth_grants/eef5d01e-d63a-4328-8ed2-47b307d872c5", "", "", answer{200, "application/json", grant, ""}, ""},
-		{"documented envelope error", "GET", "/v2/oauth_grants/x", "", "", answer{404, "application/json", `{"errors":[{"code":"10005","title":"Resource not found","detail":"no OAuth grant with that id"}]}`, ""}, ""},
-		{"a member the resource lacks", "GET", "/v2/oauth_grants/eef5d01e-d63a-4328-8ed2-47b307d872c5", "", "", answer{200, "application/json", strings.Replace(grant, `"scopes"`, `"extra":1,"scopes"`, 1), ""}, "not one the document declares"},
-		{"an error in the wrong format", "GET", "/v2/oauth_clients", "", "", answer{400, "application/json", `{"error":"invalid_request"}`, ""}, "not one the document declares"},
-		{"a status not declared", "GET", "/v2/oauth/jwks", "", "", answer{201, "application/json", `{"keys":[]}`, ""}, "not one the document declares"},
-		{"a wrong content type", "GET", "/v2/oauth/jwks", "", "", answer{200, "text/plain", `{"keys":[]}`, ""}, "not one the document declares"},
-		{"an accepted body the document refuses", "POST", "/v2/oauth_clients", "application/json", `{"name":"x","client_type":"weird","allowed_scopes":[],"allowed_grant_types":[]}`, answer{201, "application/json", `{}`, ""}, "accepted a request the document refuses"},
-		{"a refused bad body is not held against the request", "POST", "/v2/oauth_clients", "application/json", `{"client_type":"weird"}`, answer{422, "application/json", `{"errors":[{"code":"10027","title":"Invalid parameter","detail":"bad","source":{"pointer":"/client_type"}}]}`, ""}, ""},
-		{"a form without Content-Type is read as a form", "POST", "/v2/oauth/revoke", "", "token=abc&client_id=c1", answer{200, "application/json", `{}`, ""}, ""},
-		{"an error redirect is a refusal", "GET", "/v2/oauth/authorize?client_id=c1&response_type=token", "", "", answer{302, "", "", "https://app.example.com/cb?error=unsupported_response_type&iss=x"}, ""},
-		{"an unknown path answered 200", "GET", "/v2/nothing-here", "", "", answer{200, "application/json", `{}`, ""}, "no such operation"},
-		{"an unknown path answered in neither format", "GET", "/v2/nothing-here", "", "", answer{404, "application/json", `{"message":"no"}`, ""}, "neither error format"},
-		{"an unknown path answered as documented", "DELETE", "/v2/oauth/jwks", "", "", answer{405, "application/json", `{"error":"invalid_request","error_description":"method DELETE is not allowed here"}`, ""}, ""},
-		{"pages are not checked", "GET", "/login", "", "", answer{200, "text/html", "<p>", ""}, ""},
+		{"documented grant", "GET", "/v2/oauth_grants/eef5d01e-d63a-4328-8ed2-47b307d872c5", "", "", answer{200, "application/json", grant, "", false}, ""},
+		{"documented envelope error", "GET", "/v2/oauth_grants/x", "", "", answer{404, "application/json", `{"errors":[{"code":"10005","title":"Resource not found","detail":"no OAuth grant with that id"}]}`, "", false}, ""},
+		{"a member the resource lacks", "GET", "/v2/oauth_grants/eef5d01e-d63a-4328-8ed2-47b307d872c5", "", "", answer{200, "application/json", strings.Replace(grant, `"scopes"`, `"extra":1,"scopes"`, 1), "", false}, "not one the document declares"},
+		{"an error in the wrong format", "GET", "/v2/oauth_clients", "", "", answer{400, "application/json", `{"error":"invalid_request"}`, "", false}, "not one the document declares"},
+		{"a required header missing", "GET", "/v2/oauth_grants/eef5d01e-d63a-4328-8ed2-47b307d872c5", "", "", answer{200, "application/json", grant, "", true}, `header "Cache-Control" missing`},
+		{"a status not declared", "GET", "/v2/oauth/jwks", "", "", answer{201, "application/json", `{"keys":[]}`, "", false}, "not one the document declares"},
+		{"a wrong content type", "GET", "/v2/oauth/jwks", "", "", answer{200, "text/plain", `{"keys":[]}`, "", false}, "not one the document declares"},
+		{"an accepted body the document refuses", "POST", "/v2/oauth_clients", "application/json", `{"name":"x","client_type":"weird","allowed_scopes":[],"allowed_grant_types":[]}`, answer{201, "application/json", `{}`, "", false}, "accepted a request the document refuses"},
+		{"a refused bad body is not held against the request", "POST", "/v2/oauth_clients", "application/json", `{"client_type":"weird"}`, answer{422, "application/json", `{"errors":[{"code":"10027","title":"Invalid parameter","detail":"bad","source":{"pointer":"/client_type"}}]}`, "", false}, ""},
+		{"a form without Content-Type is read as a form", "POST", "/v2/oauth/revoke", "", "token=abc&client_id=c1", answer{200, "application/json", `{}`, "", false}, ""},
+		{"an error redirect is a refusal", "GET", "/v2/oauth/authorize?client_id=c1&response_type=token", "", "", answer{302, "", "", "https://app.example.com/cb?error=unsupported_response_type&iss=x", false}, ""},
+		{"an unknown path answered 200", "GET", "/v2/nothing-here", "", "", answer{200, "application/json", `{}`, "", false}, "no such operation"},
+		{"an unknown path answered in neither format", "GET", "/v2/nothing-here", "", "", answer{404, "application/json", `{"message":"no"}`, "", false}, "neither error format"},
+		{"an unknown path answered as documented", "DELETE", "/v2/oauth/jwks", "", "", answer{405, "application/json", `{"error":"invalid_request","error_description":"method DELETE is not allowed here"}`, "", false}, ""},
+		{"pages are not checked", "GET", "/login", "", "", answer{200, "text/html", "<p>", "", false}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -56,6 +58,9 @@ func TestOpenAPICheck(t *testing.T) {
 				}
 				if tc.answer.contentType != "" {
 					w.Header().Set("Content-Type", tc.answer.contentType)
+				}
+				if !tc.answer.bare {
+					w.Header().Set("Cache-Control", "no-store")
 				}
 				if tc.answer.location != "" {
 					w.Header().Set("Location", tc.answer.location)
