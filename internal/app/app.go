@@ -70,6 +70,7 @@ type Config struct {
 type App struct {
 	Handler  http.Handler
 	Provider *oauth.Provider
+	Routes   []httpapi.Route // every method and path of the API (not the pages)
 
 	store     grantd.Store
 	keys      *token.Keyring
@@ -148,7 +149,7 @@ func New(cfg Config) (*App, error) {
 	}
 	api := httpapi.NewServer(provider, served, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}))
 	a := &App{
-		Handler: api, Provider: provider,
+		Handler: api, Provider: provider, Routes: api.Routes(),
 		store: cfg.Store, keys: cfg.Keys, log: log, now: now,
 		keyReload: cfg.KeyReload, gcEvery: cfg.GCEvery,
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/app"
+	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/password"
 	"github.com/grantd/grantd/internal/ratelimit"
@@ -69,6 +70,10 @@ type Options struct {
 	// Pages, when set, is served as the people's pages instead of
 	// internal/web's (a stand-in); NoPages is then ignored.
 	Pages http.Handler
+	// NoOpenAPICheck turns off the check of every exchange against
+	// docs/openapi.yaml (openapi.go), for a test that serves what the
+	// document cannot describe (a stand-in engine, a broken store).
+	NoOpenAPICheck bool
 	// Front, when set, is what the listener serves in front of the
 	// server's handler (to watch or alter some requests).
 	Front func(http.Handler) http.Handler
@@ -80,9 +85,10 @@ type Server struct {
 	Store    *sqlite.Store
 	Keys     *token.Keyring
 	Provider *oauth.Provider
-	Handler  http.Handler   // the whole server, middleware included, as app.New built it
-	Clock    *testenv.Clock // the clock of the engine and the key ring (unless RealClock)
-	HTTP     *http.Client   // reaches URL; nil when in process only (Options.Issuer)
+	Handler  http.Handler    // the whole server, middleware included, as app.New built it (with the OpenAPI check around it)
+	Routes   []httpapi.Route // every method and path the API serves
+	Clock    *testenv.Clock  // the clock of the engine and the key ring (unless RealClock)
+	HTTP     *http.Client    // reaches URL; nil when in process only (Options.Issuer)
 	DBPath   string
 }
 
@@ -134,11 +140,15 @@ func New(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{URL: issuer, Store: st, Keys: keys, Provider: a.Provider, Handler: a.Handler, Clock: clock, DBPath: dbPath}
+	handler := a.Handler
+	if !o.NoOpenAPICheck {
+		handler = newOpenAPICheck(t).wrap(handler) // reports after ts.Close (cleanups run last first)
+	}
+	s := &Server{URL: issuer, Store: st, Keys: keys, Provider: a.Provider, Handler: handler, Routes: a.Routes, Clock: clock, DBPath: dbPath}
 	if ts != nil {
-		ts.Config.Handler = a.Handler
+		ts.Config.Handler = handler
 		if o.Front != nil {
-			ts.Config.Handler = o.Front(a.Handler)
+			ts.Config.Handler = o.Front(handler)
 		}
 		ts.Start()
 		t.Cleanup(ts.Close)

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -41,6 +43,9 @@ func (s *Server) routes() {
 	s.route("/v2/oauth/revoke", methods{"POST": http.HandlerFunc(s.revoke)})
 	s.route("/v2/oauth/jwks", methods{"GET": http.HandlerFunc(s.jwks)})
 
+	// This API's OpenAPI document (docs/openapi.yaml).
+	s.route("/v2/openapi.json", methods{"GET": http.HandlerFunc(s.openAPI)})
+
 	// Dynamic client registration (RFC 7591) and its management (RFC 7592).
 	s.route("/v2/oauth/register", methods{"POST": http.HandlerFunc(s.register)})
 	s.route("/v2/oauth/register/{client_id}", methods{
@@ -73,6 +78,10 @@ func (s *Server) routes() {
 // pagePaths are the patterns handed whole to the pages.
 var pagePaths = []string{"/{$}", "/login", "/logout", "/consent", "/apps", "/apps/", "/developer", "/developer/", "/static/"}
 
+// IsPagePath reports whether p (a clean path) is one of the people's
+// pages, HTML for browsers and outside the OpenAPI document.
+func IsPagePath(p string) bool { return isPagePath(p) }
+
 // isPagePath reports whether one of pagePaths matches p.
 func isPagePath(p string) bool {
 	for _, pat := range pagePaths {
@@ -94,10 +103,22 @@ func isPagePath(p string) bool {
 
 type methods map[string]http.Handler
 
+// Route is one method and path pattern the API serves.
+type Route struct{ Method, Path string }
+
+// Routes answers every method and path the API serves, in the order
+// routes registered them (methods of one path sorted); the people's
+// pages and the catch-all are not among them. A test holds the OpenAPI
+// document to this list.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.table...) }
+
 // route registers each method of a path and answers other methods with
 // 405 and Allow, in the path's own error format.
 func (s *Server) route(path string, ms methods) {
 	allow := make([]string, 0, len(ms)+1)
+	for _, m := range slices.Sorted(maps.Keys(ms)) {
+		s.table = append(s.table, Route{Method: m, Path: path})
+	}
 	for m, h := range ms {
 		s.mux.Handle(m+" "+path, h)
 		allow = append(allow, m)

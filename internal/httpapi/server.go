@@ -24,6 +24,7 @@ type Server struct {
 	limits  limits
 	handler http.Handler // the middleware and the guard around mux, built once
 	ready   *readiness
+	table   []Route // what routes registered, for Routes
 
 	crossOrigin *http.CrossOriginProtection // judges requests whose credential is the session cookie
 	errorPages  ErrorPages                  // renders the HTML error pages; nil answers them as JSON

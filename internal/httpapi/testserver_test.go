@@ -45,7 +45,7 @@ import (
 	"github.com/grantd/grantd/internal/token"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
+var update = flag.Bool("update", false, "rewrite testdata/*.golden and openapi.json (from docs/openapi.yaml) with the current output")
 
 // goldenIssuer is the issuer of tests whose output is pinned in golden
 // files: with it the documents do not depend on a random port.
