@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,16 +47,7 @@ func bearerDo(t testing.TB, e *env, method, path, key string, form url.Values) p
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	res, err := e.bearerClient().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return page{Response: res, Body: string(body)}
+	return (&browser{e: e, c: e.bearerClient()}).do(t, req)
 }
 
 // TestConsentWithBearerAPIKey follows authorize's redirects with a Bearer

@@ -88,16 +88,7 @@ func (h *handler) callerFailed(w http.ResponseWriter, r *http.Request, err error
 // requireCaller is requireAccount for the pages that honour a Bearer API
 // key (caller).
 func (h *handler) requireCaller(w http.ResponseWriter, r *http.Request) (account, bool) {
-	a, ok, err := h.caller(r)
-	if err != nil {
-		h.callerFailed(w, r, err)
-		return a, false
-	}
-	if !ok {
-		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-		return a, false
-	}
-	return a, true
+	return h.requireBy(w, r, h.caller)
 }
 
 // postAsCaller is post for the forms of the pages that honour a Bearer API
@@ -140,9 +131,14 @@ func (h *handler) account(r *http.Request) (account, bool, error) {
 // requireAccount answers the signed-in person of a page, or sends the
 // browser to sign in and come back. False means it has answered.
 func (h *handler) requireAccount(w http.ResponseWriter, r *http.Request) (account, bool) {
-	a, ok, err := h.account(r)
+	return h.requireBy(w, r, h.account)
+}
+
+// requireBy is requireAccount with the person named by find.
+func (h *handler) requireBy(w http.ResponseWriter, r *http.Request, find func(*http.Request) (account, bool, error)) (account, bool) {
+	a, ok, err := find(r)
 	if err != nil {
-		h.internal(w, r, err)
+		h.callerFailed(w, r, err)
 		return a, false
 	}
 	if !ok {
