@@ -170,6 +170,9 @@ func (p *Provider) mayLearn(ctx context.Context, who *Introspector, in Introspec
 // Introspector give it and otherwise sees an inactive token.
 func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (Introspection, error) {
 	if req.Bearer == nil {
+		if req.Client == (ClientAuth{}) {
+			return Introspection{}, grantd.E(grantd.CodeInvalidClient, "authentication is required: use HTTP Basic or client_id and client_secret in the body, or Authorization: Bearer with an API key or an access token for this API")
+		}
 		if _, err := p.AuthenticateClient(ctx, req.Client, false); err != nil {
 			return Introspection{}, err
 		}
