@@ -38,19 +38,33 @@ func bearerToken(r *http.Request) (string, bool) {
 // applies wherever one is accepted: an address that has sent too many
 // keys that are not valid is refused before the lookup.
 func (s *Server) authenticateAPIKey(r *http.Request, key string) (Principal, error) {
-	ctx := r.Context()
-	addr := ratelimit.AddressOf(r)
-	if d := s.limits.apiKey.Peek(ctx, addr); !d.Allowed {
-		return Principal{}, tooMany(d, "API keys that are not valid from this address")
+	if err := s.bearerLimited(r); err != nil {
+		return Principal{}, err
 	}
-	u, k, err := s.oauth.APIKeyCaller(ctx, key)
-	if grantd.ErrorCode(err) == grantd.CodeUnauthenticated {
-		s.limits.apiKey.Take(ctx, addr)
-	}
+	u, k, err := s.oauth.APIKeyCaller(r.Context(), key)
 	if err != nil {
+		if grantd.ErrorCode(err) == grantd.CodeUnauthenticated {
+			s.bearerFailed(r)
+		}
 		return Principal{}, err
 	}
 	return Principal{UserID: u.ID, OrgID: u.OrgID, APIKeyID: k.ID}, nil
+}
+
+// bearerLimited refuses a request from an address that has sent too many
+// bearer credentials that are not valid (the API-key limit), before the
+// credential is looked up.
+func (s *Server) bearerLimited(r *http.Request) error {
+	if d := s.limits.apiKey.Peek(r.Context(), ratelimit.AddressOf(r)); !d.Allowed {
+		return tooMany(d, "API keys that are not valid from this address")
+	}
+	return nil
+}
+
+// bearerFailed spends the API-key limit of the request's address: it sent
+// a bearer credential that is not valid.
+func (s *Server) bearerFailed(r *http.Request) {
+	s.limits.apiKey.Take(r.Context(), ratelimit.AddressOf(r))
 }
 
 // authenticateAccessToken answers the principal of an admin access token

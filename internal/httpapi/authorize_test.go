@@ -126,6 +126,7 @@ func TestAuthorizeErrorPages(t *testing.T) {
 	key := env.createAPIKey(t, u)
 	c, _ := codeFlowClient(t, env, u)
 	ccOnly, _ := env.createClient(t, u, clientSpec{})
+	two, _ := env.createClient(t, u, clientSpec{GrantTypes: []string{grantd.GrantAuthorizationCode}, RedirectURIs: []string{"https://app.example.com/cb", "https://app.example.com/cb2"}})
 
 	tests := []struct {
 		name   string
@@ -138,8 +139,11 @@ func TestAuthorizeErrorPages(t *testing.T) {
 		{"no client_id", authorizePath(c, "client_id", "-"), nil, 400, "authorize_error_400.golden"},
 		{"repeated client_id", authorizePath(c) + "&client_id=" + c.ID, nil, 400, ""},
 		{"client without the code flow", authorizePath(ccOnly), nil, 422, "authorize_error_422.golden"},
-		{"unregistered redirect_uri", authorizePath(c, "redirect_uri", "https://evil.example/cb"), bearer(key), 400, ""},
-		{"userinfo redirect_uri", authorizePath(c, "redirect_uri", "https://app.example.com@evil.example/cb"), bearer(key), 400, ""},
+		{"unregistered redirect_uri", authorizePath(c, "redirect_uri", "https://evil.example/cb"), bearer(key), 422, "authorize_error_422_redirect_uri.golden"},
+		{"userinfo redirect_uri", authorizePath(c, "redirect_uri", "https://app.example.com@evil.example/cb"), bearer(key), 422, ""},
+		{"relative redirect_uri", authorizePath(c, "redirect_uri", "/cb"), nil, 400, ""},
+		{"unparsable redirect_uri", authorizePath(c, "redirect_uri", "https://app.example.com:port/cb"), nil, 400, ""},
+		{"no redirect_uri while two are registered", authorizePath(two, "redirect_uri", "-"), nil, 400, ""},
 		{"repeated redirect_uri", authorizePath(c) + "&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb", nil, 400, ""},
 		{"malformed query", authorizePath(c) + "&x=%zz", nil, 400, ""},
 		{"API key not valid", authorizePath(c), bearer(token.PrefixAPIKey + "nosuchkey"), 401, "authorize_error_401.golden"},

@@ -17,6 +17,7 @@ type Engine interface {
 	APIKeyCaller(ctx context.Context, key string) (grantd.User, grantd.APIKey, error)
 	AdmitRegistration(owner grantd.User) error
 	Authorize(ctx context.Context, userID string, q url.Values) (oauth.AuthorizeResult, error)
+	BearerIntrospector(ctx context.Context, tok string) (oauth.Introspector, error)
 	ClientScopes(c grantd.Client) []string
 	Config() oauth.Config
 	ConsentDetails(ctx context.Context, userID, consentToken string) (oauth.ConsentView, error)

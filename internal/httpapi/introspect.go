@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 
+	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/ratelimit"
+	"github.com/grantd/grantd/internal/token"
 )
 
 // introspectionResponse is the wire form of an RFC 7662 answer. An
@@ -24,10 +27,14 @@ type introspectionResponse struct {
 	GrantID   string `json:"grant_id,omitempty"`
 }
 
-// introspect serves POST /v2/oauth/introspect.
+// introspect serves POST /v2/oauth/introspect. The caller authenticates
+// as a confidential client (Basic or the body), or with
+// "Authorization: Bearer" and an API key or an access token for this API
+// (RFC 7662 §2.1), which learns only about its own tokens
+// (oauth.Introspector).
 //
-// Only failed client authentication counts against the limits: an
-// inactive token is what a resource server sees every day, not a guess.
+// Only failed authentication counts against the limits: an inactive token
+// is what a resource server sees every day, not a guess.
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	addr := ratelimit.AddressOf(r)
 	if err := s.clientAddressLimited(r, addr); err != nil {
@@ -37,6 +44,10 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	v, err := readOAuthParams(w, r)
 	if err != nil {
 		s.writeOAuthError(w, r, err)
+		return
+	}
+	if tok, ok := bearerToken(r); ok {
+		s.introspectBearer(w, r, v, tok)
 		return
 	}
 	client := clientAuth(r, v)
@@ -51,9 +62,69 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		s.clientFailed(r, addr, client.PresentedID(), err, false)
-		s.writeOAuthError(w, r, err)
+		challenge := `Basic realm="grantd"`
+		if !client.Basic && client.ClientID == "" && client.ClientSecret == "" {
+			// Nothing was presented: offer both ways in (RFC 7235 §4.1).
+			challenge += `, Bearer realm="grantd"`
+		}
+		s.writeProtocolError(w, r, err, challenge)
 		return
 	}
+	writeIntrospection(w, in)
+}
+
+// introspectBearer serves an introspection request that authenticated
+// with "Authorization: Bearer". A credential that is not valid is 401
+// invalid_token with an RFC 6750 challenge and spends the API-key limit of
+// the address, whether it was an API key or an access token.
+func (s *Server) introspectBearer(w http.ResponseWriter, r *http.Request, v url.Values, tok string) {
+	fail := func(err error) { s.writeProtocolError(w, r, err, bearerChallenge(r, "")) }
+	if v.Get("client_secret") != "" {
+		fail(grantd.E(grantd.CodeInvalidRequest, "use one authentication method: the Authorization header or client_secret in the body, not both"))
+		return
+	}
+	who, err := s.introspector(r, tok)
+	if err != nil {
+		fail(err)
+		return
+	}
+	in, err := s.oauth.Introspect(r.Context(), oauth.IntrospectRequest{
+		Bearer:        &who,
+		Token:         v.Get("token"),
+		TokenTypeHint: v.Get("token_type_hint"),
+	})
+	if err != nil {
+		fail(err)
+		return
+	}
+	writeIntrospection(w, in)
+}
+
+// introspector answers the caller of a bearer credential: an API key's
+// user, or what the engine makes of an access token.
+func (s *Server) introspector(r *http.Request, tok string) (oauth.Introspector, error) {
+	if token.HasPrefix(tok, token.PrefixAPIKey) {
+		p, err := s.authenticateAPIKey(r, tok)
+		if err != nil {
+			if grantd.ErrorCode(err) == grantd.CodeUnauthenticated {
+				return oauth.Introspector{}, grantd.E(grantd.CodeInvalidToken, "the API key is not valid")
+			}
+			return oauth.Introspector{}, err
+		}
+		return oauth.Introspector{UserID: p.UserID}, nil
+	}
+	if err := s.bearerLimited(r); err != nil {
+		return oauth.Introspector{}, err
+	}
+	who, err := s.oauth.BearerIntrospector(r.Context(), tok)
+	if err != nil && grantd.ErrorCode(err) == grantd.CodeInvalidToken {
+		s.bearerFailed(r)
+	}
+	return who, err
+}
+
+// writeIntrospection answers an RFC 7662 introspection.
+func writeIntrospection(w http.ResponseWriter, in oauth.Introspection) {
 	// The answer describes a live credential: keep it out of caches.
 	noStore(w)
 	if !in.Active {

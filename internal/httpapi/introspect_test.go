@@ -205,6 +205,15 @@ func TestIntrospectErrors(t *testing.T) {
 				r.SetBasicAuth(tt.auth[0], tt.auth[1])
 			}
 			rec := env.do(r)
+			if tt.name == "no client authentication" {
+				// Nothing presented: both ways in are offered (RFC 7662
+				// §2.1 allows a bearer token instead of client
+				// authentication).
+				if www := rec.Header().Values("WWW-Authenticate"); len(www) != 1 || www[0] != `Basic realm="grantd", Bearer realm="grantd"` {
+					t.Errorf("WWW-Authenticate = %q, want the Basic and the Bearer challenge", www)
+				}
+				rec.Header().Set("WWW-Authenticate", `Basic realm="grantd"`)
+			}
 			oauthErr(t, rec, tt.status, tt.code)
 			fmt.Fprintf(&golden, "%s\n%d %s\n\n", tt.name, rec.Code, strings.TrimSpace(rec.Body.String()))
 		})

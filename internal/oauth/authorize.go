@@ -72,9 +72,12 @@ type prompt struct{ none, consent bool }
 // The client and the redirect URI are checked first. Until both are
 // trusted an error cannot be sent to the client, so it is returned as a
 // *grantd.Error for the adapter to show as a page: missing, repeated or
-// malformed client_id and redirect_uri are invalid_request (400), an
-// unknown client is not_found (404), a client that may not use the code
-// flow is validation_failed (422). After that every problem is answered
+// malformed client_id and redirect_uri (a redirect_uri that is not an
+// absolute URI is malformed), and no redirect_uri while the
+// client registered several, are invalid_request (400); an unknown client
+// is not_found (404); a well-formed redirect_uri that is not registered,
+// and a client that may not use the code flow, are validation_failed
+// (422), the statuses the Telnyx OpenAPI gives (SPEC §6). After that every problem is answered
 // to the client in the redirect (RFC 6749 §4.1.2.1) with iss (RFC 9207).
 //
 // Decisions where the RFCs leave a choice:
@@ -195,9 +198,17 @@ func authorizeRedirectURI(c grantd.Client, q url.Values) (requested, redirect st
 	case len(vs[0]) > MaxURILength || !utf8.ValidString(vs[0]):
 		return "", "", grantd.E(grantd.CodeInvalidRequest, "redirect_uri is malformed")
 	}
+	if u, err := url.Parse(vs[0]); err != nil || !u.IsAbs() {
+		return "", "", grantd.E(grantd.CodeInvalidRequest, "redirect_uri is malformed: it must be an absolute URI")
+	}
 	r, ok := ResolveRedirect(c, vs[0])
 	if !ok {
-		return "", "", grantd.E(grantd.CodeInvalidRequest, "redirect_uri is not registered for this application")
+		// 422, as the Telnyx OpenAPI declares "Invalid redirect URI": the
+		// request is well formed, its value is not one of the client's.
+		const why = "redirect_uri is not registered for this application"
+		e := grantd.Invalid(grantd.FieldError{Pointer: "redirect_uri", Detail: why})
+		e.Description = why
+		return "", "", e
 	}
 	return vs[0], r, nil
 }

@@ -181,7 +181,9 @@ func TestAuthorizeErrorPage(t *testing.T) {
 		{"empty redirect_uri with two registered", authzQuery(c, "redirect_uri", ""), grantd.CodeInvalidRequest},
 		{"repeated redirect_uri", func() url.Values { q := authzQuery(c); q.Add("redirect_uri", "https://app.example/cb"); return q }(), grantd.CodeInvalidRequest},
 		{"overlong redirect_uri", authzQuery(c, "redirect_uri", "https://app.example/cb?"+strings.Repeat("a", 2000)), grantd.CodeInvalidRequest},
-		{"unregistered redirect_uri", authzQuery(c, "redirect_uri", "https://evil.example/cb"), grantd.CodeInvalidRequest},
+		{"unregistered redirect_uri", authzQuery(c, "redirect_uri", "https://evil.example/cb"), grantd.CodeValidation},
+		{"relative redirect_uri", authzQuery(c, "redirect_uri", "/cb"), grantd.CodeInvalidRequest},
+		{"unparsable redirect_uri", authzQuery(c, "redirect_uri", "https://app.example:port/cb"), grantd.CodeInvalidRequest},
 		// Errors about the client come before anything else, however
 		// bad the rest of the request is.
 		{"bad client and bad response_type", authzQuery(c, "client_id", "nosuchclient", "response_type", "token"), grantd.CodeNotFound},
@@ -251,8 +253,14 @@ func TestAuthorizeOpenRedirect(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Authorize answered %+v, want an error page", res)
 			}
-			if got := grantd.ErrorCode(err); got != grantd.CodeInvalidRequest {
-				t.Errorf("code = %s, want invalid_request", got)
+			// A URI that is not absolute is a malformed request (400); an
+			// absolute one that is not registered is 422 (SPEC §6).
+			want := grantd.CodeValidation
+			if u, err := url.Parse(uri); err != nil || !u.IsAbs() {
+				want = grantd.CodeInvalidRequest
+			}
+			if got := grantd.ErrorCode(err); got != want {
+				t.Errorf("code = %s, want %s", got, want)
 			}
 		})
 	}

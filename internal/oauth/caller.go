@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/token"
 )
 
 // Via is the access token a management call came through: the app that
@@ -40,9 +41,21 @@ func (p *Provider) TokenCaller(ctx context.Context, tok string) (grantd.User, Vi
 	if !ok {
 		return grantd.User{}, Via{}, grantd.E(grantd.CodeUnauthenticated, "the access token is not valid")
 	}
-	if c.Audience != p.cfg.Issuer && c.Audience != p.APIBase() {
+	if !p.forThisAPI(c) {
 		return grantd.User{}, Via{}, grantd.E(grantd.CodeUnauthenticated, "the access token is not meant for this API")
 	}
+	return p.tokenCaller(ctx, c, client)
+}
+
+// forThisAPI reports whether an access token's audience is this API: the
+// issuer or {issuer}/v2.
+func (p *Provider) forThisAPI(c token.AccessClaims) bool {
+	return c.Audience == p.cfg.Issuer || c.Audience == p.APIBase()
+}
+
+// tokenCaller is TokenCaller for a live token meant for this API, once
+// verified.
+func (p *Provider) tokenCaller(ctx context.Context, c token.AccessClaims, client grantd.Client) (grantd.User, Via, error) {
 	if client.UserID == "" {
 		return grantd.User{}, Via{}, grantd.E(grantd.CodeForbidden, "this client has no owner and reaches no management data")
 	}

@@ -9,9 +9,17 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/token"
 )
+
+// newClientID answers the id of a new client: a random UUID (v4), as the
+// Telnyx OpenAPI declares /oauth_clients/{id} (SPEC §2, Ids). Ids made
+// before, 22-character base64url strings, and client ID metadata URLs are
+// ids as well: nothing checks an id's form, so every kind keeps working.
+func newClientID() string { return uuid.NewString() }
 
 // ClientInput is what a person asks a client to be: the body of a create
 // or an update, from the management API or the developer pages. A nil
@@ -195,7 +203,7 @@ func (p *Provider) CreateClient(ctx context.Context, owner grantd.User, in Clien
 func (p *Provider) CreateClientVia(ctx context.Context, owner grantd.User, via Via, in ClientInput) (grantd.Client, string, error) {
 	now := p.now().UTC().Truncate(time.Second)
 	c := grantd.Client{
-		ID:                token.NewID(),
+		ID:                newClientID(),
 		OrgID:             owner.OrgID,
 		UserID:            owner.ID,
 		CreatedByClientID: via.ClientID,

@@ -38,7 +38,7 @@ func (a ClientAuth) PresentedID() string {
 }
 
 // maxClientIDLength bounds a presented client_id before it reaches the
-// store; real ids are 22 characters.
+// store; new ids are UUIDs (36 characters), older ones 22 characters.
 const maxClientIDLength = 255
 
 func errClientAuthFailed() *grantd.Error {

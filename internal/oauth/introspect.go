@@ -74,27 +74,129 @@ type Introspection struct {
 
 // IntrospectRequest is a request to the introspection endpoint.
 type IntrospectRequest struct {
+	// Client is the client authentication the request presented; it is
+	// ignored when Bearer is set.
 	Client ClientAuth
+	// Bearer is the caller of a request that authenticated with
+	// "Authorization: Bearer" instead (RFC 7662 §2.1), as
+	// BearerIntrospector answers it; nil for client authentication.
+	Bearer *Introspector
 	Token  string
 	// TokenTypeHint is only a hint (RFC 7662 §2.1); the token's form
 	// decides, so a wrong hint changes nothing.
 	TokenTypeHint string
 }
 
+// Introspector is a caller of the introspection endpoint that presented a
+// bearer credential instead of client authentication (RFC 7662 §2.1). RFC
+// 7662 §4 asks that such a caller learn nothing about tokens it has no
+// business with (docs/SECURITY.md, Introspection):
+//
+//   - an API key of user U, or an access token that may act for U on the
+//     management API (TokenCaller: admin scope, an owned client), learns
+//     about the tokens whose subject is U and the tokens issued to a
+//     client U owns;
+//   - any other access token for this API (no admin scope, a client
+//     without an owner, a user who is gone) learns about itself only.
+//
+// Every other token answers inactive, exactly as a token that does not
+// exist does, so that the answer tells such a caller nothing.
+type Introspector struct {
+	// UserID is the user whose tokens the caller may learn about; "" for
+	// one that may learn only about itself.
+	UserID string
+	// JTI is the jti of the access token the caller presented, which may
+	// always learn about itself; "" for an API key.
+	JTI string
+}
+
+// BearerIntrospector answers the introspector of an access token
+// presented as "Authorization: Bearer": it must be a live token of this
+// server whose audience is this API (the issuer or {issuer}/v2), else
+// invalid_token. API keys are the adapter's to check (APIKeyCaller); their
+// user is the Introspector's UserID.
+func (p *Provider) BearerIntrospector(ctx context.Context, tok string) (Introspector, error) {
+	c, client, ok, err := p.ActiveAccessToken(ctx, tok)
+	if err != nil {
+		return Introspector{}, err
+	}
+	if !ok {
+		return Introspector{}, grantd.E(grantd.CodeInvalidToken, "the access token is not valid")
+	}
+	if !p.forThisAPI(c) {
+		return Introspector{}, grantd.E(grantd.CodeInvalidToken, "the access token is not meant for this API")
+	}
+	in := Introspector{JTI: c.JTI}
+	u, _, err := p.tokenCaller(ctx, c, client)
+	switch {
+	case err == nil:
+		in.UserID = u.ID
+	case grantd.ErrorCode(err) == grantd.CodeForbidden, grantd.ErrorCode(err) == grantd.CodeUnauthenticated:
+		// Not admin-capable: itself only.
+	default:
+		return Introspector{}, err
+	}
+	return in, nil
+}
+
+// mayLearn reports whether a bearer caller may learn about the live token
+// described by in (the rules of Introspector).
+func (p *Provider) mayLearn(ctx context.Context, who *Introspector, in Introspection) (bool, error) {
+	if who.JTI != "" && in.JTI == who.JTI {
+		return true, nil
+	}
+	if who.UserID == "" {
+		return false, nil
+	}
+	// A token with a grant acts for the grant's user, its subject. A
+	// client_credentials token's subject is its client, so only the
+	// client's owner counts for it.
+	if (in.GrantID != "" || in.TokenType == TokenTypeRefresh) && in.Subject == who.UserID {
+		return true, nil
+	}
+	c, err := p.store.GetClient(ctx, in.ClientID)
+	if errors.Is(err, grantd.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, grantd.Wrap(grantd.CodeServerError, err, "internal error")
+	}
+	return c.UserID != "" && c.UserID == who.UserID, nil
+}
+
 // Introspect answers whether a token is a live token of this server. The
-// caller must be a confidential client; any such client may introspect
-// any token (SPEC §3).
+// caller is a confidential client, which may introspect any token (SPEC
+// §3), or a bearer caller (req.Bearer), which learns only what the rules of
+// Introspector give it and otherwise sees an inactive token.
 func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (Introspection, error) {
-	if _, err := p.AuthenticateClient(ctx, req.Client, false); err != nil {
-		return Introspection{}, err
+	if req.Bearer == nil {
+		if req.Client == (ClientAuth{}) {
+			return Introspection{}, grantd.E(grantd.CodeInvalidClient, "authentication is required: use HTTP Basic or client_id and client_secret in the body, or Authorization: Bearer with an API key or an access token for this API")
+		}
+		if _, err := p.AuthenticateClient(ctx, req.Client, false); err != nil {
+			return Introspection{}, err
+		}
 	}
 	if req.Token == "" {
 		return Introspection{}, grantd.E(grantd.CodeInvalidRequest, "token is required")
 	}
-	if token.HasPrefix(req.Token, token.PrefixRefreshToken) {
-		return p.introspectRefresh(ctx, req.Token)
+	in, err := p.introspect(ctx, req.Token)
+	if err != nil || !in.Active || req.Bearer == nil {
+		return in, err
 	}
-	c, _, ok, err := p.ActiveAccessToken(ctx, req.Token)
+	ok, err := p.mayLearn(ctx, req.Bearer, in)
+	if err != nil || !ok {
+		return Introspection{}, err
+	}
+	return in, nil
+}
+
+// introspect answers what the token is, for a caller that may know.
+func (p *Provider) introspect(ctx context.Context, tok string) (Introspection, error) {
+	if token.HasPrefix(tok, token.PrefixRefreshToken) {
+		return p.introspectRefresh(ctx, tok)
+	}
+	c, _, ok, err := p.ActiveAccessToken(ctx, tok)
 	if err != nil || !ok {
 		return Introspection{}, err
 	}

@@ -126,7 +126,7 @@ func (p *Provider) Register(ctx context.Context, owner grantd.User, md ClientMet
 	}
 	now := p.now().UTC().Truncate(time.Second)
 	c, err := p.applyMetadata(grantd.Client{
-		ID:         token.NewID(),
+		ID:         newClientID(),
 		OrgID:      owner.OrgID,
 		UserID:     owner.ID,
 		Registered: true,

@@ -50,7 +50,8 @@ func Equal(secret, hash string) bool {
 }
 
 // NewID answers a random URL-safe identifier of 128 bits (22 characters),
-// used for client_id and jti.
+// used for jti and token families. Client ids had this form until they
+// became UUIDs; such ids stay valid.
 func NewID() string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {

@@ -35,7 +35,7 @@ func (h *handler) consentPage(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	a, ok := h.requireAccount(w, r)
+	a, ok := h.requireCaller(w, r)
 	if !ok {
 		return
 	}
@@ -61,7 +61,7 @@ func (h *handler) consentPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) consentDecide(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.post(w, r)
+	a, ok := h.postAsCaller(w, r)
 	if !ok {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 // Engine is what the pages use of the protocol engine (*oauth.Provider):
 // the pages reach the store only through it.
 type Engine interface {
+	APIKeyCaller(ctx context.Context, key string) (grantd.User, grantd.APIKey, error)
 	Catalog() *grantd.Catalog
 	Client(ctx context.Context, id string) (grantd.Client, error)
 	ClientsMadeThrough(ctx context.Context, userID, grantID string, limit int) ([]grantd.Client, int, error)

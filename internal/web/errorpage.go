@@ -43,6 +43,9 @@ func (ErrorPages) Authorize(w http.ResponseWriter, st int, e *grantd.Error) {
 		v.Title, v.Hint = "Unknown application", untrusted
 	case http.StatusUnprocessableEntity:
 		v.Title, v.Hint = "This application cannot ask for access", untrusted
+		if len(e.Fields) > 0 && e.Fields[0].Pointer == "redirect_uri" {
+			v.Title = "Invalid redirect URI"
+		}
 	case http.StatusUnauthorized:
 		v.Title = "Not signed in"
 	case http.StatusServiceUnavailable:

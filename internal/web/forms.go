@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/session"
 	"github.com/grantd/grantd/internal/token"
 )
@@ -20,7 +21,94 @@ const csrfField = "csrf_token"
 // account is the signed-in person of a request.
 type account struct {
 	User    grantd.User
-	Session grantd.Session
+	Session grantd.Session // zero for a Bearer caller
+	// Bearer is set when a grantd API key in "Authorization: Bearer"
+	// named the person (caller), as authorize accepts: a header no
+	// browser attaches on its own, so such a request is no cross-site
+	// forgery and its forms need no CSRF token.
+	Bearer bool
+}
+
+// bearerCredential answers the value of an "Authorization: Bearer"
+// header, and whether the request has a Bearer header at all (an empty
+// one included). Other schemes are ignored, as at authorize: a proxy's
+// Basic credentials must not get in the way.
+func bearerCredential(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 6 || !strings.EqualFold(h[:6], "bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(h[6:]), true
+}
+
+// caller answers the signed-in person of the pages authorize sends people
+// to (the consent page, its decision, the sign-in page), which honour
+// every caller authorize honours: a grantd API key in "Authorization:
+// Bearer", else the session cookie. As at authorize, any other Bearer
+// value is refused (401), and a key that is not valid spends the
+// address's API-key limit, which the JSON API shares.
+func (h *handler) caller(r *http.Request) (account, bool, error) {
+	tok, ok := bearerCredential(r)
+	if !ok {
+		return h.account(r)
+	}
+	if !token.HasPrefix(tok, token.PrefixAPIKey) {
+		return account{}, false, grantd.E(grantd.CodeUnauthenticated, "Authorization: Bearer must carry a grantd API key here")
+	}
+	ctx, addr := r.Context(), ratelimit.AddressOf(r)
+	if d := h.apiKeyLimit.Peek(ctx, addr); !d.Allowed {
+		return account{}, false, grantd.Wrap(grantd.CodeTooManyRequests, &ratelimit.Refusal{Decision: d}, "too many API keys that are not valid came from your network; try again in %d seconds", d.RetrySeconds())
+	}
+	u, _, err := h.p.APIKeyCaller(ctx, tok)
+	if err != nil {
+		if grantd.ErrorCode(err) == grantd.CodeUnauthenticated {
+			h.apiKeyLimit.Take(ctx, addr)
+		}
+		return account{}, false, err
+	}
+	return account{User: u, Bearer: true}, true, nil
+}
+
+// callerFailed answers the page of a request whose caller could not be
+// named: a Bearer value that is not a valid API key (401, with an RFC 6750
+// challenge), an address over its limit (429), the store failing.
+func (h *handler) callerFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var ref *ratelimit.Refusal
+	if errors.As(err, &ref) {
+		ref.Decision.SetHeaders(w.Header())
+	}
+	d := errorData{}
+	if grantd.ErrorCode(err) == grantd.CodeUnauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="grantd", error="invalid_token"`)
+		d.Heading = "Not signed in"
+	}
+	h.failErr(w, r, err, d)
+}
+
+// requireCaller is requireAccount for the pages that honour a Bearer API
+// key (caller).
+func (h *handler) requireCaller(w http.ResponseWriter, r *http.Request) (account, bool) {
+	return h.requireBy(w, r, h.caller)
+}
+
+// postAsCaller is post for the forms of the pages that honour a Bearer API
+// key: with one, the form needs no CSRF token and no same-origin check,
+// since no browser sends that header on its own (a cross-site page cannot
+// make it send one without a CORS preflight, which the pages refuse).
+// Without one it is post.
+func (h *handler) postAsCaller(w http.ResponseWriter, r *http.Request) (account, bool) {
+	if _, ok := bearerCredential(r); !ok {
+		return h.post(w, r)
+	}
+	if !h.parseForm(w, r) {
+		return account{}, false
+	}
+	a, ok, err := h.caller(r)
+	if err != nil {
+		h.callerFailed(w, r, err)
+		return a, false
+	}
+	return a, ok
 }
 
 // account answers the request's signed-in person, if any. A session whose
@@ -43,9 +131,14 @@ func (h *handler) account(r *http.Request) (account, bool, error) {
 // requireAccount answers the signed-in person of a page, or sends the
 // browser to sign in and come back. False means it has answered.
 func (h *handler) requireAccount(w http.ResponseWriter, r *http.Request) (account, bool) {
-	a, ok, err := h.account(r)
+	return h.requireBy(w, r, h.account)
+}
+
+// requireBy is requireAccount with the person named by find.
+func (h *handler) requireBy(w http.ResponseWriter, r *http.Request, find func(*http.Request) (account, bool, error)) (account, bool) {
+	a, ok, err := find(r)
 	if err != nil {
-		h.internal(w, r, err)
+		h.callerFailed(w, r, err)
 		return a, false
 	}
 	if !ok {

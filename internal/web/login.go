@@ -32,9 +32,11 @@ type loginData struct {
 
 func (h *handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	returnTo := safeReturnTo(r.URL.Query().Get("return_to"))
-	_, ok, err := h.account(r)
+	// Whoever authorize takes as signed in needs no sign-in: a session, or
+	// a Bearer API key.
+	_, ok, err := h.caller(r)
 	if err != nil {
-		h.internal(w, r, err)
+		h.callerFailed(w, r, err)
 		return
 	}
 	if ok {

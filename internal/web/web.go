@@ -18,6 +18,12 @@
 //     client whose redirect URI redirects again to another origin is
 //     stopped there by the browser: its redirect URI should be its final
 //     page, or at least on the origin it stays on.
+//   - The consent page, its decision and the sign-in page honour every
+//     caller authorize honours: a grantd API key in "Authorization:
+//     Bearer" as well as the session cookie, so that a client following
+//     authorize's redirects with its key lands on the consent page. A
+//     decision posted with such a key needs no CSRF token: no browser
+//     attaches that header on its own.
 //   - Failed sign-ins are limited per client address (IPv6 by /64 and
 //     /48) and per email, and so are consent tokens that cannot be used;
 //     the address is the TCP peer (X-Forwarded-For is not trusted).
@@ -85,6 +91,7 @@ type handler struct {
 	signInEmail  ratelimit.Limiter    // failed sign-ins per email
 	signInFailed ratelimit.PerAddress // addresses that failed a sign-in lately
 	consentLimit ratelimit.PerAddress // unusable consent tokens per address
+	apiKeyLimit  ratelimit.PerAddress // API keys that are not valid, per address
 	mux          *http.ServeMux
 	maxFormSize  int64
 	crossOrigin  *http.CrossOriginProtection
@@ -134,6 +141,7 @@ func New(d Deps) (http.Handler, error) {
 		signInEmail:  ratelimit.SignInAccount.Of(limits),
 		signInFailed: ratelimit.SignInFailed.Of(limits),
 		consentLimit: ratelimit.ConsentToken.Of(limits),
+		apiKeyLimit:  ratelimit.APIKey.Of(limits),
 		mux:          http.NewServeMux(),
 		crossOrigin:  crossOrigin,
 		maxFormSize:  64 << 10,

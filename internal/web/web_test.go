@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/session"
@@ -865,6 +867,9 @@ func TestDeveloperApps(t *testing.T) {
 		}
 		c := cs[0]
 		clientID = c.ID
+		if id, err := uuid.Parse(c.ID); err != nil || id.String() != c.ID || id.Version() != 4 {
+			t.Errorf("client_id %q, want a random UUID (v4)", c.ID)
+		}
 		if c.Name != "Acme Dashboard" || !c.RequirePKCE || len(c.RedirectURIs) != 1 || c.RedirectURIs[0] != "https://app.acme.example/cb" || c.LogoURI != "" {
 			t.Errorf("created client %+v", c)
 		}
