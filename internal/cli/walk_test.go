@@ -2,13 +2,11 @@ package cli
 
 import (
 	"context"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // readmeStep is one command of the README's first five minutes and the
@@ -300,34 +298,10 @@ func TestFirstFiveMinutes(t *testing.T) {
 // browser with the API key, and answers what login printed.
 func walkLogin(t *testing.T, e *apiEnv, args []string) (string, string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, append([]string{"grantd"}, args...), env(e.env), strings.NewReader(""), stdout, stderr)
-	}()
-	re := regexp.MustCompile(`(http://\S+/oauth/authorize\?\S+)`)
-	deadline := time.Now().Add(20 * time.Second)
-	var u *url.URL
-	for u == nil {
-		if m := re.FindStringSubmatch(stdout.String()); m != nil {
-			var err error
-			if u, err = url.Parse(m[1]); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("login exited with %d before printing a URL; stderr:\n%s", code, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("login printed no URL; stdout:\n%s", stdout.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if len(args) == 0 || args[0] != "login" {
+		t.Fatalf("walkLogin(%q)", args)
 	}
+	u, stdout, stderr, done := e.startLogin(t, args[1:]...)
 	if status, body := follow(t, e.decide(t, u, true)); status != 200 || !strings.Contains(body, "Signed in") {
 		t.Fatalf("the loopback redirect answered %d %s", status, body)
 	}
