@@ -49,11 +49,15 @@ func (a *app) client(f *apiFlags) (*client.Client, error) {
 	default:
 		return nil, fmt.Errorf("-o %q: use json or table", f.output)
 	}
-	key := f.apiKey
-	if key == "" {
-		key = a.env("GRANTD_API_KEY", a.getenv("TELNYX_API_KEY"))
+	return client.New(f.baseURL, client.WithAPIKey(a.apiKey(f))), nil
+}
+
+// apiKey answers the API key the flags and the environment give, or "".
+func (a *app) apiKey(f *apiFlags) string {
+	if f.apiKey != "" {
+		return f.apiKey
 	}
-	return client.New(f.baseURL, client.WithAPIKey(key)), nil
+	return a.env("GRANTD_API_KEY", a.getenv("TELNYX_API_KEY"))
 }
 
 // printJSON writes raw JSON indented, or v encoded when raw is empty.
