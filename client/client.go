@@ -7,7 +7,8 @@
 // Management calls authenticate with an API key (WithAPIKey); protocol
 // calls with the client credentials they are given. Every call that the
 // server refuses answers a *Error, whichever of the two error formats the
-// endpoint uses.
+// endpoint uses. Clients and Grants iterate over every page of a list; a
+// 429 or 503 is retried as the RetryPolicy allows (WithRetries).
 package client
 
 import (
@@ -18,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,6 +37,12 @@ type Client struct {
 	base   string // the API base, with /v2 and no trailing slash
 	apiKey string
 	hc     *http.Client
+	retry  RetryPolicy
+
+	// now and sleep are the clock and the wait between retries; tests
+	// replace them.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Option configures a Client.
@@ -56,7 +64,10 @@ func WithHTTPClient(hc *http.Client) Option {
 // New answers a client of the API at baseURL, which includes the API's
 // base path (http://127.0.0.1:8080/v2).
 func New(baseURL string, opts ...Option) *Client {
-	c := &Client{base: strings.TrimRight(baseURL, "/"), hc: &http.Client{Timeout: DefaultTimeout}}
+	c := &Client{
+		base: strings.TrimRight(baseURL, "/"), hc: &http.Client{Timeout: DefaultTimeout},
+		retry: DefaultRetryPolicy, now: time.Now, sleep: sleepCtx,
+	}
 	for _, o := range opts {
 		o(c)
 	}
@@ -81,12 +92,21 @@ type request struct {
 	query  url.Values
 	body   any
 	auth   auth
+	// noRedirect answers a 3xx as success, its body the JSON string of
+	// its Location, rather than following it.
+	noRedirect bool
+	// singleUse marks a call that spends a single-use credential (a
+	// code, a refresh token, a consent token): it is retried after a 429,
+	// which refuses before anything is read, but not after a 503, which
+	// might come after the credential was spent.
+	singleUse bool
 }
 
 // do sends r and decodes a successful answer into out (when not nil). An
-// answer outside 2xx is a *Error.
+// answer outside 2xx is a *Error. A 429 or 503 is sent again as the
+// retry policy allows (see WithRetries).
 func (c *Client) do(ctx context.Context, r request, out any) error {
-	var body io.Reader
+	var body []byte
 	contentType := ""
 	switch b := r.body.(type) {
 	case nil:
@@ -94,21 +114,54 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		if r.auth.clientID != "" && r.auth.clientSecret == "" {
 			b.Set("client_id", r.auth.clientID)
 		}
-		body, contentType = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+		body, contentType = []byte(b.Encode()), "application/x-www-form-urlencoded"
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			return fmt.Errorf("grantd client: encode request: %w", err)
 		}
-		body, contentType = bytes.NewReader(j), "application/json"
+		body, contentType = j, "application/json"
 	}
 	u := c.base + r.path
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	for attempt := 0; ; attempt++ {
+		status, h, b, err := c.send(ctx, r, u, contentType, body)
+		if err != nil {
+			return err
+		}
+		if status >= 200 && status <= 299 {
+			if out == nil || len(bytes.TrimSpace(b)) == 0 {
+				return nil
+			}
+			if err := json.Unmarshal(b, out); err != nil {
+				return fmt.Errorf("grantd client: %s %s: decode answer: %w", r.method, r.path, err)
+			}
+			return nil
+		}
+		apiErr := parseError(status, h, b)
+		wait, ok := c.retry.wait(attempt, status, h.Get("Retry-After"), c.now())
+		if !ok || (r.singleUse && status != http.StatusTooManyRequests) {
+			return apiErr
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			// The caller gave up: the last answer says why there was a
+			// wait, the context why it ended.
+			return fmt.Errorf("grantd client: %s %s: %w (waiting to retry after %w)", r.method, r.path, err, apiErr)
+		}
+	}
+}
+
+// send makes one attempt of r and answers the status, headers and body.
+func (c *Client) send(ctx context.Context, r request, u, contentType string, body []byte) (int, http.Header, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, rd)
 	if err != nil {
-		return fmt.Errorf("grantd client: %w", err)
+		return 0, nil, nil, fmt.Errorf("grantd client: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if contentType != "" {
@@ -121,27 +174,28 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	case r.auth.bearer != "":
 		req.Header.Set("Authorization", "Bearer "+r.auth.bearer)
 	}
-	res, err := c.hc.Do(req)
+	hc := c.hc
+	if r.noRedirect {
+		cp := *c.hc
+		cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		hc = &cp
+	}
+	res, err := hc.Do(req)
 	if err != nil {
 		// The URL holds no secret: ids travel in paths, secrets in
 		// headers and bodies.
-		return fmt.Errorf("grantd client: %s %s: %w", r.method, r.path, unwrapURLError(err))
+		return 0, nil, nil, fmt.Errorf("grantd client: %s %s: %w", r.method, r.path, unwrapURLError(err))
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
 	if err != nil {
-		return fmt.Errorf("grantd client: %s %s: read answer: %w", r.method, r.path, err)
+		return 0, nil, nil, fmt.Errorf("grantd client: %s %s: read answer: %w", r.method, r.path, err)
 	}
-	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return parseError(res.StatusCode, res.Header, b)
+	if r.noRedirect && res.StatusCode >= 300 && res.StatusCode <= 399 {
+		// A redirect is the answer: its Location goes to the caller.
+		return http.StatusOK, res.Header, []byte(strconv.Quote(res.Header.Get("Location"))), nil
 	}
-	if out == nil || len(bytes.TrimSpace(b)) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("grantd client: %s %s: decode answer: %w", r.method, r.path, err)
-	}
-	return nil
+	return res.StatusCode, res.Header, b, nil
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose message repeats the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 )
 
@@ -112,4 +113,42 @@ func parseError(status int, h http.Header, body []byte) *Error {
 		}
 	}
 	return e
+}
+
+// Status answers the HTTP status of the answer.
+func (e *Error) Status() int { return e.StatusCode }
+
+// ErrorCode answers the error's code whichever format the endpoint
+// uses: the RFC 6749 code ("invalid_grant") of a protocol endpoint, or
+// the code of the first problem ("10027") of a management one.
+func (e *Error) ErrorCode() string {
+	if e.Code != "" {
+		return e.Code
+	}
+	if len(e.Errors) > 0 {
+		return e.Errors[0].Code
+	}
+	return ""
+}
+
+// Pointers answers a JSON pointer (RFC 6901) for each field of the
+// request the server found a problem with, in the server's order: the
+// source.pointer of each problem of a management answer, then, sorted,
+// one per field of a registration answer's invalid_fields ("/scope").
+func (e *Error) Pointers() []string {
+	var out []string
+	for _, en := range e.Errors {
+		if en.Pointer != "" {
+			out = append(out, en.Pointer)
+		}
+	}
+	fields := make([]string, 0, len(e.InvalidFields))
+	for f := range e.InvalidFields {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	for _, f := range fields {
+		out = append(out, "/"+strings.NewReplacer("~", "~0", "/", "~1").Replace(f))
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"time"
 
 	"github.com/grantd/grantd/client"
 )
@@ -34,17 +35,35 @@ func Example() {
 func ExampleClient_ListClients() {
 	ctx := context.Background()
 	c := client.New("http://127.0.0.1:8080/v2", client.WithAPIKey(os.Getenv("GRANTD_API_KEY")))
-	for page := 1; ; page++ {
-		l, err := c.ListClients(ctx, client.ListClientsParams{PageNumber: page, PageSize: 100, ClientType: "public"})
+	l, err := c.ListClients(ctx, client.ListClientsParams{PageNumber: 2, PageSize: 10})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("page %d of %d, %d clients\n", l.Meta.PageNumber, l.Meta.TotalPages, l.Meta.TotalResults)
+}
+
+func ExampleClient_Clients() {
+	ctx := context.Background()
+	c := client.New("http://127.0.0.1:8080/v2", client.WithAPIKey(os.Getenv("GRANTD_API_KEY")))
+	// Every page, 100 at a time; breaking out asks for no further page.
+	for oc, err := range c.Clients(ctx, client.ListClientsParams{PageSize: 100, ClientType: "public"}) {
 		if err != nil {
 			log.Fatal(err)
 		}
-		for _, oc := range l.Data {
-			fmt.Println(oc.ClientID, oc.Name)
-		}
-		if page >= l.Meta.TotalPages {
-			break
-		}
+		fmt.Println(oc.ClientID, oc.Name)
+	}
+}
+
+func ExampleWithRetries() {
+	// Up to five retries of a 429 or 503, none after a Retry-After of
+	// more than a minute; the context still bounds the whole call.
+	c := client.New("http://127.0.0.1:8080/v2", client.WithRetries(client.RetryPolicy{
+		MaxRetries: 5, MaxWait: time.Minute, Backoff: time.Second,
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := c.Metadata(ctx); err != nil {
+		log.Fatal(err)
 	}
 }
 
@@ -73,6 +92,11 @@ func ExampleError() {
 	if errors.As(err, &e) {
 		// …protocol errors the RFC 6749 code and description.
 		fmt.Println(e.Code, e.Description)
+	}
+	// Status, ErrorCode and Pointers read the same in both formats.
+	_, err = c.CreateClient(ctx, client.CreateClientParams{Name: "x", ClientType: "public"})
+	if errors.As(err, &e) && e.Status() == 422 {
+		fmt.Println(e.ErrorCode(), e.Pointers()) // 10027 [/allowed_scopes /allowed_grant_types]
 	}
 }
 

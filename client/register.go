@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 )
 
 // RegisterParams is the client metadata of POST /oauth/register (RFC
@@ -64,13 +65,48 @@ type wireRegistration struct {
 // has one, is sent as the initial access token, which a server whose
 // policy is api_key requires and an open one ignores.
 func (c *Client) Register(ctx context.Context, p RegisterParams) (*Registration, error) {
+	return c.registration(ctx, request{method: http.MethodPost, path: "/oauth/register", body: p, auth: c.management()})
+}
+
+// ReadRegistration reads a registration with its registration access
+// token (RFC 7592 §2.1).
+func (c *Client) ReadRegistration(ctx context.Context, clientID, registrationAccessToken string) (*Registration, error) {
+	return c.registration(ctx, request{method: http.MethodGet, path: "/oauth/register/" + url.PathEscape(clientID), auth: auth{bearer: registrationAccessToken}})
+}
+
+// UpdateRegistrationParams replace a registration (RFC 7592 §2.2):
+// every field left empty takes its registration default again.
+type UpdateRegistrationParams struct {
+	RegisterParams
+	// ClientID is required and must be the registration's.
+	ClientID string `json:"client_id"`
+	// ClientSecret, when sent, must be the issued one; it never changes.
+	ClientSecret string `json:"client_secret,omitempty"`
+}
+
+// UpdateRegistration replaces a registration with its registration
+// access token; p.ClientID defaults to clientID.
+func (c *Client) UpdateRegistration(ctx context.Context, clientID, registrationAccessToken string, p UpdateRegistrationParams) (*Registration, error) {
+	if p.ClientID == "" {
+		p.ClientID = clientID
+	}
+	return c.registration(ctx, request{method: http.MethodPut, path: "/oauth/register/" + url.PathEscape(clientID), body: p, auth: auth{bearer: registrationAccessToken}})
+}
+
+// DeleteRegistration deletes a registered client, with its grants and
+// tokens (RFC 7592 §2.3).
+func (c *Client) DeleteRegistration(ctx context.Context, clientID, registrationAccessToken string) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: "/oauth/register/" + url.PathEscape(clientID), auth: auth{bearer: registrationAccessToken}}, nil)
+}
+
+func (c *Client) registration(ctx context.Context, r request) (*Registration, error) {
 	var raw json.RawMessage
-	if err := c.do(ctx, request{method: http.MethodPost, path: "/oauth/register", body: p, auth: c.management()}, &raw); err != nil {
+	if err := c.do(ctx, r, &raw); err != nil {
 		return nil, err
 	}
 	var w wireRegistration
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, decodeErr("POST /oauth/register", err)
+		return nil, decodeErr(r.method+" "+r.path, err)
 	}
 	return &Registration{
 		ClientID: string(w.ClientID), ClientIDIssuedAt: int64(w.ClientIDIssuedAt),

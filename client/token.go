@@ -64,7 +64,8 @@ func (c *Client) Token(ctx context.Context, p TokenParams) (*Token, error) {
 	set("code_verifier", p.CodeVerifier)
 	set("refresh_token", p.RefreshToken)
 	var raw json.RawMessage
-	r := request{method: http.MethodPost, path: "/oauth/token", body: form, auth: auth{clientID: p.ClientID, clientSecret: p.ClientSecret}}
+	r := request{method: http.MethodPost, path: "/oauth/token", body: form, auth: auth{clientID: p.ClientID, clientSecret: p.ClientSecret},
+		singleUse: p.Code != "" || p.RefreshToken != ""}
 	if err := c.do(ctx, r, &raw); err != nil {
 		return nil, err
 	}
@@ -78,11 +79,15 @@ func (c *Client) Token(ctx context.Context, p TokenParams) (*Token, error) {
 	}, nil
 }
 
-// IntrospectParams is a request to POST /oauth/introspect (RFC 7662),
-// made by a confidential client.
+// IntrospectParams is a request to POST /oauth/introspect (RFC 7662).
+// The caller is a confidential client (ClientID and ClientSecret) or,
+// without them, a bearer (RFC 7662 §2.1): Bearer when set, else the
+// Client's API key. Which tokens a bearer may learn about is the
+// server's rule (grantd: docs/SECURITY.md).
 type IntrospectParams struct {
 	ClientID      string
 	ClientSecret  string
+	Bearer        string // an API key or an access token for the API
 	Token         string
 	TokenTypeHint string
 }
@@ -127,7 +132,14 @@ func (c *Client) Introspect(ctx context.Context, p IntrospectParams) (*Introspec
 		form.Set("token_type_hint", p.TokenTypeHint)
 	}
 	var raw json.RawMessage
-	r := request{method: http.MethodPost, path: "/oauth/introspect", body: form, auth: auth{clientID: p.ClientID, clientSecret: p.ClientSecret}}
+	a := auth{clientID: p.ClientID, clientSecret: p.ClientSecret}
+	if p.ClientID == "" {
+		a = auth{bearer: p.Bearer}
+		if a.bearer == "" {
+			a.bearer = c.apiKey
+		}
+	}
+	r := request{method: http.MethodPost, path: "/oauth/introspect", body: form, auth: a}
 	if err := c.do(ctx, r, &raw); err != nil {
 		return nil, err
 	}

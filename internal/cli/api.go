@@ -49,11 +49,15 @@ func (a *app) client(f *apiFlags) (*client.Client, error) {
 	default:
 		return nil, fmt.Errorf("-o %q: use json or table", f.output)
 	}
-	key := f.apiKey
-	if key == "" {
-		key = a.env("GRANTD_API_KEY", a.getenv("TELNYX_API_KEY"))
+	return client.New(f.baseURL, client.WithAPIKey(a.apiKey(f))), nil
+}
+
+// apiKey answers the API key the flags and the environment give, or "".
+func (a *app) apiKey(f *apiFlags) string {
+	if f.apiKey != "" {
+		return f.apiKey
 	}
-	return client.New(f.baseURL, client.WithAPIKey(key)), nil
+	return a.env("GRANTD_API_KEY", a.getenv("TELNYX_API_KEY"))
 }
 
 // printJSON writes raw JSON indented, or v encoded when raw is empty.
@@ -122,5 +126,31 @@ func splitList(vals []string) []string {
 
 // pageLine describes a list page under its table.
 func pageLine(w io.Writer, m client.Meta) {
-	fmt.Fprintf(w, "\npage %d of %d (%d results, %d per page)\n", m.PageNumber, m.TotalPages, m.TotalResults, m.PageSize)
+	fmt.Fprintf(w, "\n%s\n", footer(m))
+}
+
+// footer says in English what a list page holds: "no results",
+// "1 result", "3 results" when everything fits on one page, and
+// "page 2 of 3, 45 results" when it does not. A page past the last says
+// so rather than "page 4 of 3".
+func footer(m client.Meta) string {
+	total := plural(m.TotalResults, "result")
+	switch {
+	case m.TotalResults <= 0:
+		return "no results"
+	case m.TotalPages <= 1 && m.PageNumber <= 1:
+		return total
+	case m.PageNumber > m.TotalPages:
+		return fmt.Sprintf("page %d is past the last page (%s, %s)", m.PageNumber, plural(m.TotalPages, "page"), total)
+	default:
+		return fmt.Sprintf("page %d of %d, %s", m.PageNumber, m.TotalPages, total)
+	}
+}
+
+// plural answers "1 result", "0 results", "3 results".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -86,18 +86,22 @@ func (a *app) introspectCmd() *cobra.Command {
 	var hint string
 	cmd := &cobra.Command{
 		Use:   "introspect TOKEN",
-		Short: "Ask whether a token is live, and what it carries (needs a confidential client)",
+		Short: "Ask whether a token is live, and what it carries (as a confidential client, or with the API key)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client(&f)
 			if err != nil {
 				return err
 			}
-			id, secret, err := a.creds(&cc)
-			if err != nil {
-				return err
+			p := client.IntrospectParams{Token: args[0], TokenTypeHint: hint}
+			if cc.id != "" || a.apiKey(&f) == "" {
+				// As a client; without one, the API key as a bearer
+				// (RFC 7662 §2.1).
+				if p.ClientID, p.ClientSecret, err = a.creds(&cc); err != nil {
+					return fmt.Errorf("%w, or an API key (GRANTD_API_KEY)", err)
+				}
 			}
-			in, err := c.Introspect(cmd.Context(), client.IntrospectParams{ClientID: id, ClientSecret: secret, Token: args[0], TokenTypeHint: hint})
+			in, err := c.Introspect(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
