@@ -24,10 +24,6 @@ func TestIntrospectWithAPIKey(t *testing.T) {
 		t.Fatalf("introspect with no caller: exit %d, %q; want a message naming both ways", code, msg)
 	}
 
-	// TODO(issue 9, item 1): remove this skip when the server accepts
-	// introspection with Authorization: Bearer <API key> (the other half
-	// of issue 9, in internal/httpapi and internal/oauth).
-	t.Skip("needs introspection with Authorization: Bearer API key (issue 9, item 1)")
 	var in struct {
 		Active   bool   `json:"active"`
 		ClientID string `json:"client_id"`

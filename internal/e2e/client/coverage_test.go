@@ -1,6 +1,6 @@
 package client_test
 
-// The calls of client that issue 9 added, against a real grantd: the
+// The newer calls of client, against a real grantd: the
 // page iterators, the code flow as a consent portal drives it, the keys
 // and resource metadata, and the management of a registration.
 

@@ -355,10 +355,6 @@ func TestCurlReference(t *testing.T) {
 		accessToken, _ = m["access_token"].(string)
 	})
 	step("Token introspection", func(t *testing.T, sec section) {
-		// TODO(issue 9, item 1): remove this skip when introspection
-		// accepts Authorization: Bearer with an API key (the other half
-		// of issue 9, in internal/httpapi and internal/oauth).
-		t.Skip("needs introspection with Authorization: Bearer API key (issue 9, item 1)")
 		a := r.run(t, sec, refToken, accessToken)
 		want(t, a, 200)
 		m := a.json(t)
