@@ -84,3 +84,14 @@ func (c *Client) ResourceMetadata(ctx context.Context) (*ResourceMetadata, error
 		ScopesSupported: w.ScopesSupported.strings(), BearerMethodsSupported: w.BearerMethodsSupported.strings(), Raw: raw,
 	}, nil
 }
+
+// OpenAPI answers the server's OpenAPI 3.1 document of this API
+// (GET /openapi.json) as it was sent: JSON, for a validator or a code
+// generator to read.
+func (c *Client) OpenAPI(ctx context.Context) (json.RawMessage, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/openapi.json"}, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}

@@ -8,10 +8,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/grantd/grantd/client"
@@ -147,6 +149,17 @@ func TestKeysAndResourceMetadata(t *testing.T) {
 	rm, err := c.ResourceMetadata(ctx)
 	if err != nil || rm.Resource == "" || !slices.Contains(rm.AuthorizationServers, g.URL) {
 		t.Fatalf("resource metadata: %+v %v", rm, err)
+	}
+	doc, err := c.OpenAPI(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		OpenAPI string                     `json:"openapi"`
+		Paths   map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil || !strings.HasPrefix(d.OpenAPI, "3.1") || d.Paths["/v2/oauth/token"] == nil {
+		t.Fatalf("openapi: %.200s (%v)", doc, err)
 	}
 }
 
