@@ -257,13 +257,13 @@ func TestAllowedAddr(t *testing.T) {
 
 func TestIsDocumentURL(t *testing.T) {
 	for u, want := range map[string]bool{
-		"https://app.example.com/client.json": true,
-		"https://app.example.com":             false,
-		"https://app.example.com/":            false,
-		"http://app.example.com/c.json":       false,
-		"https://u:p@app.example.com/c.json":  false,
-		"https://app.example.com/c.json#x":    false,
-		"https://app.example.com/a/../c.json": false,
+		"https://app.example.com/client.json":  true,
+		"https://app.example.com":              false,
+		"https://app.example.com/":             false,
+		"http://app.example.com/c.json":        false,
+		"https://u:p@app.example.com/c.json":   false,
+		"https://app.example.com/c.json#x":     false,
+		"https://app.example.com/a/../c.json":  false,
 		"8a2f0c1e-0000-4000-8000-000000000000": false,
 	} {
 		if got := IsDocumentURL(u, false); got != want {
