@@ -166,9 +166,19 @@ func (p *Provider) authorizeClient(ctx context.Context, q url.Values) (grantd.Cl
 	case len(ids[0]) > maxClientIDLength || !utf8.ValidString(ids[0]):
 		return grantd.Client{}, grantd.E(grantd.CodeInvalidRequest, "client_id is malformed")
 	}
-	c, err := p.store.GetClient(ctx, ids[0])
+	var c grantd.Client
+	var err error
+	if p.isDocumentClientID(ids[0]) {
+		c, err = p.documentClient(ctx, ids[0])
+	} else {
+		c, err = p.store.GetClient(ctx, ids[0])
+	}
 	if errors.Is(err, grantd.ErrNotFound) {
 		return grantd.Client{}, grantd.E(grantd.CodeNotFound, "no application with this client_id is registered")
+	}
+	var ge *grantd.Error
+	if errors.As(err, &ge) {
+		return grantd.Client{}, err
 	}
 	if err != nil {
 		return grantd.Client{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/cimd"
 	"github.com/grantd/grantd/internal/token"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	// RefreshGrace tolerates a client retrying with a just-rotated refresh
 	// token; zero (the default) treats every second use as reuse.
 	RefreshGrace time.Duration
+
+	// ClientMetadata is the fetch policy for client ID metadata documents
+	// (SPEC §3): loopback for development, the domain policy, limits.
+	ClientMetadata cimd.Config
 }
 
 // WithDefaults fills unset values with SPEC §5's defaults.
@@ -71,6 +76,7 @@ type Provider struct {
 	resources *Resources
 	log       *slog.Logger
 	now       func() time.Time
+	docs      *cimd.Fetcher // client ID metadata documents, on the engine's clock
 }
 
 // Deps are the Provider's dependencies; Now defaults to time.Now and
@@ -106,6 +112,7 @@ func NewProvider(d Deps) (*Provider, error) {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	p.docs = cimd.New(cfg.ClientMetadata, p.now)
 	return p, nil
 }
 
