@@ -23,6 +23,7 @@ type serverMetadata struct {
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
 	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	ClientIDMetadataDocumentSupported          bool     `json:"client_id_metadata_document_supported"`
 }
 
 // resourceMetadata is the wire form of RFC 9728 protected resource
@@ -58,6 +59,7 @@ func metadataDocuments(p Engine) (server, rootResource, apiResource http.Handler
 		IntrospectionEndpointAuthMethodsSupported:  m.IntrospectionEndpointAuthMethods,
 		RevocationEndpointAuthMethodsSupported:     m.RevocationEndpointAuthMethodsSupported,
 		AuthorizationResponseISSParameterSupported: m.AuthorizationResponseISSParameter,
+		ClientIDMetadataDocumentSupported:          m.ClientIDMetadataDocumentSupported,
 	})
 	resource := func(id string) http.Handler {
 		rm := p.ResourceMetadata(id)

@@ -19,6 +19,7 @@ type ServerMetadata struct {
 	IntrospectionEndpointAuthMethods       []string
 	RevocationEndpointAuthMethodsSupported []string
 	AuthorizationResponseISSParameter      bool
+	ClientIDMetadataDocumentSupported      bool
 }
 
 // APIBase is where every endpoint of this server lives: {issuer}/v2.
@@ -50,6 +51,7 @@ func (p *Provider) ServerMetadata() ServerMetadata {
 			grantd.AuthMethodNone, grantd.AuthMethodClientSecretBasic, grantd.AuthMethodClientSecretPost,
 		},
 		AuthorizationResponseISSParameter: true,
+		ClientIDMetadataDocumentSupported: true,
 	}
 	if p.cfg.Registration != RegistrationDisabled {
 		m.RegistrationEndpoint = base + "/oauth/register"
