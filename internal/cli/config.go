@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/cimd"
 	"github.com/grantd/grantd/internal/store/deadline"
 	"github.com/grantd/grantd/internal/store/postgres"
 	"github.com/grantd/grantd/internal/store/sqlite"
@@ -44,6 +45,12 @@ type dbFlags struct {
 	logLevel        string
 	keyReload       time.Duration
 	shutdownTimeout time.Duration
+
+	// Client ID metadata documents: loopback for development, and the
+	// domain policy as given and as parsed by checkServe.
+	clientMetadataLoopback bool
+	clientMetadataDomains  string
+	clientMetadataPolicy   *cimd.Domains
 
 	dbTimeout    time.Duration
 	dbTimeoutEnv string                            // GRANTD_DB_TIMEOUT as given, checked by checkDBTimeout
@@ -170,6 +177,8 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", a.envDuration(f, "refresh-token-ttl", "GRANTD_REFRESH_TOKEN_TTL", 30*24*time.Hour), "refresh token lifetime (env GRANTD_REFRESH_TOKEN_TTL)")
 	fs.DurationVar(&f.refreshGrace, "refresh-grace", a.envDuration(f, "refresh-grace", "GRANTD_REFRESH_GRACE", defaultRefreshGrace), "how long after a rotation the same client may retry it with the rotated-out refresh token and get the same answer again, at most 1m; 0 turns the grace off (env GRANTD_REFRESH_GRACE)")
 	fs.StringVar(&f.scopesFile, "scopes-file", a.env("GRANTD_SCOPES_FILE", ""), "JSON scope catalog: [{\"id\",\"name\",\"description\",\"sensitive\"}]; sensitive scopes (admin always) are never given to clients without an owner (env GRANTD_SCOPES_FILE)")
+	fs.BoolVar(&f.clientMetadataLoopback, "client-metadata-allow-loopback", a.envBool(f, "client-metadata-allow-loopback", "GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK"), "for development and tests: accept client ID metadata documents at http(s)://127.0.0.1:PORT/… and localhost (env GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK)")
+	fs.StringVar(&f.clientMetadataDomains, "client-metadata-domains", a.env("GRANTD_CLIENT_METADATA_DOMAINS", ""), "hosts whose client ID metadata documents are accepted, comma separated: app.example.com, *.example.com, !denied.example.com; default every public host (env GRANTD_CLIENT_METADATA_DOMAINS)")
 	fs.DurationVar(&f.keyReload, "key-reload", a.envDuration(f, "key-reload", "GRANTD_KEY_RELOAD", 30*time.Second), "how often to reload signing keys from the database (env GRANTD_KEY_RELOAD)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", a.envDuration(f, "shutdown-timeout", "GRANTD_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish at shutdown (env GRANTD_SHUTDOWN_TIMEOUT)")
 }
@@ -196,6 +205,11 @@ func (f *dbFlags) checkServe() error {
 	if f.shutdownTimeout < 0 {
 		return fmt.Errorf("--shutdown-timeout %s: must not be negative (env GRANTD_SHUTDOWN_TIMEOUT)", f.shutdownTimeout)
 	}
+	d, err := cimd.ParseDomains(f.clientMetadataDomains)
+	if err != nil {
+		return fmt.Errorf("--client-metadata-domains (env GRANTD_CLIENT_METADATA_DOMAINS): %v", err)
+	}
+	f.clientMetadataPolicy = d
 	return nil
 }
 

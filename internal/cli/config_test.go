@@ -32,6 +32,8 @@ func TestBadEnvironmentValuesStopTheCommand(t *testing.T) {
 		{"key reload negative", "GRANTD_KEY_RELOAD", "-1s", []string{"serve"}, "GRANTD_KEY_RELOAD"},
 		{"access TTL zero", "GRANTD_ACCESS_TOKEN_TTL", "0s", []string{"serve"}, "GRANTD_ACCESS_TOKEN_TTL"},
 		{"shutdown timeout", "GRANTD_SHUTDOWN_TIMEOUT", "soon", []string{"serve"}, "GRANTD_SHUTDOWN_TIMEOUT"},
+		{"client metadata loopback", "GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK", "sometimes", []string{"serve"}, "GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK"},
+		{"client metadata domains", "GRANTD_CLIENT_METADATA_DOMAINS", "exa mple.com", []string{"serve"}, "GRANTD_CLIENT_METADATA_DOMAINS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

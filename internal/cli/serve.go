@@ -17,6 +17,7 @@ import (
 
 	"github.com/grantd/grantd"
 	grantdapp "github.com/grantd/grantd/internal/app"
+	"github.com/grantd/grantd/internal/cimd"
 	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
 )
@@ -168,6 +169,10 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 			AccessTokenTTL:  f.accessTTL,
 			RefreshTokenTTL: f.refreshTTL,
 			RefreshGrace:    f.refreshGrace,
+			ClientMetadata: cimd.Config{
+				AllowLoopback: f.clientMetadataLoopback,
+				Domains:       f.clientMetadataPolicy,
+			},
 		},
 		Store:     st,
 		Keys:      keys,
