@@ -56,6 +56,11 @@ type Config struct {
 	// CrossOrigin are always set by New.
 	Pages web.Deps
 
+	// CORSOrigins are the exact origins allowed to call the management
+	// API from a browser (--cors-origins); the public endpoints allow any
+	// origin whatever it says.
+	CORSOrigins []string
+
 	// Limits, when set, are the failure limits of both adapters (tests
 	// give limits that never refuse); in memory on the engine's clock
 	// when nil.
@@ -147,7 +152,7 @@ func New(cfg Config) (*App, error) {
 	if cfg.ServePages != nil {
 		served = cfg.ServePages(pages)
 	}
-	api := httpapi.NewServer(provider, served, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}))
+	api := httpapi.NewServer(provider, served, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}), httpapi.WithCORSOrigins(cfg.CORSOrigins))
 	a := &App{
 		Handler: api, Provider: provider, Routes: api.Routes(),
 		store: cfg.Store, keys: cfg.Keys, log: log, now: now,

@@ -35,6 +35,7 @@ type dbFlags struct {
 
 	consentURL      string
 	resources       []string
+	corsOrigins     []string
 	registration    string
 	accessTTL       time.Duration
 	refreshTTL      time.Duration
@@ -166,6 +167,11 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 		envRes = strings.Fields(strings.ReplaceAll(v, ",", " "))
 	}
 	fs.StringArrayVar(&f.resources, "resource", envRes, "an API that tokens may be issued for (RFC 8707), repeatable; the issuer and {issuer}/v2 are always included (env GRANTD_RESOURCE, comma separated)")
+	var envCORS []string
+	if v := a.getenv("GRANTD_CORS_ORIGINS"); v != "" {
+		envCORS = strings.Fields(strings.ReplaceAll(v, ",", " "))
+	}
+	fs.StringArrayVar(&f.corsOrigins, "cors-origins", envCORS, "an origin (scheme://host[:port]) allowed to call the management API from a browser, without credentials; repeatable (env GRANTD_CORS_ORIGINS, comma separated)")
 	fs.StringVar(&f.registration, "registration", a.env("GRANTD_REGISTRATION", "open"), "dynamic client registration: open, api_key or disabled (env GRANTD_REGISTRATION)")
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", a.envDuration(f, "refresh-token-ttl", "GRANTD_REFRESH_TOKEN_TTL", 30*24*time.Hour), "refresh token lifetime (env GRANTD_REFRESH_TOKEN_TTL)")
 	fs.DurationVar(&f.refreshGrace, "refresh-grace", a.envDuration(f, "refresh-grace", "GRANTD_REFRESH_GRACE", defaultRefreshGrace), "how long after a rotation the same client may retry it with the rotated-out refresh token and get the same answer again, at most 1m; 0 turns the grace off (env GRANTD_REFRESH_GRACE)")

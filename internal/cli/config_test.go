@@ -158,6 +158,7 @@ func TestCheckedSettingsNameTheirVariable(t *testing.T) {
 		"GRANTD_REFRESH_GRACE": "2m",
 		"GRANTD_ISSUER":        "https://auth.example.com/path",
 		"GRANTD_LOG_LEVEL":     "loud",
+		"GRANTD_CORS_ORIGINS":  "https://app.example.com/,https://ok.example.com",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

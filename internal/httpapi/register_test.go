@@ -284,12 +284,12 @@ func TestRegisterRefused(t *testing.T) {
 	t.Run("other methods", func(t *testing.T) {
 		rec := env.do(httptest.NewRequest(http.MethodGet, "/v2/oauth/register", nil))
 		regErr(t, rec, 405, "invalid_request")
-		if rec.Header().Get("Allow") != "POST" {
+		if rec.Header().Get("Allow") != "OPTIONS, POST" {
 			t.Errorf("Allow = %q", rec.Header().Get("Allow"))
 		}
 		rec = env.do(httptest.NewRequest(http.MethodPatch, "/v2/oauth/register/x", nil))
 		regErr(t, rec, 405, "invalid_request")
-		if rec.Header().Get("Allow") != "DELETE, GET, HEAD, PUT" {
+		if rec.Header().Get("Allow") != "DELETE, GET, HEAD, OPTIONS, PUT" {
 			t.Errorf("Allow = %q", rec.Header().Get("Allow"))
 		}
 	})
