@@ -15,11 +15,11 @@ var corsPublicPaths = map[string]string{
 	"/.well-known/oauth-protected-resource":      "GET",
 	"/v2/.well-known/oauth-protected-resource":   "GET",
 	"/.well-known/oauth-protected-resource/v2":   "GET",
-	"/v2/oauth/jwks":                             "GET",
-	"/v2/oauth/register":                         "POST",
-	"/v2/oauth/register/some-client":             "GET",
-	"/v2/oauth/token":                            "POST",
-	"/v2/oauth/revoke":                           "POST",
+	"/v2/oauth/jwks":                 "GET",
+	"/v2/oauth/register":             "POST",
+	"/v2/oauth/register/some-client": "GET",
+	"/v2/oauth/token":                "POST",
+	"/v2/oauth/revoke":               "POST",
 }
 
 func preflightRequest(env *testEnv, path, method string) *http.Request {
