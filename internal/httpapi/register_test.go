@@ -207,7 +207,9 @@ func TestRegisterDefaultsAndKinds(t *testing.T) {
 
 func TestRegisterRefused(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, withIssuer(goldenIssuer))
+	// Dozens of refusals from one address: past the registration limit
+	// (TestRegisterRateLimit), which is not what this test is about.
+	env := newTestEnv(t, withIssuer(goldenIssuer), withLimits(unlimited{}))
 	const cb = `"redirect_uris":["https://app.example/cb"]`
 	tests := []struct {
 		name   string

@@ -1,0 +1,53 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+const limitedRegistration = `{"client_name":"x","redirect_uris":["https://app.example.com/cb"],"scope":"read"}`
+
+func registerFrom(env *testEnv, addr, body string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, env.URL+"/v2/oauth/register", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	r.RemoteAddr = addr
+	return env.do(r)
+}
+
+// One address registers ten clients in a minute, not eleven: the 11th is
+// 429 in RFC 6749 form with Retry-After and RateLimit-*; failed attempts
+// count too; another address is not affected; a minute later the first
+// may register again.
+func TestRegisterRateLimit(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, withIssuer(goldenIssuer))
+	const addr = "198.51.100.7:4000"
+	for i := range 10 {
+		body := limitedRegistration
+		if i%2 == 1 {
+			body = `{"redirect_uris": 1}` // refused, and counted all the same
+		}
+		if rec := registerFrom(env, addr, body); rec.Code == http.StatusTooManyRequests {
+			t.Fatalf("attempt %d refused: %s", i+1, rec.Body)
+		}
+	}
+	rec := registerFrom(env, addr, limitedRegistration)
+	regErr(t, rec, http.StatusTooManyRequests, "invalid_request")
+	if rec.Header().Get("Retry-After") == "" || rec.Header().Get("RateLimit-Limit") != "10" ||
+		rec.Header().Get("RateLimit-Remaining") != "0" || rec.Header().Get("RateLimit-Reset") == "" {
+		t.Errorf("429 headers: %v", rec.Header())
+	}
+	if rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("429 without CORS: %v", rec.Header())
+	}
+	if rec := registerFrom(env, "203.0.113.9:4000", limitedRegistration); rec.Code != http.StatusCreated {
+		t.Errorf("another address: %d %s", rec.Code, rec.Body)
+	}
+	env.Clock.Advance(time.Minute)
+	if rec := registerFrom(env, addr, limitedRegistration); rec.Code != http.StatusCreated {
+		t.Errorf("a minute later: %d %s", rec.Code, rec.Body)
+	}
+}
