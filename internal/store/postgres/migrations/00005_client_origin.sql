@@ -1,0 +1,16 @@
+-- How each client came to be (api, registration, metadata_document) and
+-- whether it has ever obtained a token: what the clean-up of unused
+-- registrations reads (Store.DeleteUnusedRegistrations). Existing rows
+-- take their origin from the registered flag. The twin of the SQLite
+-- migration of the same number.
+
+-- +goose Up
+ALTER TABLE clients ADD COLUMN origin text COLLATE "C" NOT NULL DEFAULT 'api';
+ALTER TABLE clients ADD COLUMN obtained_token boolean NOT NULL DEFAULT false;
+UPDATE clients SET origin = 'registration' WHERE registered;
+CREATE INDEX clients_origin_created ON clients (origin, created_at);
+
+-- +goose Down
+DROP INDEX clients_origin_created;
+ALTER TABLE clients DROP COLUMN obtained_token;
+ALTER TABLE clients DROP COLUMN origin;

@@ -1,0 +1,16 @@
+-- How each client came to be (api, registration, metadata_document) and
+-- whether it has ever obtained a token: what the clean-up of unused
+-- registrations reads (Store.DeleteUnusedRegistrations). Existing rows
+-- take their origin from the registered flag. The twin of the PostgreSQL
+-- migration of the same number.
+
+-- +goose Up
+ALTER TABLE clients ADD COLUMN origin TEXT NOT NULL DEFAULT 'api';
+ALTER TABLE clients ADD COLUMN obtained_token INTEGER NOT NULL DEFAULT 0;
+UPDATE clients SET origin = 'registration' WHERE registered = 1;
+CREATE INDEX clients_origin_created ON clients (origin, created_at);
+
+-- +goose Down
+DROP INDEX clients_origin_created;
+ALTER TABLE clients DROP COLUMN obtained_token;
+ALTER TABLE clients DROP COLUMN origin;
