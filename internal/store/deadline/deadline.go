@@ -166,7 +166,9 @@ func (s *Store) MarkClientUsed(ctx context.Context, id string) error {
 }
 
 func (s *Store) DeleteUnusedRegistrations(ctx context.Context, createdBefore time.Time) ([]string, error) {
-	return call1(s, ctx, func(ctx context.Context) ([]string, error) { return s.next.DeleteUnusedRegistrations(ctx, createdBefore) })
+	return call1(s, ctx, func(ctx context.Context) ([]string, error) {
+		return s.next.DeleteUnusedRegistrations(ctx, createdBefore)
+	})
 }
 
 // page is a list and its total, so that list calls fit call1.
