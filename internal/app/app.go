@@ -26,6 +26,9 @@ import (
 const (
 	DefaultKeyReload = 30 * time.Second
 	DefaultGCEvery   = 10 * time.Minute
+	// DefaultUnusedRegistrationTTL is how long a registered client may go
+	// without obtaining a token before Run removes it.
+	DefaultUnusedRegistrationTTL = 7 * 24 * time.Hour
 )
 
 // Config is everything the server is built from.
@@ -46,6 +49,10 @@ type Config struct {
 	// removes expired rows. Their defaults when zero; negative is refused.
 	KeyReload time.Duration
 	GCEvery   time.Duration
+	// UnusedRegistrationTTL is the age past which Run, every GCEvery,
+	// removes registered clients that never obtained a token and hold no
+	// grant (--registration-unused-ttl); its default when zero.
+	UnusedRegistrationTTL time.Duration
 
 	// CrossOrigin is the one cross-origin rule of both adapters; a new
 	// net/http.CrossOriginProtection when nil.
@@ -83,6 +90,7 @@ type App struct {
 	now       func() time.Time
 	keyReload time.Duration
 	gcEvery   time.Duration
+	unusedTTL time.Duration
 }
 
 // New validates cfg and builds the server. Every refusal names the
@@ -96,6 +104,9 @@ func New(cfg Config) (*App, error) {
 	}
 	if cfg.KeyReload < 0 {
 		return nil, fmt.Errorf("--key-reload %s (env GRANTD_KEY_RELOAD): must be more than 0", cfg.KeyReload)
+	}
+	if cfg.UnusedRegistrationTTL < 0 {
+		return nil, fmt.Errorf("--registration-unused-ttl %s (env GRANTD_REGISTRATION_UNUSED_TTL): must be more than 0", cfg.UnusedRegistrationTTL)
 	}
 	if cfg.GCEvery < 0 {
 		return nil, fmt.Errorf("app: GCEvery %s: must be more than 0", cfg.GCEvery)
@@ -156,13 +167,16 @@ func New(cfg Config) (*App, error) {
 	a := &App{
 		Handler: api, Provider: provider, Routes: api.Routes(),
 		store: cfg.Store, keys: cfg.Keys, log: log, now: now,
-		keyReload: cfg.KeyReload, gcEvery: cfg.GCEvery,
+		keyReload: cfg.KeyReload, gcEvery: cfg.GCEvery, unusedTTL: cfg.UnusedRegistrationTTL,
 	}
 	if a.keyReload == 0 {
 		a.keyReload = DefaultKeyReload
 	}
 	if a.gcEvery == 0 {
 		a.gcEvery = DefaultGCEvery
+	}
+	if a.unusedTTL == 0 {
+		a.unusedTTL = DefaultUnusedRegistrationTTL
 	}
 	return a, nil
 }
@@ -186,6 +200,22 @@ func (a *App) Run(ctx context.Context) {
 			if err := a.store.DeleteExpired(ctx, a.now()); err != nil && ctx.Err() == nil {
 				a.log.Warn("removing expired rows failed", "error", err)
 			}
+			a.pruneRegistrations(ctx)
 		}
+	}
+}
+
+// pruneRegistrations removes the registered clients older than the
+// unused TTL that never obtained a token and hold no grant.
+func (a *App) pruneRegistrations(ctx context.Context) {
+	ids, err := a.store.DeleteUnusedRegistrations(ctx, a.now().Add(-a.unusedTTL))
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("removing unused registrations failed", "error", err)
+		}
+		return
+	}
+	if len(ids) > 0 {
+		a.log.Info("removed registered clients that never obtained a token", "count", len(ids), "unused_for", a.unusedTTL.String())
 	}
 }

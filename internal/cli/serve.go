@@ -170,6 +170,7 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 			Resources:       f.resources,
 			ConsentURL:      f.consentURL,
 			Registration:    f.registration,
+			RegistrationCap: f.registrationCap,
 			AccessTokenTTL:  f.accessTTL,
 			RefreshTokenTTL: f.refreshTTL,
 			RefreshGrace:    f.refreshGrace,
@@ -180,7 +181,8 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 		Logger:    log,
 		KeyReload: f.keyReload,
 
-		CORSOrigins: f.corsOrigins,
+		CORSOrigins:           f.corsOrigins,
+		UnusedRegistrationTTL: f.unusedTTL,
 	}
 	return cfg, log, func() { closeStore(log, st) }, nil
 }

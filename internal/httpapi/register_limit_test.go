@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/grantd/grantd/internal/oauth"
 )
 
 const limitedRegistration = `{"client_name":"x","redirect_uris":["https://app.example.com/cb"],"scope":"read"}`
@@ -49,5 +51,34 @@ func TestRegisterRateLimit(t *testing.T) {
 	env.Clock.Advance(time.Minute)
 	if rec := registerFrom(env, addr, limitedRegistration); rec.Code != http.StatusCreated {
 		t.Errorf("a minute later: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Past --registration-cap ownerless registrations, open registration is
+// refused with access_denied and the operator is told in the log; clients
+// with an owner do not count, and a removed registration frees a place.
+func TestRegistrationCap(t *testing.T) {
+	t.Parallel()
+	var logs logBuffer
+	env := newTestEnv(t, withIssuer(goldenIssuer), withLogger(debugLogger(&logs)),
+		withConfig(func(c *oauth.Config) { c.RegistrationCap = 2 }))
+	env.createClient(t, env.createUser(t, "alice@example.com"), clientSpec{})
+	var first wireRegistration
+	for i, addr := range []string{"198.51.100.1:1", "198.51.100.2:1"} {
+		reg, _ := registrationOK(t, env, registerFrom(env, addr, limitedRegistration), http.StatusCreated)
+		if i == 0 {
+			first = reg
+		}
+	}
+	rec := registerFrom(env, "198.51.100.3:1", limitedRegistration)
+	regErr(t, rec, http.StatusBadRequest, "access_denied")
+	if !strings.Contains(logs.String(), "registration-cap") {
+		t.Errorf("the log does not tell the operator: %s", logs.String())
+	}
+	if err := env.Store.DeleteClient(t.Context(), first.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if rec := registerFrom(env, "198.51.100.3:1", limitedRegistration); rec.Code != http.StatusCreated {
+		t.Errorf("after a removal: %d %s", rec.Code, rec.Body)
 	}
 }
