@@ -1,12 +1,15 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
 )
 
@@ -80,5 +83,45 @@ func TestRegistrationCap(t *testing.T) {
 	}
 	if rec := registerFrom(env, "198.51.100.3:1", limitedRegistration); rec.Code != http.StatusCreated {
 		t.Errorf("after a removal: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// markCounter counts MarkClientUsed, the first-token write.
+type markCounter struct {
+	grantd.Store
+	marks atomic.Int32
+}
+
+func (m *markCounter) MarkClientUsed(ctx context.Context, id string) error {
+	m.marks.Add(1)
+	return m.Store.MarkClientUsed(ctx, id)
+}
+
+// A registered client's first token is recorded once (so the clean-up
+// keeps it); later tokens and every token of an API client write nothing.
+func TestFirstTokenRecordedOnce(t *testing.T) {
+	t.Parallel()
+	mc := &markCounter{}
+	env := newTestEnv(t, withIssuer(goldenIssuer), withStore(func(s grantd.Store) grantd.Store { mc.Store = s; return mc }))
+	apiClient, apiSecret := env.createClient(t, env.createUser(t, "alice@example.com"), clientSpec{})
+	for range 3 {
+		ccToken(t, env, apiClient.ID, apiSecret, nil)
+	}
+	if n := mc.marks.Load(); n != 0 {
+		t.Fatalf("an API client's tokens wrote %d marks, want 0", n)
+	}
+	reg, _ := registrationOK(t, env, registerFrom(env, "198.51.100.1:1",
+		`{"grant_types":["client_credentials"],"scope":"read"}`), http.StatusCreated)
+	if c, err := env.Store.GetClient(t.Context(), reg.ClientID); err != nil || c.ObtainedToken || c.Origin != grantd.OriginRegistration {
+		t.Fatalf("registered client %+v, %v: want registration origin, no token yet", c, err)
+	}
+	for range 3 {
+		ccToken(t, env, reg.ClientID, reg.ClientSecret, nil)
+	}
+	if n := mc.marks.Load(); n != 1 {
+		t.Errorf("three tokens of a registered client wrote %d marks, want 1", n)
+	}
+	if c, err := env.Store.GetClient(t.Context(), reg.ClientID); err != nil || !c.ObtainedToken {
+		t.Errorf("after its first token: %+v, %v", c, err)
 	}
 }
