@@ -91,8 +91,38 @@ type Client struct {
 	CreatedByClientID string
 	CreatedByGrantID  string
 
+	// Origin is how the client came to be, set at creation and never
+	// changed; "" at creation means OriginRegistration when Registered,
+	// else OriginAPI (ClientOrigin).
+	Origin ClientOrigin
+	// ObtainedToken is set, once, when the client is first issued a
+	// token (Store.MarkClientUsed); registrations that never are may be
+	// removed (Store.DeleteUnusedRegistrations). UpdateClient keeps it.
+	ObtainedToken bool
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// ClientOrigin is how a client came to be.
+type ClientOrigin string
+
+const (
+	OriginAPI              ClientOrigin = "api"               // the management API, the developer pages, the CLI
+	OriginRegistration     ClientOrigin = "registration"      // dynamic client registration (RFC 7591)
+	OriginMetadataDocument ClientOrigin = "metadata_document" // a client ID metadata document
+)
+
+// OriginOf answers c's origin, defaulting an unset one as the store
+// does at creation.
+func (c Client) OriginOf() ClientOrigin {
+	switch {
+	case c.Origin != "":
+		return c.Origin
+	case c.Registered:
+		return OriginRegistration
+	}
+	return OriginAPI
 }
 
 // DisplayName is what people are shown: the name, or the client_id of a
@@ -286,4 +316,6 @@ type ClientFilter struct {
 	GrantTypeContains string
 	Verified          *bool
 	CreatedByGrantID  string // clients created through that grant's tokens
+	Origin            ClientOrigin
+	Ownerless         bool // only clients without an owner
 }

@@ -70,6 +70,14 @@ type Store interface {
 	GetClient(ctx context.Context, id string) (Client, error)
 	UpdateClient(ctx context.Context, id string, update func(Client) (Client, error)) (Client, error)
 	DeleteClient(ctx context.Context, id string) error
+	// MarkClientUsed sets ObtainedToken of the client, writing only if it
+	// is not set yet; an unknown id is not an error.
+	MarkClientUsed(ctx context.Context, id string) error
+	// DeleteUnusedRegistrations deletes, each as DeleteClient does, the
+	// clients of OriginRegistration created before createdBefore that
+	// never obtained a token and have no grant (so no refresh token), and
+	// answers their ids.
+	DeleteUnusedRegistrations(ctx context.Context, createdBefore time.Time) ([]string, error)
 	// ListClients answers one page, newest first (ties broken by client_id,
 	// ascending byte order), and the total number of matching clients.
 	ListClients(ctx context.Context, f ClientFilter, p Page) ([]Client, int, error)

@@ -26,6 +26,9 @@ import (
 const (
 	DefaultKeyReload = 30 * time.Second
 	DefaultGCEvery   = 10 * time.Minute
+	// DefaultUnusedRegistrationTTL is how long a registered client may go
+	// without obtaining a token before Run removes it.
+	DefaultUnusedRegistrationTTL = 7 * 24 * time.Hour
 )
 
 // Config is everything the server is built from.
@@ -46,6 +49,10 @@ type Config struct {
 	// removes expired rows. Their defaults when zero; negative is refused.
 	KeyReload time.Duration
 	GCEvery   time.Duration
+	// UnusedRegistrationTTL is the age past which Run, every GCEvery,
+	// removes registered clients that never obtained a token and hold no
+	// grant (--registration-unused-ttl); its default when zero.
+	UnusedRegistrationTTL time.Duration
 
 	// CrossOrigin is the one cross-origin rule of both adapters; a new
 	// net/http.CrossOriginProtection when nil.
@@ -55,6 +62,11 @@ type Config struct {
 	// password parameters); Provider, Logger, Secure, Limits and
 	// CrossOrigin are always set by New.
 	Pages web.Deps
+
+	// CORSOrigins are the exact origins allowed to call the management
+	// API from a browser (--cors-origins); the public endpoints allow any
+	// origin whatever it says.
+	CORSOrigins []string
 
 	// Limits, when set, are the failure limits of both adapters (tests
 	// give limits that never refuse); in memory on the engine's clock
@@ -78,6 +90,7 @@ type App struct {
 	now       func() time.Time
 	keyReload time.Duration
 	gcEvery   time.Duration
+	unusedTTL time.Duration
 }
 
 // New validates cfg and builds the server. Every refusal names the
@@ -91,6 +104,9 @@ func New(cfg Config) (*App, error) {
 	}
 	if cfg.KeyReload < 0 {
 		return nil, fmt.Errorf("--key-reload %s (env GRANTD_KEY_RELOAD): must be more than 0", cfg.KeyReload)
+	}
+	if cfg.UnusedRegistrationTTL < 0 {
+		return nil, fmt.Errorf("--registration-unused-ttl %s (env GRANTD_REGISTRATION_UNUSED_TTL): must be more than 0", cfg.UnusedRegistrationTTL)
 	}
 	if cfg.GCEvery < 0 {
 		return nil, fmt.Errorf("app: GCEvery %s: must be more than 0", cfg.GCEvery)
@@ -147,17 +163,20 @@ func New(cfg Config) (*App, error) {
 	if cfg.ServePages != nil {
 		served = cfg.ServePages(pages)
 	}
-	api := httpapi.NewServer(provider, served, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}))
+	api := httpapi.NewServer(provider, served, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}), httpapi.WithCORSOrigins(cfg.CORSOrigins))
 	a := &App{
 		Handler: api, Provider: provider, Routes: api.Routes(),
 		store: cfg.Store, keys: cfg.Keys, log: log, now: now,
-		keyReload: cfg.KeyReload, gcEvery: cfg.GCEvery,
+		keyReload: cfg.KeyReload, gcEvery: cfg.GCEvery, unusedTTL: cfg.UnusedRegistrationTTL,
 	}
 	if a.keyReload == 0 {
 		a.keyReload = DefaultKeyReload
 	}
 	if a.gcEvery == 0 {
 		a.gcEvery = DefaultGCEvery
+	}
+	if a.unusedTTL == 0 {
+		a.unusedTTL = DefaultUnusedRegistrationTTL
 	}
 	return a, nil
 }
@@ -181,6 +200,22 @@ func (a *App) Run(ctx context.Context) {
 			if err := a.store.DeleteExpired(ctx, a.now()); err != nil && ctx.Err() == nil {
 				a.log.Warn("removing expired rows failed", "error", err)
 			}
+			a.pruneRegistrations(ctx)
 		}
+	}
+}
+
+// pruneRegistrations removes the registered clients older than the
+// unused TTL that never obtained a token and hold no grant.
+func (a *App) pruneRegistrations(ctx context.Context) {
+	ids, err := a.store.DeleteUnusedRegistrations(ctx, a.now().Add(-a.unusedTTL))
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("removing unused registrations failed", "error", err)
+		}
+		return
+	}
+	if len(ids) > 0 {
+		a.log.Info("removed registered clients that never obtained a token", "count", len(ids), "unused_for", a.unusedTTL.String())
 	}
 }

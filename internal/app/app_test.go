@@ -202,3 +202,69 @@ func TestNewServePages(t *testing.T) {
 		})
 	}
 }
+
+// pruneStore tells when the clean-up of unused registrations has run.
+type pruneStore struct {
+	grantd.Store
+	pruned chan []string
+}
+
+func (p *pruneStore) DeleteUnusedRegistrations(ctx context.Context, before time.Time) ([]string, error) {
+	ids, err := p.Store.DeleteUnusedRegistrations(ctx, before)
+	select {
+	case p.pruned <- ids:
+	default:
+	}
+	return ids, err
+}
+
+// Run removes registered clients unused past the TTL (8 days old, 7
+// allowed), and keeps one with a grant, one that got a token, a younger
+// one and a client of the API.
+func TestRunRemovesUnusedRegistrations(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	ctx := t.Context()
+	now := cfg.Now()
+	old := now.Add(-8 * 24 * time.Hour)
+	u := testenv.User(t, cfg.Store, "alice@example.com", "", now)
+	mk := func(id string, origin grantd.ClientOrigin, created time.Time, used bool) grantd.Client {
+		c := grantd.Client{ID: id, Name: id, Type: grantd.ClientPublic, TokenEndpointAuthMethod: grantd.AuthMethodNone,
+			Registered: origin == grantd.OriginRegistration, Origin: origin, ObtainedToken: used, CreatedAt: created, UpdatedAt: created}
+		if err := cfg.Store.CreateClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	mk("unused", grantd.OriginRegistration, old, false)
+	granted := mk("granted", grantd.OriginRegistration, old, false)
+	if err := cfg.Store.CreateGrant(ctx, grantd.Grant{ID: "00000000-0000-4000-8000-000000000001", UserID: u.ID, ClientID: granted.ID, Scopes: []string{"read"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	mk("used", grantd.OriginRegistration, old, true)
+	mk("young", grantd.OriginRegistration, now.Add(-6*24*time.Hour), false)
+	mk("api", grantd.OriginAPI, old, false)
+
+	ps := &pruneStore{Store: cfg.Store, pruned: make(chan []string, 1)}
+	cfg.Store, cfg.GCEvery = ps, time.Millisecond
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go a.Run(ctx)
+	select {
+	case ids := <-ps.pruned:
+		if len(ids) != 1 || ids[0] != "unused" {
+			t.Fatalf("removed %v, want [unused]", ids)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not remove unused registrations")
+	}
+	for _, id := range []string{"granted", "used", "young", "api"} {
+		if _, err := ps.Store.GetClient(context.Background(), id); err != nil {
+			t.Errorf("%s: %v, want kept", id, err)
+		}
+	}
+}

@@ -65,6 +65,9 @@ type Options struct {
 	DBTimeout time.Duration
 	// CrossOrigin is the one cross-origin rule; the server's own when nil.
 	CrossOrigin *http.CrossOriginProtection
+	// CORSOrigins are the origins allowed to call the management API
+	// (--cors-origins).
+	CORSOrigins []string
 	// NoPages serves the API alone, without the people's pages.
 	NoPages bool
 	// Pages, when set, is served as the people's pages instead of
@@ -127,7 +130,7 @@ func New(t testing.TB, o Options) *Server {
 	}
 	ac := app.Config{
 		Engine: cfg, Store: seen, Keys: keys, Catalog: testenv.Catalog(t, scopes),
-		Logger: o.Logger, Now: now, CrossOrigin: o.CrossOrigin, Limits: o.Limits,
+		Logger: o.Logger, Now: now, CrossOrigin: o.CrossOrigin, Limits: o.Limits, CORSOrigins: o.CORSOrigins,
 		Pages: web.Deps{PasswordParams: PasswordParams},
 	}
 	switch {

@@ -68,6 +68,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.userCmd(),
 		a.keysCmd(),
 		a.verifyCmd(),
+		a.registrationsCmd(),
 		a.clientsCmd(),
 		a.grantsCmd(),
 		a.registerCmd(),

@@ -17,7 +17,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/grantd/grantd"
+	grantdapp "github.com/grantd/grantd/internal/app"
 	"github.com/grantd/grantd/internal/cimd"
+	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/store/deadline"
 	"github.com/grantd/grantd/internal/store/postgres"
 	"github.com/grantd/grantd/internal/store/sqlite"
@@ -36,6 +38,9 @@ type dbFlags struct {
 
 	consentURL      string
 	resources       []string
+	corsOrigins     []string
+	registrationCap int
+	unusedTTL       time.Duration
 	registration    string
 	accessTTL       time.Duration
 	refreshTTL      time.Duration
@@ -91,6 +96,21 @@ func (a *app) envDuration(f *dbFlags, flag, name string, def time.Duration) time
 		return def
 	}
 	return d
+}
+
+// envInt answers the integer in the environment variable name, or def
+// when it is unset; anything else is recorded on f and stops the command.
+func (a *app) envInt(f *dbFlags, flag, name string, def int) int {
+	v := a.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		f.envErrs = append(f.envErrs, envSetting{flag, fmt.Errorf("%s %q: want a whole number such as 10000", name, v)})
+		return def
+	}
+	return n
 }
 
 // envBool answers the boolean in the environment variable name: true or
@@ -173,6 +193,13 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 		envRes = strings.Fields(strings.ReplaceAll(v, ",", " "))
 	}
 	fs.StringArrayVar(&f.resources, "resource", envRes, "an API that tokens may be issued for (RFC 8707), repeatable; the issuer and {issuer}/v2 are always included (env GRANTD_RESOURCE, comma separated)")
+	var envCORS []string
+	if v := a.getenv("GRANTD_CORS_ORIGINS"); v != "" {
+		envCORS = strings.Fields(strings.ReplaceAll(v, ",", " "))
+	}
+	fs.StringArrayVar(&f.corsOrigins, "cors-origins", envCORS, "an origin (scheme://host[:port]) allowed to call the management API from a browser, without credentials; repeatable (env GRANTD_CORS_ORIGINS, comma separated)")
+	fs.IntVar(&f.registrationCap, "registration-cap", a.envInt(f, "registration-cap", "GRANTD_REGISTRATION_CAP", oauth.DefaultRegistrationCap), "how many clients registered without an owner may exist; past it registration is refused (env GRANTD_REGISTRATION_CAP)")
+	fs.DurationVar(&f.unusedTTL, "registration-unused-ttl", a.envDuration(f, "registration-unused-ttl", "GRANTD_REGISTRATION_UNUSED_TTL", grantdapp.DefaultUnusedRegistrationTTL), "remove registered clients that have not obtained a token this long after registering (env GRANTD_REGISTRATION_UNUSED_TTL)")
 	fs.StringVar(&f.registration, "registration", a.env("GRANTD_REGISTRATION", "open"), "dynamic client registration: open, api_key or disabled (env GRANTD_REGISTRATION)")
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", a.envDuration(f, "refresh-token-ttl", "GRANTD_REFRESH_TOKEN_TTL", 30*24*time.Hour), "refresh token lifetime (env GRANTD_REFRESH_TOKEN_TTL)")
 	fs.DurationVar(&f.refreshGrace, "refresh-grace", a.envDuration(f, "refresh-grace", "GRANTD_REFRESH_GRACE", defaultRefreshGrace), "how long after a rotation the same client may retry it with the rotated-out refresh token and get the same answer again, at most 1m; 0 turns the grace off (env GRANTD_REFRESH_GRACE)")
@@ -197,10 +224,14 @@ func (f *dbFlags) checkServe() error {
 		{"access-token-ttl", f.accessTTL},
 		{"refresh-token-ttl", f.refreshTTL},
 		{"key-reload", f.keyReload},
+		{"registration-unused-ttl", f.unusedTTL},
 	} {
 		if d.v <= 0 {
 			return fmt.Errorf("--%s %s: must be more than 0 (env GRANTD_%s)", d.flag, d.v, strings.ToUpper(strings.ReplaceAll(d.flag, "-", "_")))
 		}
+	}
+	if f.registrationCap < 1 {
+		return fmt.Errorf("--registration-cap %d: must be 1 or more (env GRANTD_REGISTRATION_CAP)", f.registrationCap)
 	}
 	if f.shutdownTimeout < 0 {
 		return fmt.Errorf("--shutdown-timeout %s: must not be negative (env GRANTD_SHUTDOWN_TIMEOUT)", f.shutdownTimeout)

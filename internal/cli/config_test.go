@@ -156,10 +156,13 @@ func firstKey(t *testing.T, database, secret string) {
 func TestCheckedSettingsNameTheirVariable(t *testing.T) {
 	t.Parallel()
 	for name, value := range map[string]string{
-		"GRANTD_REGISTRATION":  "opne",
-		"GRANTD_REFRESH_GRACE": "2m",
-		"GRANTD_ISSUER":        "https://auth.example.com/path",
-		"GRANTD_LOG_LEVEL":     "loud",
+		"GRANTD_REGISTRATION":            "opne",
+		"GRANTD_REFRESH_GRACE":           "2m",
+		"GRANTD_ISSUER":                  "https://auth.example.com/path",
+		"GRANTD_LOG_LEVEL":               "loud",
+		"GRANTD_CORS_ORIGINS":            "https://app.example.com/,https://ok.example.com",
+		"GRANTD_REGISTRATION_CAP":        "0",
+		"GRANTD_REGISTRATION_UNUSED_TTL": "0s",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -124,6 +124,11 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 	default:
 		return fail(fmt.Errorf("--registration %q (env GRANTD_REGISTRATION): use open, api_key or disabled", f.registration))
 	}
+	for _, o := range f.corsOrigins {
+		if err := checkOrigin(o); err != nil {
+			return fail(err)
+		}
+	}
 	if f.refreshGrace < 0 || f.refreshGrace > maxRefreshGrace {
 		return fail(fmt.Errorf("--refresh-grace %v (env GRANTD_REFRESH_GRACE): must be between 0 (off) and %v", f.refreshGrace, maxRefreshGrace))
 	}
@@ -166,6 +171,7 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 			Resources:       f.resources,
 			ConsentURL:      f.consentURL,
 			Registration:    f.registration,
+			RegistrationCap: f.registrationCap,
 			AccessTokenTTL:  f.accessTTL,
 			RefreshTokenTTL: f.refreshTTL,
 			RefreshGrace:    f.refreshGrace,
@@ -179,6 +185,9 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 		Catalog:   catalog,
 		Logger:    log,
 		KeyReload: f.keyReload,
+
+		CORSOrigins:           f.corsOrigins,
+		UnusedRegistrationTTL: f.unusedTTL,
 	}
 	return cfg, log, func() { closeStore(log, st) }, nil
 }
@@ -191,6 +200,17 @@ func closeStore(log interface {
 	if err := st.Close(); err != nil {
 		log.Warn("closing the database did not finish cleanly; exiting anyway", "error", err)
 	}
+}
+
+// checkOrigin accepts an origin as a browser sends it in Origin: an
+// http(s) scheme and host, a port if any, nothing else.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Scheme+"://"+u.Host != o {
+		return fmt.Errorf("--cors-origins %q (env GRANTD_CORS_ORIGINS): must be an origin such as https://app.example.com, without a path or a trailing slash", o)
+	}
+	return nil
 }
 
 // checkIssuer enforces SPEC §2: an origin without a path.

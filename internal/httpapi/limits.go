@@ -40,6 +40,7 @@ type limits struct {
 	clientID   ratelimit.Limiter    // the same failures, per client_id
 	apiKey     ratelimit.PerAddress // wherever an API key is checked
 	consent    ratelimit.PerAddress // consent tokens
+	register   ratelimit.PerAddress // every registration attempt
 }
 
 func newLimits(l ratelimit.Limits) limits {
@@ -48,6 +49,7 @@ func newLimits(l ratelimit.Limits) limits {
 		clientID:   ratelimit.ClientID.Of(l),
 		apiKey:     ratelimit.APIKey.Of(l),
 		consent:    ratelimit.ConsentToken.Of(l),
+		register:   ratelimit.Register.Of(l),
 	}
 }
 

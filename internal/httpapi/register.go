@@ -10,6 +10,7 @@ import (
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/token"
 )
 
@@ -77,6 +78,16 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		var err error
 		if owner, err = s.registrationOwner(r); err != nil {
 			s.writeRegistrationError(w, r, err)
+			return
+		}
+	}
+	// Every anonymous attempt counts, before the body is read: one that
+	// works costs a row, one that fails still costs the work. A caller
+	// with an API key is a known user, and wrong keys have their own
+	// limit (registrationOwner).
+	if owner.ID == "" {
+		if d := s.limits.register.Take(r.Context(), ratelimit.AddressOf(r)); !d.Allowed {
+			s.writeRegistrationError(w, r, tooMany(d, "registrations from this address"))
 			return
 		}
 	}

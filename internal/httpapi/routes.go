@@ -17,11 +17,11 @@ func (s *Server) routes() {
 	s.route("/readyz", methods{"GET": http.HandlerFunc(s.readyz)})
 
 	// Management API (Telnyx envelope).
-	s.route("/v2/oauth_clients", methods{
+	s.routeCORS("/v2/oauth_clients", corsListed, methods{
 		"GET":  s.managed(s.listClients),
 		"POST": s.managed(s.createClient),
 	})
-	s.route("/v2/oauth_clients/{id}", methods{
+	s.routeCORS("/v2/oauth_clients/{id}", corsListed, methods{
 		"GET":    s.managed(s.getClient),
 		"PUT":    s.managed(s.updateClient),
 		"DELETE": s.managed(s.deleteClient),
@@ -31,24 +31,26 @@ func (s *Server) routes() {
 	s.route("/v2/oauth/authorize", methods{"GET": http.HandlerFunc(s.authorize)})
 	s.route("/v2/oauth/consent/{consent_token}", methods{"GET": http.HandlerFunc(s.consentDetails)})
 	s.route("/v2/oauth/grants", methods{"POST": http.HandlerFunc(s.decideGrant)})
-	s.route("/v2/oauth_grants", methods{"GET": s.managed(s.listGrants)})
-	s.route("/v2/oauth_grants/{id}", methods{
+	s.routeCORS("/v2/oauth_grants", corsListed, methods{"GET": s.managed(s.listGrants)})
+	s.routeCORS("/v2/oauth_grants/{id}", corsListed, methods{
 		"GET":    s.managed(s.getGrant),
 		"DELETE": s.managed(s.revokeGrant),
 	})
 
 	// Token, introspection, revocation and keys (SPEC §3, RFC 6749/7662/7009).
-	s.route("/v2/oauth/token", methods{"POST": http.HandlerFunc(s.token)})
+	// Introspection has no CORS: its callers are resource servers holding
+	// credentials, never browsers.
+	s.routeCORS("/v2/oauth/token", corsPublic, methods{"POST": http.HandlerFunc(s.token)})
 	s.route("/v2/oauth/introspect", methods{"POST": http.HandlerFunc(s.introspect)})
-	s.route("/v2/oauth/revoke", methods{"POST": http.HandlerFunc(s.revoke)})
-	s.route("/v2/oauth/jwks", methods{"GET": http.HandlerFunc(s.jwks)})
+	s.routeCORS("/v2/oauth/revoke", corsPublic, methods{"POST": http.HandlerFunc(s.revoke)})
+	s.routeCORS("/v2/oauth/jwks", corsPublic, methods{"GET": http.HandlerFunc(s.jwks)})
 
 	// This API's OpenAPI document (docs/openapi.yaml).
 	s.route("/v2/openapi.json", methods{"GET": http.HandlerFunc(s.openAPI)})
 
 	// Dynamic client registration (RFC 7591) and its management (RFC 7592).
-	s.route("/v2/oauth/register", methods{"POST": http.HandlerFunc(s.register)})
-	s.route("/v2/oauth/register/{client_id}", methods{
+	s.routeCORS("/v2/oauth/register", corsPublic, methods{"POST": http.HandlerFunc(s.register)})
+	s.routeCORS("/v2/oauth/register/{client_id}", corsPublic, methods{
 		"GET":    http.HandlerFunc(s.readRegistration),
 		"PUT":    http.HandlerFunc(s.updateRegistration),
 		"DELETE": http.HandlerFunc(s.deleteRegistration),
@@ -56,11 +58,11 @@ func (s *Server) routes() {
 
 	// Discovery (SPEC §4): at the origin root and under /v2.
 	asMeta, rootResource, apiResource := metadataDocuments(s.oauth)
-	s.route("/.well-known/oauth-authorization-server", methods{"GET": asMeta})
-	s.route("/v2/.well-known/oauth-authorization-server", methods{"GET": asMeta})
-	s.route("/.well-known/oauth-protected-resource", methods{"GET": rootResource})
-	s.route("/v2/.well-known/oauth-protected-resource", methods{"GET": rootResource})
-	s.route("/.well-known/oauth-protected-resource/v2", methods{"GET": apiResource})
+	s.routeCORS("/.well-known/oauth-authorization-server", corsPublic, methods{"GET": asMeta})
+	s.routeCORS("/v2/.well-known/oauth-authorization-server", corsPublic, methods{"GET": asMeta})
+	s.routeCORS("/.well-known/oauth-protected-resource", corsPublic, methods{"GET": rootResource})
+	s.routeCORS("/v2/.well-known/oauth-protected-resource", corsPublic, methods{"GET": rootResource})
+	s.routeCORS("/.well-known/oauth-protected-resource/v2", corsPublic, methods{"GET": apiResource})
 
 	// People's pages (internal/web), when served. Each path goes whole to
 	// the web handler, which answers its own HTML 404 and 405 pages; every
@@ -113,25 +115,40 @@ type Route struct{ Method, Path string }
 func (s *Server) Routes() []Route { return append([]Route(nil), s.table...) }
 
 // route registers each method of a path and answers other methods with
-// 405 and Allow, in the path's own error format.
-func (s *Server) route(path string, ms methods) {
-	allow := make([]string, 0, len(ms)+1)
+// 405 and Allow, in the path's own error format. It sends no CORS headers.
+func (s *Server) route(path string, ms methods) { s.routeCORS(path, corsNone, ms) }
+
+// routeCORS is route with the CORS policy p (cors.go) on every answer of
+// the path, 405s included; a path with a policy answers OPTIONS (a
+// preflight) too. The management API's policy is none while the operator
+// lists no origins.
+func (s *Server) routeCORS(path string, p corsPolicy, ms methods) {
+	if p == corsListed && len(s.corsOrigins) == 0 {
+		p = corsNone
+	}
+	allow := make([]string, 0, len(ms)+2)
 	for _, m := range slices.Sorted(maps.Keys(ms)) {
 		s.table = append(s.table, Route{Method: m, Path: path})
 	}
 	for m, h := range ms {
-		s.mux.Handle(m+" "+path, h)
+		s.mux.Handle(m+" "+path, s.withCORS(p, h))
 		allow = append(allow, m)
 		if m == "GET" {
 			allow = append(allow, "HEAD")
 		}
 	}
+	if p != corsNone {
+		allow = append(allow, "OPTIONS")
+	}
 	sort.Strings(allow)
 	allowed := strings.Join(allow, ", ")
-	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+	if p != corsNone {
+		s.mux.Handle("OPTIONS "+path, s.preflight(p, allowed))
+	}
+	s.mux.Handle(path, s.withCORS(p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allowed)
 		s.writeError(w, r, grantd.E(grantd.CodeMethodNotAllowed, "method %s is not allowed here; use %s", token.Echo(r.Method), allowed))
-	})
+	})))
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {

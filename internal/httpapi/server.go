@@ -28,6 +28,7 @@ type Server struct {
 
 	crossOrigin *http.CrossOriginProtection // judges requests whose credential is the session cookie
 	errorPages  ErrorPages                  // renders the HTML error pages; nil answers them as JSON
+	corsOrigins []string                    // origins allowed to call the management API (WithCORSOrigins)
 }
 
 // NewServer builds the handler of the whole API around the protocol

@@ -453,8 +453,8 @@ func TestTokenMethodAndSize(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, withIssuer(goldenIssuer))
 	rec := env.do(httptest.NewRequest(http.MethodGet, "/v2/oauth/token", nil))
-	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "POST" {
-		t.Errorf("GET: status %d Allow %q, want 405 POST", rec.Code, rec.Header().Get("Allow"))
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "OPTIONS, POST" {
+		t.Errorf("GET: status %d Allow %q, want 405 OPTIONS, POST", rec.Code, rec.Header().Get("Allow"))
 	}
 	oauthErr(t, rec, 405, "invalid_request")
 

@@ -81,6 +81,7 @@ func (p *Provider) clientFromDocument(id string, doc cimd.Document) (grantd.Clie
 		GrantTypes:              []string{grantd.GrantAuthorizationCode, grantd.GrantRefreshToken},
 		RedirectURIs:            dedupe(doc.RedirectURIs),
 		TokenEndpointAuthMethod: "none",
+		Origin:                  grantd.OriginMetadataDocument,
 	}
 	// Web URIs are shown on the consent page: keep only acceptable ones.
 	for dst, u := range map[*string]string{&c.LogoURI: doc.LogoURI, &c.TosURI: doc.TosURI, &c.PolicyURI: doc.PolicyURI} {

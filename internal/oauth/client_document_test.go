@@ -80,6 +80,9 @@ func TestDocumentClientFlow(t *testing.T) {
 	if !c.Public() || c.UserID != "" || c.OrgID != "" || c.SecretHash != "" || c.Name != "Doc App" {
 		t.Fatalf("client row = %+v, want public, ownerless, no secret", c)
 	}
+	if c.Origin != grantd.OriginMetadataDocument {
+		t.Fatalf("client origin = %q, want %q", c.Origin, grantd.OriginMetadataDocument)
+	}
 	// The document's scopes, without the sensitive and unknown ones.
 	if !slices.Equal(c.Scopes, []string{"read", "write"}) {
 		t.Fatalf("scopes = %q, want read write", c.Scopes)

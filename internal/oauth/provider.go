@@ -29,6 +29,10 @@ type Config struct {
 	// Registration is the dynamic registration policy: "open", "api_key"
 	// or "disabled".
 	Registration string
+	// RegistrationCap is how many clients registered without an owner
+	// may exist at once (DefaultRegistrationCap when 0); past it open
+	// registration is refused and the operator told in the log.
+	RegistrationCap int
 
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
@@ -58,6 +62,9 @@ func (c Config) WithDefaults() Config {
 	def(&c.SessionTTL, 12*time.Hour)
 	if c.Registration == "" {
 		c.Registration = RegistrationOpen
+	}
+	if c.RegistrationCap == 0 {
+		c.RegistrationCap = DefaultRegistrationCap
 	}
 	if c.ConsentURL == "" {
 		c.ConsentURL = c.Issuer + "/consent"

@@ -114,6 +114,33 @@ func (p *Provider) AdmitRegistration(owner grantd.User) error {
 	return nil
 }
 
+// DefaultRegistrationCap is the number of ownerless registered clients
+// past which open registration is refused (Config.RegistrationCap).
+const DefaultRegistrationCap = 10000
+
+// ErrRegistrationFull is the answer to an ownerless registration when
+// the server already holds Config.RegistrationCap of them: access_denied
+// (400 in the protocol format), the server's refusal, which retrying does
+// not change until the operator prunes or raises the cap.
+func ErrRegistrationFull() *grantd.Error {
+	return grantd.E(grantd.CodeAccessDenied, "this server accepts no more registrations now; ask its operator")
+}
+
+// admitOwnerless refuses an ownerless registration past the cap, telling
+// the operator.
+func (p *Provider) admitOwnerless(ctx context.Context) error {
+	_, total, err := p.store.ListClients(ctx, grantd.ClientFilter{Origin: grantd.OriginRegistration, Ownerless: true}, grantd.Page{Number: 1, Size: 1})
+	if err != nil {
+		return grantd.Wrap(grantd.CodeServerError, err, "internal error")
+	}
+	if total >= p.cfg.RegistrationCap {
+		p.log.WarnContext(ctx, "registration refused: the cap of ownerless registered clients is reached; prune unused ones (grantd registrations prune) or raise --registration-cap",
+			"registrations", total, "cap", p.cfg.RegistrationCap)
+		return ErrRegistrationFull()
+	}
+	return nil
+}
+
 // Register registers a client (RFC 7591). Under the "api_key" policy it
 // belongs to owner; under "open" it has no owner, whoever asked, so that
 // its tokens reach no management data.
@@ -124,12 +151,18 @@ func (p *Provider) Register(ctx context.Context, owner grantd.User, md ClientMet
 	if p.cfg.Registration != RegistrationAPIKey {
 		owner = grantd.User{}
 	}
+	if owner.ID == "" {
+		if err := p.admitOwnerless(ctx); err != nil {
+			return Registration{}, err
+		}
+	}
 	now := p.now().UTC().Truncate(time.Second)
 	c, err := p.applyMetadata(grantd.Client{
 		ID:         newClientID(),
 		OrgID:      owner.OrgID,
 		UserID:     owner.ID,
 		Registered: true,
+		Origin:     grantd.OriginRegistration,
 		CreatedAt:  now,
 		UpdatedAt:  now,
 	}, md, true)

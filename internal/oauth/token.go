@@ -45,15 +45,35 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 	if err != nil {
 		return TokenResponse{}, err
 	}
+	var resp TokenResponse
 	switch req.GrantType {
 	case grantd.GrantClientCredentials:
-		return p.clientCredentials(client, req)
+		resp, err = p.clientCredentials(client, req)
 	case grantd.GrantAuthorizationCode:
-		return p.authorizationCode(ctx, client, req)
+		resp, err = p.authorizationCode(ctx, client, req)
 	case grantd.GrantRefreshToken:
-		return p.refreshToken(ctx, client, req)
+		resp, err = p.refreshToken(ctx, client, req)
+	default:
+		return TokenResponse{}, grantd.E(grantd.CodeUnsupportedGrantType, "grant_type %s is not supported; use authorization_code, client_credentials or refresh_token", token.Echo(req.GrantType))
 	}
-	return TokenResponse{}, grantd.E(grantd.CodeUnsupportedGrantType, "grant_type %s is not supported; use authorization_code, client_credentials or refresh_token", token.Echo(req.GrantType))
+	if err == nil {
+		p.markUsed(ctx, client)
+	}
+	return resp, err
+}
+
+// markUsed records, once, that a client not made through the API has
+// obtained a token, so that the clean-up of unused registrations keeps
+// it. A client of the API, or one already marked, costs nothing: the
+// client_credentials path of a confidential API client writes nothing.
+// A failed write is logged, not answered: the token is issued already.
+func (p *Provider) markUsed(ctx context.Context, c grantd.Client) {
+	if c.ObtainedToken || c.OriginOf() == grantd.OriginAPI {
+		return
+	}
+	if err := p.store.MarkClientUsed(ctx, c.ID); err != nil {
+		p.log.WarnContext(ctx, "recording a client's first token failed", "client_id", c.ID, "error", err)
+	}
 }
 
 // accessToken is an access token about to be issued.

@@ -64,6 +64,14 @@ var (
 	// one is checked (the management API, authorize, consent, grant
 	// decisions, registration under the api_key policy).
 	APIKey = AddressLimit{Name: "api-key", Tiers: failuresPerAddress}
+	// Register counts every attempt at dynamic client registration
+	// (POST /oauth/register), per address, successful or not: open
+	// registration is safe to leave on only if one machine cannot fill
+	// the database with clients (SPEC §3: 10 a minute, burst 10).
+	Register = AddressLimit{Name: "register", Tiers: Tiers{
+		Narrow: Rate{Burst: 10, Every: 6 * time.Second},
+		Wide:   Rate{Burst: 50, Every: 1200 * time.Millisecond},
+	}}
 	// ConsentToken counts consent tokens that cannot be used, per address,
 	// at the consent API, the grant decision and the consent page.
 	ConsentToken = AddressLimit{Name: "consent-token", Tiers: failuresPerAddress}

@@ -161,6 +161,16 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	return call(s, ctx, func(ctx context.Context) error { return s.next.DeleteClient(ctx, id) })
 }
 
+func (s *Store) MarkClientUsed(ctx context.Context, id string) error {
+	return call(s, ctx, func(ctx context.Context) error { return s.next.MarkClientUsed(ctx, id) })
+}
+
+func (s *Store) DeleteUnusedRegistrations(ctx context.Context, createdBefore time.Time) ([]string, error) {
+	return call1(s, ctx, func(ctx context.Context) ([]string, error) {
+		return s.next.DeleteUnusedRegistrations(ctx, createdBefore)
+	})
+}
+
 // page is a list and its total, so that list calls fit call1.
 type page[T any] struct {
 	items []T

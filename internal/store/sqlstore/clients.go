@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/grantd/grantd"
 )
@@ -14,7 +16,7 @@ const (
 	clientCols = `id, name, org_id, user_id, client_type, require_pkce, grant_types, scopes,
 	redirect_uris, secret_hash, logo_uri, tos_uri, policy_uri, verified, registered,
 	token_endpoint_auth_method, response_types, registration_token_hash, created_at, updated_at`
-	clientSelect = clientCols + `, created_by_client_id, created_by_grant_id`
+	clientSelect = clientCols + `, created_by_client_id, created_by_grant_id, origin, obtained_token`
 )
 
 func scanClient(d Dialect, r Row) (grantd.Client, error) {
@@ -23,7 +25,8 @@ func scanClient(d Dialect, r Row) (grantd.Client, error) {
 		d.ScanList(&c.GrantTypes), d.ScanList(&c.Scopes), d.ScanList(&c.RedirectURIs), &c.SecretHash,
 		&c.LogoURI, &c.TosURI, &c.PolicyURI, &c.Verified, &c.Registered,
 		&c.TokenEndpointAuthMethod, d.ScanList(&c.ResponseTypes), &c.RegistrationTokenHash,
-		d.ScanTime(&c.CreatedAt), d.ScanTime(&c.UpdatedAt), nullStringCol{&c.CreatedByClientID}, nullStringCol{&c.CreatedByGrantID})
+		d.ScanTime(&c.CreatedAt), d.ScanTime(&c.UpdatedAt), nullStringCol{&c.CreatedByClientID}, nullStringCol{&c.CreatedByGrantID},
+		(*string)(&c.Origin), &c.ObtainedToken)
 	if err != nil {
 		return grantd.Client{}, err
 	}
@@ -54,9 +57,9 @@ func (db DB) client(ctx context.Context, id string, lock bool) (grantd.Client, e
 
 func (s *Store) CreateClient(ctx context.Context, c grantd.Client) error {
 	// A provenance that names no row fails the foreign key: ErrNotFound.
-	_, err := s.w().exec(ctx, `INSERT INTO clients (`+clientCols+`, name_lower, created_by_client_id, created_by_grant_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		append(clientArgs(s.b, c), nullString(c.CreatedByClientID), nullString(c.CreatedByGrantID))...)
+	_, err := s.w().exec(ctx, `INSERT INTO clients (`+clientCols+`, name_lower, created_by_client_id, created_by_grant_id, origin, obtained_token)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		append(clientArgs(s.b, c), nullString(c.CreatedByClientID), nullString(c.CreatedByGrantID), string(c.OriginOf()), c.ObtainedToken)...)
 	if err != nil {
 		return s.b.Err("create client", err)
 	}
@@ -233,6 +236,12 @@ func clientWhere(d Dialect, f grantd.ClientFilter) (string, []any) {
 	if f.CreatedByGrantID != "" {
 		add(`created_by_grant_id = ?`, f.CreatedByGrantID)
 	}
+	if f.Origin != "" {
+		add(`origin = ?`, string(f.Origin))
+	}
+	if f.Ownerless {
+		conds = append(conds, `user_id IS NULL`)
+	}
 	return strings.Join(conds, " AND "), args
 }
 
@@ -322,4 +331,55 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 		n, err := db.exec(ctx, `DELETE FROM grants WHERE id = ?`, id)
 		return db.mustAffect("grant", n, err)
 	})
+}
+
+// MarkClientUsed records that the client has obtained a token. Only a
+// client not yet marked is written, so that every later token costs a
+// read of a flag the caller already holds, not a write.
+func (s *Store) MarkClientUsed(ctx context.Context, id string) error {
+	if _, err := s.w().exec(ctx, `UPDATE clients SET obtained_token = ? WHERE id = ? AND obtained_token = ?`, true, id, false); err != nil {
+		return s.b.Err("mark client used", err)
+	}
+	return nil
+}
+
+// DeleteUnusedRegistrations deletes the clients made by registration
+// before createdBefore that never obtained a token and have no grant and
+// no refresh token, each as DeleteClient does, and answers their ids.
+// The conditions are checked again under the clients' locks, in the
+// transaction that deletes them, so a client that gets a grant or a token
+// meanwhile is kept.
+func (s *Store) DeleteUnusedRegistrations(ctx context.Context, createdBefore time.Time) ([]string, error) {
+	var out []string
+	err := s.write(ctx, func(db DB) error {
+		out = nil
+		rows, err := db.query(ctx, `SELECT id FROM clients c WHERE origin = ? AND obtained_token = ? AND created_at < ?
+			AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = c.id)
+			AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.client_id = c.id)
+			ORDER BY id`+db.lock(true), string(grantd.OriginRegistration), false, db.d.Time(createdBefore))
+		ids, err := collect(db.d, "unused registrations", rows, err, func(r Row) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		var doomed []string
+		for _, id := range ids {
+			more, err := db.createdThrough(ctx, `created_by_client_id = ?`, id)
+			if err != nil {
+				return err
+			}
+			doomed = append(doomed, more...)
+		}
+		if err := db.deleteClients(ctx, append(slices.Clone(ids), doomed...)); err != nil {
+			return err
+		}
+		out = ids
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

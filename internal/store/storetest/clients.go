@@ -20,6 +20,8 @@ func testClients(e env) {
 	full.PolicyURI = "https://app.example.com/privacy"
 	full.Verified = true
 	full.Registered = true
+	full.Origin = grantd.OriginMetadataDocument // set, it wins over Registered
+	full.ObtainedToken = true
 	full.TokenEndpointAuthMethod = grantd.AuthMethodClientSecretPost
 	full.RegistrationTokenHash = hash("grantd_reg_x")
 	full.UpdatedAt = at(time.Second)
@@ -40,6 +42,7 @@ func testClients(e env) {
 	e.client(bare)
 	got, err = e.s.GetClient(e.ctx, bare.ID)
 	e.ok(err, "get client")
+	bare.Origin = grantd.OriginAPI // unset at creation, not registered
 	e.equal("GetClient (no owner, empty lists)", got, bare)
 
 	dup := newClient(full.ID, u)

@@ -45,6 +45,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) grantd.Store) {
 		{"ListClients", testListClients},
 		{"DeleteClientCascades", testDeleteClientCascades},
 		{"ClientProvenance", testClientProvenance},
+		{"ClientOrigin", testClientOrigin},
+		{"DeleteUnusedRegistrations", testDeleteUnusedRegistrations},
 		{"DeleteGrantDeletesClientsMade", testDeleteGrantDeletesClientsMade},
 		{"DeleteClientDeletesClientsMade", testDeleteClientDeletesClientsMade},
 		{"Grants", testGrants},
@@ -289,6 +291,7 @@ func newClient(id string, owner grantd.User) grantd.Client {
 		SecretHash:              hash("secret-" + id),
 		TokenEndpointAuthMethod: grantd.AuthMethodClientSecretBasic,
 		ResponseTypes:           []string{"code"},
+		Origin:                  grantd.OriginAPI,
 		CreatedAt:               at(0),
 		UpdatedAt:               at(0),
 	}
