@@ -85,6 +85,6 @@ func ExampleVerifier_Middleware() {
 	fmt.Print(res.Body)
 	// Output:
 	// 401
-	// Bearer realm="grantd", resource_metadata="https://auth.example.com/.well-known/oauth-protected-resource"
+	// Bearer realm="grantd", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/v1", scope="read"
 	// {"error":"invalid_request","error_description":"this API needs an access token in Authorization: Bearer"}
 }

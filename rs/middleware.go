@@ -16,13 +16,17 @@ import (
 // {"error", "error_description"} (Content-Type application/json):
 //
 //   - no Bearer token (no Authorization header, or another scheme): 401
-//     with WWW-Authenticate: Bearer realm="grantd", resource_metadata="…";
-//     the challenge names no error, as §3.1 asks, and the body says
-//     invalid_request;
+//     with WWW-Authenticate: Bearer realm="grantd", resource_metadata="…",
+//     followed by , scope="…" listing requiredScopes when there are any,
+//     so that a client knows what to ask for (RFC 9728 §5.1; the MCP
+//     authorization specification); the challenge names no error, as
+//     §3.1 asks, and the body says invalid_request;
 //   - a token Verify refuses: 401 with the same challenge followed by
 //     , error="invalid_token";
 //   - a valid token without a required scope: 403 with
-//     , error="insufficient_scope", scope="…" listing requiredScopes;
+//     , error="insufficient_scope", scope="…" listing requiredScopes
+//     (all of them: a client asking again for only the missing ones
+//     would lose the others), and a body naming the missing ones;
 //   - Verify could not decide (grantd unreachable): 503,
 //     temporarily_unavailable, without a challenge.
 //
@@ -35,12 +39,16 @@ func (v *Verifier) Middleware(requiredScopes ...string) func(http.Handler) http.
 			panic("rs: Middleware: " + `"` + s + `" is not a scope token`)
 		}
 	}
+	unauthorized := v.challenge
+	if len(requiredScopes) > 0 {
+		unauthorized += `, scope="` + strings.Join(requiredScopes, " ") + `"`
+	}
 	forbidden := v.challenge + `, error="insufficient_scope", scope="` + strings.Join(requiredScopes, " ") + `"`
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, ok := bearerToken(r)
 			if !ok {
-				w.Header().Set("WWW-Authenticate", v.challenge)
+				w.Header().Set("WWW-Authenticate", unauthorized)
 				writeError(w, http.StatusUnauthorized, "invalid_request", "this API needs an access token in Authorization: Bearer")
 				return
 			}
@@ -48,19 +56,23 @@ func (v *Verifier) Middleware(requiredScopes ...string) func(http.Handler) http.
 			var refused *invalidToken
 			switch {
 			case errors.As(err, &refused):
-				w.Header().Set("WWW-Authenticate", v.challenge+`, error="invalid_token"`)
+				w.Header().Set("WWW-Authenticate", unauthorized+`, error="invalid_token"`)
 				writeError(w, http.StatusUnauthorized, "invalid_token", refused.reason)
 				return
 			case err != nil:
 				writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the access token cannot be checked now; try again later")
 				return
 			}
+			var missing []string
 			for _, s := range requiredScopes {
 				if !tok.HasScope(s) {
-					w.Header().Set("WWW-Authenticate", forbidden)
-					writeError(w, http.StatusForbidden, "insufficient_scope", "the access token lacks the scope "+s)
-					return
+					missing = append(missing, s)
 				}
+			}
+			if len(missing) > 0 {
+				w.Header().Set("WWW-Authenticate", forbidden)
+				writeError(w, http.StatusForbidden, "insufficient_scope", "the access token lacks the scope "+strings.Join(missing, " "))
+				return
 			}
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), tok)))
 		})

@@ -60,12 +60,19 @@ type Config struct {
 
 	// ResourceMetadataURL is the resource_metadata of the challenges
 	// Middleware sends (RFC 9728 §5.1): where a client learns which
-	// authorization server to ask for a token. When empty,
-	// {Issuer}/.well-known/oauth-protected-resource, which describes
-	// grantd's own API. An API that serves its own protected resource
-	// metadata document (with its Audience as "resource") should point
-	// at that document.
+	// authorization server to ask for a token for this API. When empty,
+	// the URL RFC 9728 §3.1 forms from Audience (the well-known segment
+	// inserted between host and path: for https://api.example.com/mcp,
+	// https://api.example.com/.well-known/oauth-protected-resource/mcp),
+	// which MetadataHandler serves with Audience as "resource". Set it
+	// only when that document is served elsewhere; New refuses a URL of
+	// grantd's own documents, which describe grantd's API, not this one.
 	ResourceMetadataURL string
+	// ScopesSupported and ResourceName are the scopes_supported and
+	// resource_name of the document MetadataHandler serves; both are
+	// left out when empty.
+	ScopesSupported []string
+	ResourceName    string
 	// Realm is the realm of the challenges; "grantd" when empty.
 	Realm string
 }
@@ -79,7 +86,9 @@ type Verifier struct {
 	now        func() time.Time
 	keys       *keySet
 	introspect *introspector // nil: local checks only
-	challenge  string        // the 401 challenge, without error
+	challenge  string        // the 401 challenge, without scope or error
+	metadata   []byte        // the RFC 9728 document MetadataHandler serves
+	mdPath     string        // the path of ResourceMetadataURL
 }
 
 // New checks the configuration and answers a Verifier. It makes no
@@ -90,6 +99,10 @@ func New(c Config) (*Verifier, error) {
 	}
 	if c.Audience == "" {
 		return nil, errors.New("rs: Config.Audience is required")
+	}
+	derived, err := metadataURL(c.Audience)
+	if err != nil {
+		return nil, err
 	}
 	if c.JWKSURL == "" {
 		c.JWKSURL = c.Issuer + "/v2/oauth/jwks"
@@ -107,7 +120,14 @@ func New(c Config) (*Verifier, error) {
 		c.Now = time.Now
 	}
 	if c.ResourceMetadataURL == "" {
-		c.ResourceMetadataURL = c.Issuer + "/.well-known/oauth-protected-resource"
+		c.ResourceMetadataURL = derived
+	} else if c.ResourceMetadataURL != derived && grantdDocument(c.Issuer, c.ResourceMetadataURL) {
+		return nil, fmt.Errorf("rs: Config.ResourceMetadataURL %q is grantd's document for its own API, not for %q; leave it empty", c.ResourceMetadataURL, c.Audience)
+	}
+	for _, s := range c.ScopesSupported {
+		if !validScope(s) {
+			return nil, fmt.Errorf("rs: Config.ScopesSupported: %q is not a scope token", s)
+		}
 	}
 	if c.Realm == "" {
 		c.Realm = "grantd"
@@ -121,6 +141,17 @@ func New(c Config) (*Verifier, error) {
 	if !quotable(c.Realm) {
 		return nil, errors.New("rs: Config.Realm must be printable ASCII without \" or \\")
 	}
+	md, _ := url.Parse(c.ResourceMetadataURL)
+	doc, err := json.Marshal(metadataDocument{
+		Resource:             c.Audience,
+		AuthorizationServers: []string{c.Issuer},
+		ScopesSupported:      c.ScopesSupported,
+		BearerMethods:        []string{"header"},
+		ResourceName:         c.ResourceName,
+	})
+	if err != nil {
+		return nil, err
+	}
 	v := &Verifier{
 		issuer:    c.Issuer,
 		audience:  c.Audience,
@@ -128,6 +159,8 @@ func New(c Config) (*Verifier, error) {
 		now:       c.Now,
 		keys:      newKeySet(c.JWKSURL, c.HTTPClient, c.Now),
 		challenge: `Bearer realm="` + c.Realm + `", resource_metadata="` + c.ResourceMetadataURL + `"`,
+		metadata:  append(doc, '\n'),
+		mdPath:    md.EscapedPath(),
 	}
 	if c.Introspection != nil {
 		in, err := newIntrospector(*c.Introspection, c.Issuer, c.HTTPClient)
@@ -151,6 +184,34 @@ func checkIssuer(iss string) error {
 		return fmt.Errorf("rs: Config.Issuer %q is not an origin like https://auth.example.com (no path, no trailing slash)", iss)
 	}
 	return nil
+}
+
+// metadataURL answers the URL of the protected resource metadata of
+// the resource identifier aud (RFC 9728 §3.1), refusing an identifier
+// that is not an absolute http(s) URL without a fragment (RFC 8707 §2).
+func metadataURL(aud string) (string, error) {
+	u, err := url.Parse(aud)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.Fragment != "" || strings.Contains(aud, "#") || u.Opaque != "" {
+		return "", fmt.Errorf("rs: Config.Audience %q is not an absolute http(s) URL without a fragment", aud)
+	}
+	path := strings.TrimSuffix(u.EscapedPath(), "/")
+	m := u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource" + path
+	if u.RawQuery != "" {
+		m += "?" + u.RawQuery
+	}
+	return m, nil
+}
+
+// grantdDocument reports whether m is one of the protected resource
+// documents grantd serves about its own API.
+func grantdDocument(issuer, m string) bool {
+	rest, ok := strings.CutPrefix(m, issuer+"/")
+	if !ok {
+		return false
+	}
+	rest = strings.TrimPrefix(rest, "v2/")
+	return strings.HasPrefix(rest, ".well-known/oauth-protected-resource")
 }
 
 func checkURL(field, s string) error {

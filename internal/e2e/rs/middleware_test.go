@@ -19,7 +19,10 @@ func TestMiddleware(t *testing.T) {
 	other := g.token(t, "read write", "") // meant for grantd, not this API
 
 	// SPEC §8: one space after Bearer, every value quoted.
-	challenge := `Bearer realm="grantd", resource_metadata="` + g.URL + `/.well-known/oauth-protected-resource"`
+	// The default document is the API's own (RFC 9728 §3.1), not grantd's,
+	// and the 401 challenge names the scopes the route needs.
+	challenge := `Bearer realm="grantd", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/v1"`
+	unauthorized := challenge + `, scope="read write"`
 	tests := []struct {
 		name          string
 		authorization string
@@ -30,13 +33,13 @@ func TestMiddleware(t *testing.T) {
 		{"token with the scopes", "Bearer " + readWrite, 200, "", ""},
 		{"scheme in lower case", "bearer " + readWrite, 200, "", ""},
 		{"scheme in upper case", "BEARER " + readWrite, 200, "", ""},
-		{"no Authorization", "", 401, challenge, "invalid_request"},
-		{"Basic", "Basic " + readWrite, 401, challenge, "invalid_request"},
-		{"Bearer without a token", "Bearer ", 401, challenge, "invalid_request"},
-		{"Bearer alone", "Bearer", 401, challenge, "invalid_request"},
-		{"scheme run into the token", "Bearer" + readWrite, 401, challenge, "invalid_request"},
-		{"garbage", "Bearer not-a-token", 401, challenge + `, error="invalid_token"`, "invalid_token"},
-		{"another audience", "Bearer " + other, 401, challenge + `, error="invalid_token"`, "invalid_token"},
+		{"no Authorization", "", 401, unauthorized, "invalid_request"},
+		{"Basic", "Basic " + readWrite, 401, unauthorized, "invalid_request"},
+		{"Bearer without a token", "Bearer ", 401, unauthorized, "invalid_request"},
+		{"Bearer alone", "Bearer", 401, unauthorized, "invalid_request"},
+		{"scheme run into the token", "Bearer" + readWrite, 401, unauthorized, "invalid_request"},
+		{"garbage", "Bearer not-a-token", 401, unauthorized + `, error="invalid_token"`, "invalid_token"},
+		{"another audience", "Bearer " + other, 401, unauthorized + `, error="invalid_token"`, "invalid_token"},
 		{"a scope missing", "Bearer " + readOnly, 403, challenge + `, error="insufficient_scope", scope="read write"`, "insufficient_scope"},
 	}
 	var seen *rs.Token
@@ -103,6 +106,13 @@ func TestMiddlewareConfiguredChallenge(t *testing.T) {
 	want += `, error="insufficient_scope", scope="write"`
 	if got := res.Header().Get("WWW-Authenticate"); res.Code != 403 || got != want {
 		t.Errorf("%d, WWW-Authenticate = %s\nwant %s", res.Code, got, want)
+	}
+	// The 403 names the scope that is missing, not one the token has.
+	res = serve(v.Middleware("read", "write"), g.token(t, "read", apiAudience))
+	var body map[string]string
+	_ = json.Unmarshal(res.Body.Bytes(), &body)
+	if res.Code != 403 || body["error_description"] != "the access token lacks the scope write" {
+		t.Errorf("%d, body %s", res.Code, res.Body)
 	}
 }
 
