@@ -28,9 +28,8 @@ const chromiumPath = "/usr/bin/chromium"
 // flow of a client built with golang.org/x/oauth2: sign in, consent, code
 // redeemed with PKCE; a denial; and a revocation on the connected apps
 // page that kills the refresh token; a step-up request shows what is new.
-// It also writes screenshots of the
-// pages, at a desktop and a phone size, to $GRANTD_TEST_ARTIFACTS (or a
-// temporary directory).
+// It also writes screenshots of the pages, at a desktop and a phone size,
+// to $GRANTD_TEST_ARTIFACTS (or a temporary directory).
 //
 // It is skipped when Chromium is missing, unless GRANTD_TEST_REQUIRE_BROWSER=1.
 func TestBrowser(t *testing.T) {
