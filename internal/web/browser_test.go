@@ -257,18 +257,10 @@ func TestBrowser(t *testing.T) {
 	beta, _ := e.client(t, u, "Beta Notes", cb.URL+"/callback")
 	betaAsk := func(scope string) string {
 		t.Helper()
-		res, err := e.Provider.Authorize(ctx, u.ID, url.Values{
+		return e.ask(t, u, url.Values{
 			"response_type": {"code"}, "client_id": {beta.ID}, "redirect_uri": {beta.RedirectURIs[0]},
-			"scope": {scope}, "state": {"s"},
+			"scope": {scope}, "state": {"s"}, "prompt": {"consent"},
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		loc, err := url.Parse(res.Redirect)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return loc.Query().Get("consent_token")
 	}
 	if _, err := e.Provider.Decide(ctx, u.ID, betaAsk("messages:read"), true); err != nil {
 		t.Fatal(err)

@@ -42,18 +42,10 @@ func TestConsentPageStepUp(t *testing.T) {
 
 	ask := func(scope string) string {
 		t.Helper()
-		res, err := e.Provider.Authorize(ctx, u.ID, url.Values{
+		return e.ask(t, u, url.Values{
 			"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {c.RedirectURIs[0]},
 			"scope": {scope}, "state": {"s"}, "prompt": {"consent"},
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		loc, err := url.Parse(res.Redirect)
-		if err != nil || loc.Path != "/consent" {
-			t.Fatalf("Authorize sent the browser to %q, want the consent page", res.Redirect)
-		}
-		return loc.Query().Get("consent_token")
 	}
 	if _, err := e.Provider.Decide(ctx, u.ID, ask("messages:read"), true); err != nil {
 		t.Fatal(err)
@@ -126,18 +118,10 @@ func TestConsentPageMetadataDocument(t *testing.T) {
 
 	ask := func(clientID, redirect string) string {
 		t.Helper()
-		res, err := e.Provider.Authorize(ctx, u.ID, url.Values{
+		return e.ask(t, u, url.Values{
 			"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect},
 			"scope": {"messages:read"}, "state": {"s"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		loc, err := url.Parse(res.Redirect)
-		if err != nil || loc.Path != "/consent" {
-			t.Fatalf("Authorize sent the browser to %q, want the consent page", res.Redirect)
-		}
-		return loc.Query().Get("consent_token")
 	}
 	host := func(id string) string { u, _ := url.Parse(id); return u.Host }
 
