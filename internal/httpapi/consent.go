@@ -23,6 +23,18 @@ type consentJSON struct {
 	RedirectURI     string      `json:"redirect_uri"`
 	Verified        bool        `json:"verified"`
 	RequestedScopes []scopeJSON `json:"requested_scopes"`
+	// GrantedScopes, present only when the user's grant for the client
+	// holds scopes already, is what the client can do before this
+	// request: a step-up request asks for more.
+	GrantedScopes []scopeJSON `json:"granted_scopes,omitempty"`
+}
+
+func scopesJSON(in []grantd.Scope) []scopeJSON {
+	out := make([]scopeJSON, len(in))
+	for i, sc := range in {
+		out[i] = scopeJSON{ID: sc.ID, Name: sc.Name, Description: sc.Description}
+	}
+	return out
 }
 
 // consentUser answers the signed-in user of a consent call, or a 401.
@@ -75,10 +87,6 @@ func (s *Server) consentDetails(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	scopes := make([]scopeJSON, len(v.RequestedScopes))
-	for i, sc := range v.RequestedScopes {
-		scopes[i] = scopeJSON{ID: sc.ID, Name: sc.Name, Description: sc.Description}
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": consentJSON{
 		ClientID:        v.ClientID,
 		Name:            v.Name,
@@ -87,6 +95,7 @@ func (s *Server) consentDetails(w http.ResponseWriter, r *http.Request) {
 		PolicyURI:       optional(v.PolicyURI),
 		RedirectURI:     v.RedirectURI,
 		Verified:        v.Verified,
-		RequestedScopes: scopes,
+		RequestedScopes: scopesJSON(v.RequestedScopes),
+		GrantedScopes:   scopesJSON(v.GrantedScopes),
 	}})
 }

@@ -80,3 +80,28 @@ func consentFor(t testing.TB, env *testEnv, key string, c grantd.Client, kv ...s
 	t.Helper()
 	return consentTokenOf(t, env, location(t, azDo(t, env, "GET", authorizePath(c, kv...), "", bearer(key)...)))
 }
+
+// TestConsentEndpointStepUp asks for more than the user's grant holds:
+// the answer names what the grant holds already in granted_scopes (absent
+// without a grant, as TestConsentEndpoint pins).
+func TestConsentEndpointStepUp(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, withIssuer(goldenIssuer))
+	alice := env.createUser(t, "alice@example.com")
+	aliceKey := env.createAPIKey(t, alice)
+	c, _ := codeFlowClient(t, env, alice)
+	env.createGrant(t, alice, c, "read")
+	tok := consentTokenOf(t, env, location(t, azDo(t, env, "GET", authorizePath(c, "scope", "write read"), "", bearer(aliceKey)...)))
+
+	rec := azDo(t, env, "GET", "/v2/oauth/consent/"+tok, "", bearer(aliceKey)...)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status = %d; body:\n%s", rec.Code, rec.Body)
+	}
+	want := `"requested_scopes":[` +
+		`{"id":"write","name":"Change your data","description":"Send messages and change settings."},` +
+		`{"id":"read","name":"Read your data","description":"See your numbers and messages."}],` +
+		`"granted_scopes":[{"id":"read","name":"Read your data","description":"See your numbers and messages."}]}}`
+	if got := rec.Body.String(); !strings.HasSuffix(got, want) {
+		t.Errorf("body =\n%s\nwant it to end\n%s", got, want)
+	}
+}

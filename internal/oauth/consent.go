@@ -18,6 +18,15 @@ type ConsentView struct {
 	ClientID, Name, LogoURI, TosURI, PolicyURI, RedirectURI string
 	Verified                                                bool
 	RequestedScopes                                         []grantd.Scope // id, name, description from the catalog
+	// GrantedScopes are the scopes the user's grant for the client holds
+	// already (none without a grant), described like RequestedScopes: a
+	// step-up request asks for more than these.
+	GrantedScopes []grantd.Scope
+	// Origin is how the client came to be (Client.OriginOf); for
+	// OriginMetadataDocument, ClientID is the document's https URL.
+	Origin grantd.ClientOrigin
+	// RedirectURIs are all the redirect URIs the client registers.
+	RedirectURIs []string
 }
 
 // maxConsentTokenLength bounds what is hashed and looked up; a real token
@@ -55,6 +64,13 @@ func (p *Provider) ConsentDetails(ctx context.Context, userID, consentToken stri
 	if err != nil {
 		return ConsentView{}, err
 	}
+	var granted []grantd.Scope
+	switch g, err := p.store.GetGrantByUserClient(ctx, userID, client.ID); {
+	case err == nil:
+		granted = p.catalog.Describe(g.Scopes)
+	case !errors.Is(err, grantd.ErrNotFound):
+		return ConsentView{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
+	}
 	return ConsentView{
 		ClientID:        client.ID,
 		Name:            client.DisplayName(),
@@ -64,6 +80,9 @@ func (p *Provider) ConsentDetails(ctx context.Context, userID, consentToken stri
 		RedirectURI:     redirect,
 		Verified:        client.Verified,
 		RequestedScopes: p.catalog.Describe(c.Scopes),
+		GrantedScopes:   granted,
+		Origin:          client.OriginOf(),
+		RedirectURIs:    slices.Clone(client.RedirectURIs),
 	}, nil
 }
 

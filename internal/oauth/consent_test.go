@@ -348,3 +348,35 @@ func TestDecideCrashLeavesNothingHalfDone(t *testing.T) {
 		})
 	}
 }
+
+// TestConsentDetailsStepUp asks for more than the user's grant holds: the
+// view names what the grant holds already, and only the user's own grant
+// for this client counts (another user's grant does not leak into it).
+func TestConsentDetailsStepUp(t *testing.T) {
+	t.Parallel()
+	e := newFlowEnv(t)
+	ctx := context.Background()
+	alice := e.user(t, "alice@example.com")
+	bob := e.user(t, "bob@example.com")
+	c := e.client(t)
+	approve(t, e, alice, authzQuery(c, "scope", "read", "prompt", "consent"))
+
+	got, err := e.p.ConsentDetails(ctx, alice, consentToken(t, e, mustAuthorize(t, e, alice, authzQuery(c, "scope", "read write", "prompt", "consent")).Redirect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.GrantedScopes) != 1 || got.GrantedScopes[0] != flowScopes[1] {
+		t.Errorf("GrantedScopes = %+v, want only %+v", got.GrantedScopes, flowScopes[1])
+	}
+	if got.Origin != grantd.OriginAPI || len(got.RedirectURIs) != len(c.RedirectURIs) {
+		t.Errorf("Origin %q, RedirectURIs %q; want api and %q", got.Origin, got.RedirectURIs, c.RedirectURIs)
+	}
+
+	other, err := e.p.ConsentDetails(ctx, bob, consentToken(t, e, mustAuthorize(t, e, bob, authzQuery(c, "scope", "read write", "prompt", "consent")).Redirect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(other.GrantedScopes) != 0 {
+		t.Errorf("bob's view shows alice's grant: %+v", other.GrantedScopes)
+	}
+}

@@ -27,9 +27,9 @@ const chromiumPath = "/usr/bin/chromium"
 // TestBrowser drives the pages in a real Chromium through the whole code
 // flow of a client built with golang.org/x/oauth2: sign in, consent, code
 // redeemed with PKCE; a denial; and a revocation on the connected apps
-// page that kills the refresh token. It also writes screenshots of the
-// pages, at a desktop and a phone size, to $GRANTD_TEST_ARTIFACTS (or a
-// temporary directory).
+// page that kills the refresh token; a step-up request shows what is new.
+// It also writes screenshots of the pages, at a desktop and a phone size,
+// to $GRANTD_TEST_ARTIFACTS (or a temporary directory).
 //
 // It is skipped when Chromium is missing, unless GRANTD_TEST_REQUIRE_BROWSER=1.
 func TestBrowser(t *testing.T) {
@@ -250,6 +250,37 @@ func TestBrowser(t *testing.T) {
 	checkAnswer(q, "state-2")
 	if q.Get("error") != "access_denied" || q.Get("code") != "" {
 		t.Errorf("after denial: %v, want error=access_denied and no code", q)
+	}
+
+	// A step-up request of a second app, which holds one scope: the page
+	// marks only the other as new (for the screenshot; left undecided).
+	beta, _ := e.client(t, u, "Beta Notes", cb.URL+"/callback")
+	betaAsk := func(scope string) string {
+		t.Helper()
+		return e.ask(t, u, url.Values{
+			"response_type": {"code"}, "client_id": {beta.ID}, "redirect_uri": {beta.RedirectURIs[0]},
+			"scope": {scope}, "state": {"s"}, "prompt": {"consent"},
+		})
+	}
+	if _, err := e.Provider.Decide(ctx, u.ID, betaAsk("messages:read"), true); err != nil {
+		t.Fatal(err)
+	}
+	do("open a step-up request",
+		chromedp.Navigate(e.URL+"/consent?consent_token="+url.QueryEscape(betaAsk("messages:read messages:send"))),
+		chromedp.WaitVisible(chromedp.CSS("ul.scopes.new")),
+	)
+	if got := text("ul.scopes.new"); got != "Send messages New Send messages in your name." {
+		t.Errorf("step-up page, new scopes: %q", got)
+	}
+	if got := text("ul.scopes.granted"); !strings.Contains(got, "Read your messages") {
+		t.Errorf("step-up page, scopes held: %q", got)
+	}
+	shoot("consent-stepup")
+	// Beta goes again, so that the connected apps page below is Acme's.
+	if g, err := e.Store.GetGrantByUserClient(ctx, u.ID, beta.ID); err != nil {
+		t.Fatal(err)
+	} else if err := e.Store.DeleteGrant(ctx, g.ID); err != nil {
+		t.Fatal(err)
 	}
 
 	// Run 3: sign out and in again through a request the grant covers: the

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/ratelimit"
 )
@@ -19,6 +20,49 @@ type consentData struct {
 	Host string
 	// Where explains Host for redirect URIs that are not a web site.
 	Where string
+	// Granted is what the app can do already and New what this request
+	// adds, set only for a step-up request: one that asks for more than
+	// the person's grant holds. Otherwise the page lists App.RequestedScopes.
+	Granted, New []grantd.Scope
+	// Identity is the host of a metadata-document client's client_id:
+	// the one part of its identity that grantd checked (the document
+	// was fetched from there). Empty for other clients.
+	Identity string
+	// DeviceOnly is set for a metadata-document client whose every
+	// redirect URI is on the person's own device (loopback or a
+	// private-use scheme): any app there may use the client_id, so
+	// Identity does not vouch for where the answer goes.
+	DeviceOnly bool
+}
+
+// newConsentData answers what the consent page shows about cv.
+func newConsentData(cv oauth.ConsentView, tok string) consentData {
+	d := consentData{App: cv, Logo: httpsLogo(cv.LogoURI), Token: tok}
+	d.Host, d.Where = redirectHost(cv.RedirectURI)
+	if len(cv.GrantedScopes) > 0 {
+		held := make(map[string]bool, len(cv.GrantedScopes))
+		for _, s := range cv.GrantedScopes {
+			held[s.ID] = true
+		}
+		for _, s := range cv.RequestedScopes {
+			if !held[s.ID] {
+				d.New = append(d.New, s)
+			}
+		}
+		if len(d.New) > 0 {
+			d.Granted = cv.GrantedScopes
+		}
+	}
+	if cv.Origin == grantd.OriginMetadataDocument {
+		d.Identity, _ = redirectHost(cv.ClientID)
+		d.DeviceOnly = len(cv.RedirectURIs) > 0
+		for _, uri := range cv.RedirectURIs {
+			if _, where := redirectHost(uri); where == "" {
+				d.DeviceOnly = false
+			}
+		}
+	}
+	return d
 }
 
 // consentHint is said on every page about a consent request that cannot
@@ -50,8 +94,7 @@ func (h *handler) consentPage(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, err, errorData{Heading: "This request can no longer be used", Hint: consentHint})
 		return
 	}
-	d := consentData{App: cv, Logo: httpsLogo(cv.LogoURI), Token: tok}
-	d.Host, d.Where = redirectHost(cv.RedirectURI)
+	d := newConsentData(cv, tok)
 	h.render(w, r, http.StatusOK, "consent.html", view{
 		Title: "Allow " + cv.Name + "?",
 		User:  &a.User,

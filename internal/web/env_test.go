@@ -95,10 +95,17 @@ func (e *env) client(t testing.TB, owner grantd.User, name, redirectURI string) 
 // the consent token it leads to.
 func (e *env) consentToken(t testing.TB, u grantd.User, c grantd.Client, state string) string {
 	t.Helper()
-	res, err := e.Provider.Authorize(context.Background(), u.ID, url.Values{
+	return e.ask(t, u, url.Values{
 		"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {c.RedirectURIs[0]},
 		"scope": {"messages:read messages:send"}, "state": {state}, "prompt": {"consent"},
 	})
+}
+
+// ask sends the authorization request q for the user and answers the
+// consent token it leads to.
+func (e *env) ask(t testing.TB, u grantd.User, q url.Values) string {
+	t.Helper()
+	res, err := e.Provider.Authorize(context.Background(), u.ID, q)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,14 @@ func TestPagesGolden(t *testing.T) {
 			},
 			Logo: "https://acme.example/logo.png", Token: "grantd_consent_x", Host: "app.acme.example",
 		}}},
+		// A step-up request of a metadata-document client whose only
+		// redirect is on the person's device.
+		{"consent_stepup.golden", "consent.html", view{Title: "Allow Agent?", User: user, CSRF: "csrf-token", Data: newConsentData(oauth.ConsentView{
+			ClientID: "https://agent.example/client.json", Name: "Agent", RedirectURI: "http://127.0.0.1:7777/cb",
+			RequestedScopes: []grantd.Scope{{ID: "a", Name: "Read", Description: "Read things"}, {ID: "b", Name: "Write", Description: "Write things"}},
+			GrantedScopes:   []grantd.Scope{{ID: "a", Name: "Read", Description: "Read things"}},
+			Origin:          grantd.OriginMetadataDocument, RedirectURIs: []string{"http://127.0.0.1:7777/cb"},
+		}, "grantd_consent_x")}},
 		{"apps.golden", "apps.html", view{Title: "Connected apps", User: user, CSRF: "csrf-token", Nav: "apps", Notice: "Access removed.", Data: appsData{
 			Apps:  []appRow{{GrantID: "g1", Name: "Acme", Scopes: []grantd.Scope{{ID: "a", Name: "Read", Description: "Read things"}}, Created: created, LastUsed: &created}},
 			Pager: newPager("/apps", 2, 45),
@@ -175,4 +184,37 @@ func FuzzCSPSource(f *testing.F) {
 			t.Fatalf("cspSource(%q) = %q", in, got)
 		}
 	})
+}
+
+// TestNewConsentData pins what the consent page is told: only scopes the
+// grant lacks are new, and the device-only warning is for
+// metadata-document clients whose every redirect is on the device.
+func TestNewConsentData(t *testing.T) {
+	read := grantd.Scope{ID: "read", Name: "Read"}
+	write := grantd.Scope{ID: "write", Name: "Write"}
+	doc := "https://agent.example:8443/client.json"
+	tests := []struct {
+		name         string
+		cv           oauth.ConsentView
+		granted, new []grantd.Scope
+		identity     string
+		deviceOnly   bool
+	}{
+		{"first request", oauth.ConsentView{RequestedScopes: []grantd.Scope{read, write}}, nil, nil, "", false},
+		{"step-up", oauth.ConsentView{RequestedScopes: []grantd.Scope{read, write}, GrantedScopes: []grantd.Scope{read}}, []grantd.Scope{read}, []grantd.Scope{write}, "", false},
+		{"nothing new", oauth.ConsentView{RequestedScopes: []grantd.Scope{read}, GrantedScopes: []grantd.Scope{read, write}}, nil, nil, "", false},
+		{"document, web redirect", oauth.ConsentView{ClientID: doc, Origin: grantd.OriginMetadataDocument, RedirectURIs: []string{"https://agent.example/cb"}}, nil, nil, "agent.example:8443", false},
+		{"document, loopback and web", oauth.ConsentView{ClientID: doc, Origin: grantd.OriginMetadataDocument, RedirectURIs: []string{"http://127.0.0.1/cb", "https://agent.example/cb"}}, nil, nil, "agent.example:8443", false},
+		{"document, loopback and private-use", oauth.ConsentView{ClientID: doc, Origin: grantd.OriginMetadataDocument, RedirectURIs: []string{"http://[::1]:9/cb", "com.agent.app:/cb"}}, nil, nil, "agent.example:8443", true},
+		{"document, https loopback", oauth.ConsentView{ClientID: doc, Origin: grantd.OriginMetadataDocument, RedirectURIs: []string{"https://localhost/cb"}}, nil, nil, "agent.example:8443", true},
+		{"registered client on loopback", oauth.ConsentView{ClientID: "abc", Origin: grantd.OriginRegistration, RedirectURIs: []string{"http://127.0.0.1/cb"}}, nil, nil, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newConsentData(tt.cv, "tok")
+			if !slices.Equal(d.Granted, tt.granted) || !slices.Equal(d.New, tt.new) || d.Identity != tt.identity || d.DeviceOnly != tt.deviceOnly {
+				t.Errorf("granted %v new %v identity %q deviceOnly %v; want %v %v %q %v", d.Granted, d.New, d.Identity, d.DeviceOnly, tt.granted, tt.new, tt.identity, tt.deviceOnly)
+			}
+		})
+	}
 }
