@@ -324,6 +324,11 @@ func (p *Provider) parseAuthRequest(c grantd.Client, q url.Values) (authRequest,
 			return req, grantd.E(grantd.CodeInvalidTarget, "resource is not a resource of this server")
 		}
 		req.resource = r
+		scopes, err := p.resourceScopes(r, req.scopes, get("scope") != "")
+		if err != nil {
+			return req, err.(*grantd.Error) // resourceScopes answers only grantd.E
+		}
+		req.scopes = scopes
 	}
 
 	if _, ok := q["prompt"]; ok {

@@ -26,6 +26,9 @@ func (p *Provider) clientCredentials(c grantd.Client, req TokenRequest) (TokenRe
 	if err != nil {
 		return TokenResponse{}, err
 	}
+	if scopes, err = p.resourceScopes(aud, scopes, req.Scope != ""); err != nil {
+		return TokenResponse{}, err
+	}
 	scope := joinScopes(scopes)
 	at, err := p.sign(p.now(), accessToken{subject: c.ID, clientID: c.ID, audience: aud, scope: scope})
 	if err != nil {

@@ -221,6 +221,9 @@ func (p *Provider) refreshRequest(c grantd.Client, old grantd.RefreshToken, req 
 	if err != nil {
 		return "", nil, err
 	}
+	if scopes, err = p.resourceScopes(aud, scopes, req.Scope != ""); err != nil {
+		return "", nil, err
+	}
 	return aud, scopes, nil
 }
 

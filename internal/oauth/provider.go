@@ -23,6 +23,9 @@ type Config struct {
 	// Resources are the RFC 8707 resource identifiers tokens may be issued
 	// for. The issuer and {issuer}/v2 are always added.
 	Resources []string
+	// Registry holds the named resources of the operator's resources
+	// file, before Resources (which get no name and accept every scope).
+	Registry []Resource
 	// ConsentURL is where authorize sends the user to decide; empty means
 	// the built-in page {issuer}/consent.
 	ConsentURL string
@@ -107,7 +110,12 @@ func NewProvider(d Deps) (*Provider, error) {
 	default:
 		return nil, grantd.E(grantd.CodeInvalidRequest, "registration policy %q is not open, api_key or disabled", cfg.Registration)
 	}
-	rs, bad, ok := NewResources(append([]string{cfg.Issuer, cfg.Issuer + "/v2"}, cfg.Resources...))
+	all := []Resource{{ID: cfg.Issuer}, {ID: cfg.Issuer + "/v2"}}
+	all = append(all, cfg.Registry...)
+	for _, r := range cfg.Resources {
+		all = append(all, Resource{ID: r})
+	}
+	rs, bad, ok := NewResources(all)
 	if !ok {
 		return nil, grantd.E(grantd.CodeInvalidRequest, "resource %q must be an absolute URI without a fragment", bad)
 	}

@@ -3,6 +3,7 @@ package oauth
 import (
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -161,41 +162,95 @@ func removeDotSegments(in string) string {
 	return out
 }
 
-// Resources is the set of resource identifiers tokens may be issued for.
-// Each is kept as configured (that string becomes the token's aud) and
-// matched by normal form.
-type Resources struct {
-	byNorm map[string]string
-	list   []string
+// Resource is one protected resource of the registry.
+type Resource struct {
+	// ID is the identifier as configured; it becomes a token's aud.
+	ID string
+	// Name is shown on the consent page; "" for none.
+	Name string
+	// Scopes are the scopes the resource accepts; nil accepts every scope.
+	Scopes []string
+	// TrailingSlashEquivalent makes "http://h/mcp" and "http://h/mcp/"
+	// the same resource.
+	TrailingSlashEquivalent bool
 }
 
-// NewResources makes the set; it answers false for a value that is not an
-// absolute URI.
-func NewResources(values []string) (*Resources, string, bool) {
-	rs := &Resources{byNorm: map[string]string{}}
+// Accepts reports whether a token for the resource may carry scope s.
+func (r Resource) Accepts(s string) bool {
+	return r.Scopes == nil || slices.Contains(r.Scopes, s)
+}
+
+// Resources is the registry of resources tokens may be issued for. Each
+// is kept as configured (its ID becomes the token's aud) and matched by
+// normal form.
+type Resources struct {
+	byNorm map[string]int
+	list   []Resource
+}
+
+// NewResources makes the registry; it answers false, with the value, for
+// an identifier that is not an absolute URI. Of two entries of one normal
+// form the first is kept.
+func NewResources(values []Resource) (*Resources, string, bool) {
+	rs := &Resources{byNorm: map[string]int{}}
 	for _, v := range values {
-		n, ok := NormalizeResource(v)
+		n, ok := NormalizeResource(v.ID)
 		if !ok {
-			return nil, v, false
+			return nil, v.ID, false
 		}
 		if _, dup := rs.byNorm[n]; dup {
 			continue
 		}
-		rs.byNorm[n] = v
+		rs.byNorm[n] = len(rs.list)
+		if v.TrailingSlashEquivalent {
+			if alt, ok := slashTwin(n); ok {
+				if _, taken := rs.byNorm[alt]; !taken {
+					rs.byNorm[alt] = len(rs.list)
+				}
+			}
+		}
 		rs.list = append(rs.list, v)
 	}
 	return rs, "", true
 }
 
-// Match answers the configured identifier a requested resource names.
-func (rs *Resources) Match(requested string) (string, bool) {
-	n, ok := NormalizeResource(requested)
-	if !ok {
+// slashTwin answers the normal form that differs from n only by a
+// trailing slash of its path: none for a root path or one with a query.
+func slashTwin(n string) (string, bool) {
+	rest := n[strings.Index(n, "://")+3:]
+	if strings.Contains(n, "?") || !strings.Contains(rest, "/") || strings.HasSuffix(rest, "/") && strings.Count(rest, "/") == 1 {
 		return "", false
 	}
-	v, ok := rs.byNorm[n]
-	return v, ok
+	if strings.HasSuffix(n, "/") {
+		return strings.TrimSuffix(n, "/"), true
+	}
+	return n + "/", true
+}
+
+// Match answers the configured identifier a requested resource names.
+func (rs *Resources) Match(requested string) (string, bool) {
+	r, ok := rs.Lookup(requested)
+	return r.ID, ok
+}
+
+// Lookup answers the resource a requested identifier names.
+func (rs *Resources) Lookup(requested string) (Resource, bool) {
+	n, ok := NormalizeResource(requested)
+	if !ok {
+		return Resource{}, false
+	}
+	i, ok := rs.byNorm[n]
+	if !ok {
+		return Resource{}, false
+	}
+	return rs.list[i], true
 }
 
 // List answers the configured identifiers in order.
-func (rs *Resources) List() []string { return append([]string(nil), rs.list...) }
+func (rs *Resources) List() []string {
+	out := make([]string, len(rs.list))
+	for i, r := range rs.list {
+		out[i] = r.ID
+	}
+	return out
+}

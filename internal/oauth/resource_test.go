@@ -46,7 +46,7 @@ func TestNormalizeResource(t *testing.T) {
 
 func TestResourcesMatch(t *testing.T) {
 	t.Parallel()
-	rs, _, ok := NewResources([]string{"http://127.0.0.1:8080", "http://127.0.0.1:8080/v2"})
+	rs, _, ok := NewResources([]Resource{{ID: "http://127.0.0.1:8080"}, {ID: "http://127.0.0.1:8080/v2"}})
 	if !ok {
 		t.Fatal("NewResources refused the defaults")
 	}
@@ -58,6 +58,40 @@ func TestResourcesMatch(t *testing.T) {
 		{"http://127.0.0.1:8080/x/../v2", "http://127.0.0.1:8080/v2"},
 		{"http://127.0.0.1:8080/v2/", ""},
 		{"http://127.0.0.1:8080/v2%2F", ""},
+	} {
+		got, ok := rs.Match(tc.requested)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("Match(%q) = %q, %v; want %q", tc.requested, got, ok, tc.want)
+		}
+	}
+}
+
+// TestResourcesTrailingSlash: a resource marked trailing_slash_equivalent
+// is matched with or without the slash, and answered as written; one not
+// marked is matched only as written (after normalisation).
+func TestResourcesTrailingSlash(t *testing.T) {
+	t.Parallel()
+	rs, _, ok := NewResources([]Resource{
+		{ID: "http://127.0.0.1:8090/mcp", TrailingSlashEquivalent: true},
+		{ID: "http://127.0.0.1:8091/mcp/", TrailingSlashEquivalent: true},
+		{ID: "http://127.0.0.1:8092/mcp"},
+		{ID: "http://127.0.0.1:8093/", TrailingSlashEquivalent: true},
+	})
+	if !ok {
+		t.Fatal("NewResources refused the resources")
+	}
+	for _, tc := range []struct {
+		requested, want string
+	}{
+		{"http://127.0.0.1:8090/mcp", "http://127.0.0.1:8090/mcp"},
+		{"http://127.0.0.1:8090/mcp/", "http://127.0.0.1:8090/mcp"},
+		{"http://127.0.0.1:8090/MCP/", ""},
+		{"http://127.0.0.1:8090/mcp//", ""},
+		{"http://127.0.0.1:8091/mcp", "http://127.0.0.1:8091/mcp/"},
+		{"http://127.0.0.1:8091/mcp/", "http://127.0.0.1:8091/mcp/"},
+		{"http://127.0.0.1:8092/mcp", "http://127.0.0.1:8092/mcp"},
+		{"http://127.0.0.1:8092/mcp/", ""},
+		{"http://127.0.0.1:8093", "http://127.0.0.1:8093/"},
 	} {
 		got, ok := rs.Match(tc.requested)
 		if got != tc.want || ok != (tc.want != "") {

@@ -202,3 +202,26 @@ func storeErr(err error, notFound string) error {
 	}
 	return grantd.Wrap(grantd.CodeServerError, err, "internal error")
 }
+
+// resourceScopes answers the scopes of a token for the resource aud: a
+// scope the resource does not accept is invalid_scope when the client
+// asked for it by name (asked), and dropped when it came by default.
+func (p *Provider) resourceScopes(aud string, scopes []string, asked bool) ([]string, error) {
+	r, ok := p.resources.Lookup(aud)
+	if !ok || r.Scopes == nil {
+		return scopes, nil
+	}
+	var out []string
+	for _, s := range scopes {
+		switch {
+		case r.Accepts(s):
+			out = append(out, s)
+		case asked:
+			return nil, grantd.E(grantd.CodeInvalidScope, "scope %s is not accepted by resource %s", token.Echo(s), token.Echo(r.ID))
+		}
+	}
+	if len(out) == 0 {
+		return nil, grantd.E(grantd.CodeInvalidScope, "this application is allowed no scope that resource %s accepts", token.Echo(r.ID))
+	}
+	return out, nil
+}
