@@ -27,6 +27,10 @@ type ConsentView struct {
 	Origin grantd.ClientOrigin
 	// RedirectURIs are all the redirect URIs the client registers.
 	RedirectURIs []string
+	// Resource is the resource the request names ("" for none, which
+	// means the issuer) and ResourceName its display name from the
+	// registry ("" when it has none).
+	Resource, ResourceName string
 }
 
 // maxConsentTokenLength bounds what is hashed and looked up; a real token
@@ -71,7 +75,13 @@ func (p *Provider) ConsentDetails(ctx context.Context, userID, consentToken stri
 	case !errors.Is(err, grantd.ErrNotFound):
 		return ConsentView{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
+	var resourceName string
+	if r, ok := p.resources.Lookup(c.Resource); c.Resource != "" && ok {
+		resourceName = r.Name
+	}
 	return ConsentView{
+		Resource:        c.Resource,
+		ResourceName:    resourceName,
 		ClientID:        client.ID,
 		Name:            client.DisplayName(),
 		LogoURI:         client.LogoURI,
