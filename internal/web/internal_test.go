@@ -87,6 +87,27 @@ func TestPagesGolden(t *testing.T) {
 	}
 }
 
+// TestConsentResourceName: a request naming a resource that has a display
+// name shows that name (escaped) on the consent page.
+func TestConsentResourceName(t *testing.T) {
+	t.Parallel()
+	pg, err := loadPages("v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handler{pages: pg, log: slog.New(slog.DiscardHandler)}
+	rec := httptest.NewRecorder()
+	v := view{Title: "Allow Acme?", User: &grantd.User{Email: "ada@example.com"}, CSRF: "csrf-token", Data: newConsentData(oauth.ConsentView{
+		ClientID: "abc", Name: "Acme", RedirectURI: "https://app.acme.example/cb",
+		Resource: "https://mcp.example/mcp", ResourceName: "Acme <MCP> server",
+		RequestedScopes: []grantd.Scope{{ID: "mcp:tools", Name: "Use tools"}},
+	}, "grantd_consent_x")}
+	h.render(rec, httptest.NewRequest("GET", "/", nil), http.StatusOK, "consent.html", v)
+	if body := rec.Body.String(); !strings.Contains(body, `This request is for <strong>Acme &lt;MCP&gt; server</strong>.`) {
+		t.Errorf("consent page does not name the resource:\n%s", body)
+	}
+}
+
 func TestSafeReturnTo(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{
