@@ -47,6 +47,7 @@ type dbFlags struct {
 	refreshGrace    time.Duration
 	signingAlg      string
 	scopesFile      string
+	resourcesFile   string
 	logLevel        string
 	keyReload       time.Duration
 	shutdownTimeout time.Duration
@@ -203,6 +204,7 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.StringVar(&f.registration, "registration", a.env("GRANTD_REGISTRATION", "open"), "dynamic client registration: open, api_key or disabled (env GRANTD_REGISTRATION)")
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", a.envDuration(f, "refresh-token-ttl", "GRANTD_REFRESH_TOKEN_TTL", 30*24*time.Hour), "refresh token lifetime (env GRANTD_REFRESH_TOKEN_TTL)")
 	fs.DurationVar(&f.refreshGrace, "refresh-grace", a.envDuration(f, "refresh-grace", "GRANTD_REFRESH_GRACE", defaultRefreshGrace), "how long after a rotation the same client may retry it with the rotated-out refresh token and get the same answer again, at most 1m; 0 turns the grace off (env GRANTD_REFRESH_GRACE)")
+	fs.StringVar(&f.resourcesFile, "resources-file", a.env("GRANTD_RESOURCES_FILE", ""), "JSON resource registry: [{\"id\",\"name\",\"scopes\",\"trailing_slash_equivalent\"}]; merged with --resource (env GRANTD_RESOURCES_FILE)")
 	fs.StringVar(&f.scopesFile, "scopes-file", a.env("GRANTD_SCOPES_FILE", ""), "JSON scope catalog: [{\"id\",\"name\",\"description\",\"sensitive\"}]; sensitive scopes (admin always) are never given to clients without an owner (env GRANTD_SCOPES_FILE)")
 	fs.BoolVar(&f.clientMetadataLoopback, "client-metadata-allow-loopback", a.envBool(f, "client-metadata-allow-loopback", "GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK"), "for development and tests: accept client ID metadata documents at http(s)://127.0.0.1:PORT/… and localhost (env GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK)")
 	fs.StringVar(&f.clientMetadataDomains, "client-metadata-domains", a.env("GRANTD_CLIENT_METADATA_DOMAINS", ""), "hosts whose client ID metadata documents are accepted, comma separated: app.example.com, *.example.com, !denied.example.com; default every public host (env GRANTD_CLIENT_METADATA_DOMAINS)")

@@ -117,6 +117,10 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 	if err != nil {
 		return fail(err)
 	}
+	registry, err := loadResources(f.resourcesFile, catalog)
+	if err != nil {
+		return fail(err)
+	}
 	// Checked again by app.New; here so that a typo stops the server
 	// before it opens the database.
 	switch f.registration {
@@ -169,6 +173,7 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 	cfg := grantdapp.Config{
 		Engine: oauth.Config{
 			Resources:       f.resources,
+			Registry:        registry,
 			ConsentURL:      f.consentURL,
 			Registration:    f.registration,
 			RegistrationCap: f.registrationCap,
