@@ -75,3 +75,24 @@ func loadResources(path string, catalog *grantd.Catalog) ([]oauth.Resource, erro
 	}
 	return out, nil
 }
+
+// checkBuiltInResources refuses an entry of the resources file that
+// names the issuer or {issuer}/v2: those are built in and accept every
+// scope, so the entry would be ignored without a word.
+func checkBuiltInResources(issuer string, registry []oauth.Resource) error {
+	builtIn := []string{issuer, issuer + "/v2"}
+	known, _, ok := oauth.NewResources([]oauth.Resource{{ID: builtIn[0]}, {ID: builtIn[1]}})
+	if !ok {
+		return nil // the issuer is checked, and refused, elsewhere
+	}
+	for _, r := range registry {
+		this, _, _ := oauth.NewResources([]oauth.Resource{r})
+		_, a := known.Match(r.ID)
+		_, b := this.Match(builtIn[0])
+		_, c := this.Match(builtIn[1])
+		if a || b || c {
+			return fmt.Errorf("%s: %s is built in (the issuer or {issuer}/v2, accepting every scope); leave it out of the file", resourcesSetting, r.ID)
+		}
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/oauth"
 )
 
 // TestLoadResources: the resources file is read strictly; anything that
@@ -86,5 +87,25 @@ func TestServeRefusesBadResourcesFile(t *testing.T) {
 		env(map[string]string{"GRANTD_RESOURCES_FILE": bad}), strings.NewReader(""), &out, &errb)
 	if code == 0 || !strings.Contains(errb.String(), "GRANTD_RESOURCES_FILE") || !strings.Contains(errb.String(), "nmae") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestCheckBuiltInResources: an entry naming the issuer or {issuer}/v2,
+// in any spelling or through its slash rule, would be ignored (those
+// accept every scope), so it stops serve instead.
+func TestCheckBuiltInResources(t *testing.T) {
+	t.Parallel()
+	const iss = "https://auth.example.com"
+	for _, r := range []oauth.Resource{
+		{ID: "https://AUTH.example.com:443/"},
+		{ID: "https://auth.example.com/v2"},
+		{ID: "https://auth.example.com/v2/", TrailingSlashEquivalent: true},
+	} {
+		if err := checkBuiltInResources(iss, []oauth.Resource{r}); err == nil || !strings.Contains(err.Error(), "--resources-file") {
+			t.Errorf("%+v: err = %v, want one naming --resources-file", r, err)
+		}
+	}
+	if err := checkBuiltInResources(iss, []oauth.Resource{{ID: "https://auth.example.com/v2/"}, {ID: "https://mcp.example.com/"}}); err != nil {
+		t.Errorf("other resources: %v", err)
 	}
 }

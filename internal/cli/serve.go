@@ -57,6 +57,10 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 		issuer = "http://" + ln.Addr().String()
 	}
 	cfg.Engine.Issuer = issuer
+	if err := checkBuiltInResources(issuer, cfg.Engine.Registry); err != nil {
+		ln.Close()
+		return err
+	}
 	server, err := grantdapp.New(cfg)
 	if err != nil {
 		ln.Close()
