@@ -12,6 +12,16 @@ import (
 	"time"
 )
 
+// writeFile writes body to dir/name and answers the path.
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestLoadCatalog: the scopes file marks scopes sensitive; admin always
 // is; and a file that would quietly hand a scope to every client
 // registered without an owner (a misspelt "sensitive", "sensitive": false
@@ -19,13 +29,7 @@ import (
 func TestLoadCatalog(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return writeFile(t, dir, name, body) }
 
 	c, err := loadCatalog(write("ok.json", `[
 		{"id": "admin", "name": "Administer"},

@@ -18,13 +18,7 @@ import (
 func TestLoadResources(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return writeFile(t, dir, name, body) }
 	cat, err := grantd.NewCatalog([]grantd.Scope{{ID: "admin"}, {ID: "mcp:tools"}, {ID: "read"}})
 	if err != nil {
 		t.Fatal(err)
