@@ -217,11 +217,11 @@ func (p *Provider) resourceScopes(aud string, scopes []string, asked bool) ([]st
 		case r.Accepts(s):
 			out = append(out, s)
 		case asked:
-			return nil, grantd.E(grantd.CodeInvalidScope, "scope %s is not accepted by resource %s", token.Echo(s), token.Echo(r.ID))
+			return nil, grantd.E(grantd.CodeInvalidScope, "scope %s is not accepted by the resource", token.Echo(s))
 		}
 	}
 	if len(out) == 0 {
-		return nil, grantd.E(grantd.CodeInvalidScope, "this application is allowed no scope that resource %s accepts", token.Echo(r.ID))
+		return nil, grantd.E(grantd.CodeInvalidScope, "this application is allowed no scope that the resource accepts")
 	}
 	return out, nil
 }
