@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/google/uuid"
@@ -147,13 +146,12 @@ func (a *app) keysCmd() *cobra.Command {
 					return err
 				}
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tRETIRED\tPUBLISHED UNTIL")
+			rows := make([][]string, 0, len(keys))
 			for _, k := range keys {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State,
-					fmtTime(k.CreatedAt), fmtTime(k.ActiveAt), fmtTime(k.RetiredAt), fmtTime(k.ExpiresAt))
+				rows = append(rows, []string{k.ID, k.Algorithm, string(k.State),
+					fmtTime(k.CreatedAt), fmtTime(k.ActiveAt), fmtTime(k.RetiredAt), fmtTime(k.ExpiresAt)})
 			}
-			return tw.Flush()
+			return table(a.stdout, []string{"KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "RETIRED", "PUBLISHED UNTIL"}, rows)
 		},
 	}
 	a.addDBFlags(list, &lf)

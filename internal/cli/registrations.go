@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,8 +29,7 @@ func (a *app) registrationsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CLIENT ID\tNAME\tOWNER\tCREATED\tOBTAINED A TOKEN")
+			rows := make([][]string, 0, len(cs))
 			for _, c := range cs {
 				owner, used := c.UserID, "no"
 				if owner == "" {
@@ -40,9 +38,9 @@ func (a *app) registrationsCmd() *cobra.Command {
 				if c.ObtainedToken {
 					used = "yes"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, oneLine(c.DisplayName()), owner, fmtTime(c.CreatedAt), used)
+				rows = append(rows, []string{c.ID, oneLine(c.DisplayName()), owner, fmtTime(c.CreatedAt), used})
 			}
-			return tw.Flush()
+			return table(a.stdout, []string{"CLIENT ID", "NAME", "OWNER", "CREATED", "OBTAINED A TOKEN"}, rows)
 		},
 	}
 	a.addDBFlags(list, &lf)
