@@ -288,11 +288,11 @@ func parseRateLimit(s string) (ratelimit.Rate, error) {
 	}
 	burst, err := strconv.Atoi(n)
 	if err != nil || burst < 1 {
-		return ratelimit.Rate{}, errors.New("N must be a whole number, 1 or more")
+		return ratelimit.Rate{}, errors.New("the count before / must be a whole number, 1 or more")
 	}
 	d, err := time.ParseDuration(per)
 	if err != nil || d <= 0 {
-		return ratelimit.Rate{}, errors.New("DURATION must be a positive duration such as 1m")
+		return ratelimit.Rate{}, errors.New("the period after / must be a positive duration such as 1m")
 	}
 	every := d / time.Duration(burst)
 	if every < time.Microsecond {
