@@ -270,3 +270,33 @@ func eventually(t *testing.T, what string, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// BenchmarkTake: one Take on a key that has attempts left, in memory and
+// in Redis (one round trip to the shared test Redis, on loopback).
+func BenchmarkTake(b *testing.B) {
+	ctx := context.Background()
+	rt := Rate{Burst: 1 << 30, Every: time.Nanosecond}
+	b.Run("memory", func(b *testing.B) {
+		l := NewMemory(nil, 0).Limiter("bench", rt)
+		for b.Loop() {
+			l.Take(ctx, "k")
+		}
+	})
+	b.Run("redis", func(b *testing.B) {
+		url, prefix := redistest.Shared(b)
+		r, err := NewRedis(RedisConfig{URL: url, Prefix: prefix, Timeout: 5 * time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer r.Close()
+		l := r.Limiter("bench", rt)
+		for b.Loop() {
+			if d := l.Take(ctx, "k"); !d.Allowed {
+				b.Fatal("refused")
+			}
+		}
+		if r.Mode() != ModeRedis {
+			b.Fatal("fell back")
+		}
+	})
+}
