@@ -15,20 +15,21 @@ import (
 
 // Server holds the dependencies of every handler.
 type Server struct {
-	oauth  Engine
-	cfg    oauth.Config
-	log    *slog.Logger
-	now    func() time.Time
-	mux    *http.ServeMux
-	web    http.Handler
-	limits limits
+	oauth   Engine
+	cfg     oauth.Config
+	log     *slog.Logger
+	now     func() time.Time
+	mux     *http.ServeMux
+	web     http.Handler
+	limits  limits
+	handler http.Handler // the middleware and the guard around mux, built once
+	ready   *readiness
+	table   []Route // what routes registered, for Routes
+
 	// limitsFrom makes limits (WithLimits); managementRate is the rate of
 	// the management limit (WithManagementLimit).
 	limitsFrom     ratelimit.Limits
 	managementRate ratelimit.Rate
-	handler        http.Handler // the middleware and the guard around mux, built once
-	ready          *readiness
-	table          []Route // what routes registered, for Routes
 
 	crossOrigin *http.CrossOriginProtection // judges requests whose credential is the session cookie
 	errorPages  ErrorPages                  // renders the HTML error pages; nil answers them as JSON
