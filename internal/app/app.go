@@ -72,6 +72,12 @@ type Config struct {
 	// give limits that never refuse); in memory on the engine's clock
 	// when nil.
 	Limits ratelimit.Limits
+	// ManagementLimit is the rate of management API requests per caller
+	// (--management-rate-limit); ratelimit.Management's when zero.
+	ManagementLimit ratelimit.Rate
+	// RateLimited, when set, is called with the limit's name each time a
+	// limit refuses (ratelimit.Observe), for metrics.
+	RateLimited func(limit string)
 	// ServePages, when set, decides what the API serves as the people's
 	// pages: it is given the pages New built and answers the handler to
 	// mount, nil for none (tests of the API alone, or a stand-in).
@@ -148,6 +154,7 @@ func New(cfg Config) (*App, error) {
 	if limits == nil {
 		limits = ratelimit.NewMemory(provider.Now, 0)
 	}
+	limits = ratelimit.Observe(limits, cfg.RateLimited)
 	crossOrigin := cfg.CrossOrigin
 	if crossOrigin == nil {
 		crossOrigin = http.NewCrossOriginProtection()
@@ -163,7 +170,7 @@ func New(cfg Config) (*App, error) {
 	if cfg.ServePages != nil {
 		served = cfg.ServePages(pages)
 	}
-	api := httpapi.NewServer(provider, served, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}), httpapi.WithCORSOrigins(cfg.CORSOrigins))
+	api := httpapi.NewServer(provider, served, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}), httpapi.WithCORSOrigins(cfg.CORSOrigins), httpapi.WithManagementLimit(cfg.ManagementLimit))
 	a := &App{
 		Handler: api, Provider: provider, Routes: api.Routes(),
 		store: cfg.Store, keys: cfg.Keys, log: log, now: now,

@@ -57,6 +57,11 @@ type Options struct {
 	// Limits are the failure limits of both adapters; the server's own
 	// (in memory) when nil.
 	Limits ratelimit.Limits
+	// ManagementLimit is the rate of management requests per caller
+	// (--management-rate-limit); the default when zero.
+	ManagementLimit ratelimit.Rate
+	// RateLimited hears each refusal of a limit (app.Config.RateLimited).
+	RateLimited func(limit string)
 	// WrapStore is put between the engine and the store (to count or
 	// fail calls); Server.Store stays the store itself.
 	WrapStore func(grantd.Store) grantd.Store
@@ -131,6 +136,7 @@ func New(t testing.TB, o Options) *Server {
 	ac := app.Config{
 		Engine: cfg, Store: seen, Keys: keys, Catalog: testenv.Catalog(t, scopes),
 		Logger: o.Logger, Now: now, CrossOrigin: o.CrossOrigin, Limits: o.Limits, CORSOrigins: o.CORSOrigins,
+		ManagementLimit: o.ManagementLimit, RateLimited: o.RateLimited,
 		Pages: web.Deps{PasswordParams: PasswordParams},
 	}
 	switch {

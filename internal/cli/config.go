@@ -20,6 +20,7 @@ import (
 	grantdapp "github.com/grantd/grantd/internal/app"
 	"github.com/grantd/grantd/internal/cimd"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/store/deadline"
 	"github.com/grantd/grantd/internal/store/postgres"
 	"github.com/grantd/grantd/internal/store/sqlite"
@@ -57,6 +58,14 @@ type dbFlags struct {
 	clientMetadataLoopback bool
 	clientMetadataDomains  string
 	clientMetadataPolicy   *cimd.Domains
+
+	// Rate limits: Redis shared by every node (--redis), its per-call
+	// timeout, and the management limit as given and as parsed.
+	redisURL            string
+	redisPrefix         string
+	redisTimeout        time.Duration
+	managementRateLimit string
+	managementRate      ratelimit.Rate
 
 	dbTimeout    time.Duration
 	dbTimeoutEnv string                            // GRANTD_DB_TIMEOUT as given, checked by checkDBTimeout
@@ -209,6 +218,10 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.BoolVar(&f.clientMetadataLoopback, "client-metadata-allow-loopback", a.envBool(f, "client-metadata-allow-loopback", "GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK"), "for development and tests: accept client ID metadata documents at http(s)://127.0.0.1:PORT/… and localhost (env GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK)")
 	fs.StringVar(&f.clientMetadataDomains, "client-metadata-domains", a.env("GRANTD_CLIENT_METADATA_DOMAINS", ""), "hosts whose client ID metadata documents are accepted, comma separated: app.example.com, *.example.com, !denied.example.com; default every public host (env GRANTD_CLIENT_METADATA_DOMAINS)")
 	fs.DurationVar(&f.keyReload, "key-reload", a.envDuration(f, "key-reload", "GRANTD_KEY_RELOAD", 30*time.Second), "how often to reload signing keys from the database (env GRANTD_KEY_RELOAD)")
+	fs.StringVar(&f.redisURL, "redis", a.env("GRANTD_REDIS", ""), "Redis that holds the rate limits, shared by every node: redis://[user:password@]host:port[/db], rediss://… or unix:///path; default per node, in memory (env GRANTD_REDIS)")
+	fs.StringVar(&f.redisPrefix, "redis-prefix", a.env("GRANTD_REDIS_PREFIX", ratelimit.DefaultRedisPrefix), "start of every key the rate limits write in Redis; nodes that share limits share it (env GRANTD_REDIS_PREFIX)")
+	fs.DurationVar(&f.redisTimeout, "redis-timeout", a.envDuration(f, "redis-timeout", "GRANTD_REDIS_TIMEOUT", ratelimit.DefaultRedisTimeout), "deadline of each rate-limit call to Redis; past it, or while Redis is down, the node's own limits answer (env GRANTD_REDIS_TIMEOUT)")
+	fs.StringVar(&f.managementRateLimit, "management-rate-limit", a.env("GRANTD_MANAGEMENT_RATE_LIMIT", defaultManagementRateLimit), "management API requests per caller (API key, or the client of an admin token): N/DURATION, a burst of N and N more every DURATION (env GRANTD_MANAGEMENT_RATE_LIMIT)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", a.envDuration(f, "shutdown-timeout", "GRANTD_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish at shutdown (env GRANTD_SHUTDOWN_TIMEOUT)")
 }
 
@@ -238,12 +251,54 @@ func (f *dbFlags) checkServe() error {
 	if f.shutdownTimeout < 0 {
 		return fmt.Errorf("--shutdown-timeout %s: must not be negative (env GRANTD_SHUTDOWN_TIMEOUT)", f.shutdownTimeout)
 	}
+	if f.redisURL != "" {
+		if err := ratelimit.ParseRedisURL(f.redisURL); err != nil {
+			return fmt.Errorf("--redis %q (env GRANTD_REDIS): %v", redactDSN(f.redisURL), err)
+		}
+	}
+	if f.redisPrefix == "" {
+		return errors.New("--redis-prefix (env GRANTD_REDIS_PREFIX): must not be empty")
+	}
+	if f.redisTimeout <= 0 {
+		return fmt.Errorf("--redis-timeout %s: must be more than 0 (env GRANTD_REDIS_TIMEOUT)", f.redisTimeout)
+	}
+	r, err := parseRateLimit(f.managementRateLimit)
+	if err != nil {
+		return fmt.Errorf("--management-rate-limit %q (env GRANTD_MANAGEMENT_RATE_LIMIT): %v", f.managementRateLimit, err)
+	}
+	f.managementRate = r
 	d, err := cimd.ParseDomains(f.clientMetadataDomains)
 	if err != nil {
 		return fmt.Errorf("--client-metadata-domains (env GRANTD_CLIENT_METADATA_DOMAINS): %v", err)
 	}
 	f.clientMetadataPolicy = d
 	return nil
+}
+
+// defaultManagementRateLimit is ratelimit.Management's rate, as
+// --management-rate-limit spells it.
+const defaultManagementRateLimit = "600/1m"
+
+// parseRateLimit reads N/DURATION: a burst of N, and N attempts back
+// every DURATION (one every DURATION/N).
+func parseRateLimit(s string) (ratelimit.Rate, error) {
+	n, per, ok := strings.Cut(s, "/")
+	if !ok {
+		return ratelimit.Rate{}, errors.New("want N/DURATION such as 600/1m")
+	}
+	burst, err := strconv.Atoi(n)
+	if err != nil || burst < 1 {
+		return ratelimit.Rate{}, errors.New("the count before / must be a whole number, 1 or more")
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return ratelimit.Rate{}, errors.New("the period after / must be a positive duration such as 1m")
+	}
+	every := d / time.Duration(burst)
+	if every < time.Microsecond {
+		return ratelimit.Rate{}, errors.New("more than one a microsecond")
+	}
+	return ratelimit.Rate{Burst: burst, Every: every}, nil
 }
 
 // sqlitePath answers the file of a SQLite database setting, or "" when the

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/token"
 )
@@ -34,6 +35,13 @@ func TestBadEnvironmentValuesStopTheCommand(t *testing.T) {
 		{"shutdown timeout", "GRANTD_SHUTDOWN_TIMEOUT", "soon", []string{"serve"}, "GRANTD_SHUTDOWN_TIMEOUT"},
 		{"client metadata loopback", "GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK", "sometimes", []string{"serve"}, "GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK"},
 		{"client metadata domains", "GRANTD_CLIENT_METADATA_DOMAINS", "exa mple.com", []string{"serve"}, "GRANTD_CLIENT_METADATA_DOMAINS"},
+		{"redis timeout", "GRANTD_REDIS_TIMEOUT", "fast", []string{"serve"}, "GRANTD_REDIS_TIMEOUT"},
+		{"redis timeout zero", "GRANTD_REDIS_TIMEOUT", "0s", []string{"serve"}, "GRANTD_REDIS_TIMEOUT"},
+		{"redis URL", "GRANTD_REDIS", "http://127.0.0.1:6379", []string{"serve"}, "GRANTD_REDIS"},
+		{"redis URL with a bad option", "GRANTD_REDIS", "redis://127.0.0.1:6379?colour=blue", []string{"serve"}, "GRANTD_REDIS"},
+		{"management rate limit without a period", "GRANTD_MANAGEMENT_RATE_LIMIT", "600", []string{"serve"}, "GRANTD_MANAGEMENT_RATE_LIMIT"},
+		{"management rate limit of zero", "GRANTD_MANAGEMENT_RATE_LIMIT", "0/1m", []string{"serve"}, "GRANTD_MANAGEMENT_RATE_LIMIT"},
+		{"management rate limit per nothing", "GRANTD_MANAGEMENT_RATE_LIMIT", "600/0s", []string{"serve"}, "GRANTD_MANAGEMENT_RATE_LIMIT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,5 +181,26 @@ func TestCheckedSettingsNameTheirVariable(t *testing.T) {
 				t.Fatalf("%s=%s: exit %d, stderr %q", name, value, code, errb.String())
 			}
 		})
+	}
+}
+
+func TestParseRateLimit(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]ratelimit.Rate{
+		"600/1m": {Burst: 600, Every: 100 * time.Millisecond},
+		"3/1h":   {Burst: 3, Every: 20 * time.Minute},
+		"1/10s":  {Burst: 1, Every: 10 * time.Second},
+	} {
+		if got, err := parseRateLimit(in); err != nil || got != want {
+			t.Errorf("parseRateLimit(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "600", "600/", "/1m", "-1/1m", "1.5/1m", "10/1", "10/-1m", "2000000/1s", "600/1m/2"} {
+		if got, err := parseRateLimit(in); err == nil {
+			t.Errorf("parseRateLimit(%q) = %+v; want a refusal", in, got)
+		}
+	}
+	if defaultManagementRateLimit != "600/1m" || ratelimit.Management.Rate != (ratelimit.Rate{Burst: 600, Every: 100 * time.Millisecond}) {
+		t.Error("the flag's default and ratelimit.Management disagree; docs/CONFIGURATION.md names both")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/grantd/grantd/internal/cimd"
 	"github.com/grantd/grantd/internal/httpapi"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 )
 
 // bootstrapEmail is the user the first start creates, with an API key.
@@ -173,6 +174,14 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 	if err := a.bootstrap(ctx, st, dbPath); err != nil {
 		return fail(err)
 	}
+	var limits *ratelimit.Redis
+	if f.redisURL != "" {
+		limits, err = ratelimit.NewRedis(ratelimit.RedisConfig{URL: f.redisURL, Prefix: f.redisPrefix, Timeout: f.redisTimeout, Logger: log})
+		if err != nil {
+			return fail(fmt.Errorf("--redis (env GRANTD_REDIS): %w", err))
+		}
+		log.Info("rate limits are shared by every node through Redis", "redis", redactDSN(f.redisURL), "mode", limits.Mode())
+	}
 	prepared = true
 	cfg := grantdapp.Config{
 		Engine: oauth.Config{
@@ -197,8 +206,17 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 
 		CORSOrigins:           f.corsOrigins,
 		UnusedRegistrationTTL: f.unusedTTL,
+		ManagementLimit:       f.managementRate,
 	}
-	return cfg, log, func() { closeStore(log, st) }, nil
+	closeAll := func() { closeStore(log, st) }
+	if limits != nil {
+		cfg.Limits = limits
+		closeAll = func() {
+			limits.Close()
+			closeStore(log, st)
+		}
+	}
+	return cfg, log, closeAll, nil
 }
 
 // closeStore closes the database; the store waits at most --db-timeout

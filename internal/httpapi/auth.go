@@ -99,6 +99,9 @@ func (s *Server) managed(h func(http.ResponseWriter, *http.Request, Principal) e
 		// secret once: no cache may keep them.
 		w.Header().Set("Cache-Control", "no-store")
 		p, err := s.authenticateBearer(r)
+		if err == nil {
+			err = s.managementLimited(r, p)
+		}
 		if err != nil {
 			s.writeAPIError(w, r, err)
 			return

@@ -15,7 +15,13 @@ type Option func(*Server)
 // of its own in memory. Give the pages the same l, so that a consent
 // token guessed through the page and through the API is one count.
 func WithLimits(l ratelimit.Limits) Option {
-	return func(s *Server) { s.limits = newLimits(l) }
+	return func(s *Server) { s.limitsFrom = l }
+}
+
+// WithManagementLimit sets the rate of management API requests per
+// caller (ratelimit.Management's rate when not given).
+func WithManagementLimit(r ratelimit.Rate) Option {
+	return func(s *Server) { s.managementRate = r }
 }
 
 // WithCrossOrigin makes the server judge cookie-authenticated requests
@@ -41,16 +47,33 @@ type limits struct {
 	apiKey     ratelimit.PerAddress // wherever an API key is checked
 	consent    ratelimit.PerAddress // consent tokens
 	register   ratelimit.PerAddress // every registration attempt
+	management ratelimit.Limiter    // every management request, per caller
 }
 
-func newLimits(l ratelimit.Limits) limits {
+func newLimits(l ratelimit.Limits, management ratelimit.Rate) limits {
 	return limits{
 		clientAuth: ratelimit.ClientAuth.Of(l),
 		clientID:   ratelimit.ClientID.Of(l),
 		apiKey:     ratelimit.APIKey.Of(l),
 		consent:    ratelimit.ConsentToken.Of(l),
 		register:   ratelimit.Register.Of(l),
+		management: ratelimit.KeyLimit{Name: ratelimit.Management.Name, Rate: management}.Of(l),
 	}
+}
+
+// managementLimited spends one management request of the caller: its
+// API key, or the client of its access token. Unlike the failure limits
+// it counts every request, so that one key (or a script gone wrong) cannot
+// take the whole API for itself.
+func (s *Server) managementLimited(r *http.Request, p Principal) error {
+	key, what := "api_key:"+p.APIKeyID, "requests with this API key"
+	if p.APIKeyID == "" {
+		key, what = "client:"+p.ClientID, "requests with this client's tokens"
+	}
+	if d := s.limits.management.Take(r.Context(), key); !d.Allowed {
+		return tooMany(d, what)
+	}
+	return nil
 }
 
 // tooMany is the error of a request a limit refused: 429 in every format

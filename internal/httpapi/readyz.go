@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/ratelimit"
 )
 
 // readyTimeout is /readyz's own deadline, shorter than any call's
@@ -85,7 +86,10 @@ func (rd *readiness) heartbeat(ctx context.Context, done chan struct{}) {
 }
 
 // readyz answers 200 while the database reads and takes writes, and 503
-// within readyTimeout otherwise, with the reason.
+// within readyTimeout otherwise, with the reason. Either says where the
+// rate limits count now (rate_limits: redis, or local while Redis is down
+// or not configured); Redis never makes the server unready, since the
+// limits fall back to the node's own.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
@@ -97,11 +101,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		s.notReady(w, r, "the database does not take writes", err)
 		return
 	}
-	writeRaw(w, http.StatusOK, []byte(`{"status":"ok"}`))
+	writeRaw(w, http.StatusOK, []byte(`{"status":"ok","rate_limits":"`+ratelimit.ModeOf(s.limitsFrom)+`"}`))
 }
 
 func (s *Server) notReady(w http.ResponseWriter, r *http.Request, reason string, err error) {
 	s.log.WarnContext(r.Context(), "readiness check failed", "reason", reason, "error", err)
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfterUnavailable))
-	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason, "rate_limits": ratelimit.ModeOf(s.limitsFrom)})
 }

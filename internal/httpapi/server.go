@@ -26,6 +26,11 @@ type Server struct {
 	ready   *readiness
 	table   []Route // what routes registered, for Routes
 
+	// limitsFrom makes limits (WithLimits); managementRate is the rate of
+	// the management limit (WithManagementLimit).
+	limitsFrom     ratelimit.Limits
+	managementRate ratelimit.Rate
+
 	crossOrigin *http.CrossOriginProtection // judges requests whose credential is the session cookie
 	errorPages  ErrorPages                  // renders the HTML error pages; nil answers them as JSON
 	corsOrigins []string                    // origins allowed to call the management API (WithCORSOrigins)
@@ -44,10 +49,16 @@ func NewServer(p Engine, web http.Handler, log *slog.Logger, opts ...Option) *Se
 		mux:   http.NewServeMux(),
 		web:   web,
 	}
-	s.limits = newLimits(ratelimit.NewMemory(p.Now, 0))
 	for _, o := range opts {
 		o(s)
 	}
+	if s.limitsFrom == nil {
+		s.limitsFrom = ratelimit.NewMemory(p.Now, 0)
+	}
+	if s.managementRate.Burst <= 0 || s.managementRate.Every <= 0 {
+		s.managementRate = ratelimit.Management.Rate
+	}
+	s.limits = newLimits(s.limitsFrom, s.managementRate)
 	if s.crossOrigin == nil {
 		s.crossOrigin = http.NewCrossOriginProtection()
 	}

@@ -72,6 +72,12 @@ var (
 		Narrow: Rate{Burst: 10, Every: 6 * time.Second},
 		Wide:   Rate{Burst: 50, Every: 1200 * time.Millisecond},
 	}}
+	// Management counts every management API request (clients, grants),
+	// per caller: an API key, or the client of an admin access token. A
+	// person or a script needs far less than 600 a minute; this keeps one
+	// key from taking the API, and the database, for itself
+	// (--management-rate-limit changes it).
+	Management = KeyLimit{Name: "management", Rate: Rate{Burst: 600, Every: 100 * time.Millisecond}}
 	// ConsentToken counts consent tokens that cannot be used, per address,
 	// at the consent API, the grant decision and the consent page.
 	ConsentToken = AddressLimit{Name: "consent-token", Tiers: failuresPerAddress}

@@ -32,10 +32,12 @@ func (c *clock) set(d time.Duration) {
 	c.t = t0.Add(d)
 }
 
-func TestBucket(t *testing.T) {
+func TestBucket(t *testing.T) { forEachBackend(t, testBucket) }
+
+func testBucket(t *testing.T, newLimits newLimits) {
 	ctx := context.Background()
 	c := &clock{t: t0}
-	l := NewMemory(c.now, 0).Limiter("test", Rate{Burst: 3, Every: 10 * time.Second})
+	l := newLimits(t, c.now).Limiter("test", Rate{Burst: 3, Every: 10 * time.Second})
 	const (
 		peek = iota
 		take
@@ -92,9 +94,11 @@ func TestBucket(t *testing.T) {
 	}
 }
 
-func TestSameName(t *testing.T) {
+func TestSameName(t *testing.T) { forEachBackend(t, testSameName) }
+
+func testSameName(t *testing.T, newLimits newLimits) {
 	ctx := context.Background()
-	m := NewMemory(nil, 0)
+	m := newLimits(t, nil)
 	a := m.Limiter("shared", Rate{Burst: 1, Every: time.Hour})
 	b := m.Limiter("shared", Rate{Burst: 5, Every: time.Second})
 	a.Take(ctx, "k")
@@ -108,9 +112,11 @@ func TestSameName(t *testing.T) {
 
 // TestConcurrentTake: of many concurrent attempts on one key, exactly the
 // burst go ahead (run with -race).
-func TestConcurrentTake(t *testing.T) {
+func TestConcurrentTake(t *testing.T) { forEachBackend(t, testConcurrentTake) }
+
+func testConcurrentTake(t *testing.T, newLimits newLimits) {
 	ctx := context.Background()
-	l := NewMemory(func() time.Time { return t0 }, 0).Limiter("test", Rate{Burst: 10, Every: time.Hour})
+	l := newLimits(t, func() time.Time { return t0 }).Limiter("test", Rate{Burst: 10, Every: time.Hour})
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
 	for range 200 {
@@ -181,9 +187,11 @@ func TestParseAddress(t *testing.T) {
 
 // TestPerAddress performs the IPv6 rotation attack: every attempt from
 // another /64 of one /48 meets the /48's limit.
-func TestPerAddress(t *testing.T) {
+func TestPerAddress(t *testing.T) { forEachBackend(t, testPerAddress) }
+
+func testPerAddress(t *testing.T, newLimits newLimits) {
 	ctx := context.Background()
-	m := NewMemory(func() time.Time { return t0 }, 0)
+	m := newLimits(t, func() time.Time { return t0 })
 	p := NewPerAddress(m, "test", Tiers{Narrow: Rate{Burst: 2, Every: time.Hour}, Wide: Rate{Burst: 5, Every: time.Hour}})
 	n := 0
 	for i := range 100 {
@@ -239,10 +247,12 @@ func TestSetHeaders(t *testing.T) {
 
 // A clock that steps back after an attempt went ahead refills nothing
 // when it comes forward again: the time between is not counted twice.
-func TestClockStepsBackAfterTake(t *testing.T) {
+func TestClockStepsBackAfterTake(t *testing.T) { forEachBackend(t, testClockStepsBackAfterTake) }
+
+func testClockStepsBackAfterTake(t *testing.T, newLimits newLimits) {
 	ctx := context.Background()
 	c := &clock{t: t0}
-	l := NewMemory(c.now, 0).Limiter("test", Rate{Burst: 2, Every: 10 * time.Second})
+	l := newLimits(t, c.now).Limiter("test", Rate{Burst: 2, Every: 10 * time.Second})
 	c.set(10 * time.Second)
 	l.Take(ctx, "a")
 	c.set(0)
@@ -257,10 +267,12 @@ func TestClockStepsBackAfterTake(t *testing.T) {
 
 // A refund adds one attempt to what has refilled so far, fractions
 // included.
-func TestRefundKeepsFraction(t *testing.T) {
+func TestRefundKeepsFraction(t *testing.T) { forEachBackend(t, testRefundKeepsFraction) }
+
+func testRefundKeepsFraction(t *testing.T, newLimits newLimits) {
 	ctx := context.Background()
 	c := &clock{t: t0}
-	l := NewMemory(c.now, 0).Limiter("test", Rate{Burst: 3, Every: 10 * time.Second})
+	l := newLimits(t, c.now).Limiter("test", Rate{Burst: 3, Every: 10 * time.Second})
 	for range 3 {
 		l.Take(ctx, "a")
 	}
