@@ -363,3 +363,26 @@ func TestTokenExchangeMetadataAndClient(t *testing.T) {
 		t.Errorf("clear: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestTokenExchangeChainLimit: a chain holds at most oauth.MaxDelegation
+// actors; exchanging a token that already names that many is refused.
+func TestTokenExchangeChainLimit(t *testing.T) {
+	t.Parallel()
+	env := newExchangeEnv(t)
+	ops := env.createUser(t, "ops@example.com")
+	id, secret := exchangeClient(t, env, env.createAPIKey(t, ops), downstreamResource)
+	_, person := userToken(t, env, mcpResource)
+	tok := person.AccessToken
+	for i := 1; i <= oauth.MaxDelegation; i++ {
+		var c token.AccessClaims
+		tok, c, _ = exchanged(t, env, exchange(t, env, id, secret, tok, url.Values{"resource": {downstreamResource}}))
+		if c.Act.Depth() != i {
+			t.Fatalf("hop %d: act depth %d", i, c.Act.Depth())
+		}
+	}
+	rec := exchange(t, env, id, secret, tok, url.Values{"resource": {downstreamResource}})
+	oauthErr(t, rec, 400, "invalid_grant")
+	if !strings.Contains(rec.Body.String(), "too many times") {
+		t.Errorf("answer %s", rec.Body)
+	}
+}
