@@ -23,6 +23,10 @@ const (
 	GrantClientCredentials = "client_credentials"
 	GrantAuthorizationCode = "authorization_code"
 	GrantRefreshToken      = "refresh_token"
+	// GrantTokenExchange is RFC 8693's token exchange: a client trades a
+	// person's access token for one towards another resource, acting for
+	// them (Client.TokenExchangeResources).
+	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
 // Token endpoint authentication methods (RFC 7591 §2).
@@ -70,6 +74,11 @@ type Client struct {
 	TosURI       string
 	PolicyURI    string
 	Verified     bool
+
+	// TokenExchangeResources are the resources (configured identifiers)
+	// the client may exchange a person's access token for
+	// (GrantTokenExchange); empty: none.
+	TokenExchangeResources []string
 
 	// How the client authenticates at the token endpoint: none,
 	// client_secret_basic or client_secret_post; empty in rows written
@@ -153,6 +162,16 @@ type Grant struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	LastUsedAt *time.Time
+}
+
+// ExchangedToken records an access token issued by token exchange (RFC
+// 8693) under a person's grant, so that what revokes the grant's tokens
+// revokes it too (Store.RecordExchangedToken).
+type ExchangedToken struct {
+	JTI       string
+	GrantID   string // the person's grant the subject token was issued under
+	ClientID  string // the client that exchanged
+	ExpiresAt time.Time
 }
 
 // Consent is a pending authorization request waiting for the user's

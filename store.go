@@ -129,6 +129,15 @@ type Store interface {
 	// issued with it.
 	RevokeRefreshToken(ctx context.Context, hash string) error
 
+	// RecordExchangedToken records an access token issued by token
+	// exchange and sets its grant's last_used_at to now, in one
+	// transaction: from then on RevokeGrantTokens, DeleteGrant and
+	// DeleteClient (of the grant's client or of the exchanging client)
+	// revoke its jti as they revoke the tokens recorded on codes and
+	// refresh tokens. A grant or client that does not exist (removed
+	// meanwhile) is ErrNotFound, and nothing is written.
+	RecordExchangedToken(ctx context.Context, t ExchangedToken, now time.Time) error
+
 	// Revoked access tokens, by jti, kept until they would have expired.
 	// Revoking a jti again is no error; the later expiry wins.
 	RevokeJTI(ctx context.Context, jti string, expiresAt time.Time) error
@@ -145,9 +154,9 @@ type Store interface {
 	UpdateSigningKey(ctx context.Context, id string, update func(SigningKey) (SigningKey, error)) (SigningKey, error)
 
 	// DeleteExpired removes consents, codes, refresh tokens, sessions,
-	// revoked jtis and signing keys whose time has passed. A used code
-	// stays while the access token of its first use lives, so that a late
-	// second use still revokes.
+	// exchanged token records, revoked jtis and signing keys whose time
+	// has passed. A used code stays while the access token of its first
+	// use lives, so that a late second use still revokes.
 	DeleteExpired(ctx context.Context, now time.Time) error
 }
 
@@ -178,8 +187,8 @@ type GrantTx interface {
 	// the access tokens issued with them.
 	RevokeFamily(familyID string, now time.Time) error
 	// RevokeGrantTokens revokes, at now, every refresh token of the grant
-	// and every access token issued under it (by its codes and its
-	// refresh tokens). The grant and its codes stay.
+	// and every access token issued under it (by its codes, its refresh
+	// tokens and token exchange). The grant and its codes stay.
 	RevokeGrantTokens(grantID string, now time.Time) error
 	// RevokeJTI revokes one access token until expiresAt, as
 	// Store.RevokeJTI does.

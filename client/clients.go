@@ -30,6 +30,9 @@ type OAuthClient struct {
 	Verified     bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// TokenExchangeResources are the resources the client may exchange a
+	// person's token for (RFC 8693).
+	TokenExchangeResources []string
 
 	// Raw is the object as the server sent it.
 	Raw json.RawMessage
@@ -52,6 +55,8 @@ type wireClient struct {
 	Verified          flexBool   `json:"verified"`
 	CreatedAt         flexTime   `json:"created_at"`
 	UpdatedAt         flexTime   `json:"updated_at"`
+
+	TokenExchangeResources flexList `json:"token_exchange_resources"`
 }
 
 func decodeClient(raw json.RawMessage) (OAuthClient, error) {
@@ -65,7 +70,8 @@ func decodeClient(raw json.RawMessage) (OAuthClient, error) {
 		AllowedGrantTypes: w.AllowedGrantTypes.strings(), AllowedScopes: w.AllowedScopes.strings(), RedirectURIs: w.RedirectURIs.strings(),
 		ClientSecret: string(w.ClientSecret), LogoURI: string(w.LogoURI), TOSURI: string(w.TOSURI), PolicyURI: string(w.PolicyURI),
 		Verified: bool(w.Verified), CreatedAt: time.Time(w.CreatedAt), UpdatedAt: time.Time(w.UpdatedAt),
-		Raw: raw,
+		TokenExchangeResources: w.TokenExchangeResources.strings(),
+		Raw:                    raw,
 	}, nil
 }
 
@@ -131,6 +137,8 @@ type CreateClientParams struct {
 	LogoURI           string   `json:"logo_uri,omitempty"`
 	TOSURI            string   `json:"tos_uri,omitempty"`
 	PolicyURI         string   `json:"policy_uri,omitempty"`
+
+	TokenExchangeResources []string `json:"token_exchange_resources,omitempty"`
 }
 
 // CreateClient creates a client owned by the caller. The answer of a
@@ -156,6 +164,8 @@ type UpdateClientParams struct {
 	LogoURI           *string   `json:"logo_uri,omitempty"`
 	TOSURI            *string   `json:"tos_uri,omitempty"`
 	PolicyURI         *string   `json:"policy_uri,omitempty"`
+
+	TokenExchangeResources *[]string `json:"token_exchange_resources,omitempty"`
 }
 
 // UpdateClient changes the fields p sets.

@@ -76,3 +76,50 @@ func TestIntrospectCaller(t *testing.T) {
 		}
 	}
 }
+
+// TokenExchange sends the RFC 8693 parameters, defaulting the token
+// types (actor_token_type only with an actor_token), and reads
+// issued_token_type; Introspect reads a nested act and ignores one it
+// cannot read.
+func TestTokenExchangeForm(t *testing.T) {
+	var forms []string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v2/oauth/introspect" {
+			if r.PostForm.Get("token") == "bad" {
+				io.WriteString(w, `{"active":true,"act":"someone"}`)
+				return
+			}
+			io.WriteString(w, `{"active":true,"act":{"sub":"b","client_id":"b","act":{"sub":"a"}}}`)
+			return
+		}
+		forms = append(forms, r.PostForm.Encode())
+		io.WriteString(w, `{"access_token":"x","token_type":"Bearer","expires_in":60,"scope":"read","issued_token_type":"urn:ietf:params:oauth:token-type:access_token"}`)
+	}))
+	defer ts.Close()
+	c := New(ts.URL + "/v2")
+	tok, err := c.TokenExchange(context.Background(), TokenExchangeParams{ClientID: "id", ClientSecret: "s", SubjectToken: "st", Resource: "https://api", Scopes: []string{"read"}})
+	if err != nil || tok.IssuedTokenType != TokenTypeAccessToken || tok.AccessToken != "x" {
+		t.Fatalf("%+v %v", tok, err)
+	}
+	if _, err := c.TokenExchange(context.Background(), TokenExchangeParams{ClientID: "id", ClientSecret: "s", SubjectToken: "st", ActorToken: "at", Audience: "api"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&resource=https%3A%2F%2Fapi&scope=read&subject_token=st&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token",
+		"actor_token=at&actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&audience=api&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token=st&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token",
+	}
+	for i := range want {
+		if forms[i] != want[i] {
+			t.Errorf("form %d = %s, want %s", i, forms[i], want[i])
+		}
+	}
+	in, err := c.Introspect(context.Background(), IntrospectParams{ClientID: "id", ClientSecret: "s", Token: "t"})
+	if err != nil || in.Act == nil || in.Act.Subject != "b" || in.Act.Act == nil || in.Act.Act.Subject != "a" {
+		t.Fatalf("%+v %v", in, err)
+	}
+	if in, err = c.Introspect(context.Background(), IntrospectParams{ClientID: "id", ClientSecret: "s", Token: "bad"}); err != nil || in.Act != nil || !in.Active {
+		t.Fatalf("%+v %v", in, err)
+	}
+}

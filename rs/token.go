@@ -24,6 +24,32 @@ type Token struct {
 	Audience  []string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// Act names who acts for Subject when the token came from a token
+	// exchange (RFC 8693 §4.1): a service that exchanged the person's
+	// token for one towards this API. It nests the actors before it, the
+	// most recent outermost, so that the whole delegation chain is
+	// visible. nil for a token the person's app (or a client for itself)
+	// obtained directly.
+	Act *Actor
+}
+
+// Actor is one link of a delegation chain (the act claim, RFC 8693
+// §4.1): the actor's subject, the grantd client it acted through, and the
+// actor before it, if any.
+type Actor struct {
+	Subject  string `json:"sub"`
+	ClientID string `json:"client_id,omitempty"`
+	Act      *Actor `json:"act,omitempty"`
+}
+
+// Chain answers the actors from the most recent to the first, an empty
+// slice for nil.
+func (a *Actor) Chain() []Actor {
+	var out []Actor
+	for ; a != nil; a = a.Act {
+		out = append(out, Actor{Subject: a.Subject, ClientID: a.ClientID})
+	}
+	return out
 }
 
 // HasScope reports whether the token was granted scope s.

@@ -258,6 +258,7 @@ type claims struct {
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope"`
 	GrantID  string `json:"grant_id"`
+	Act      *Actor `json:"act"`
 }
 
 // Verify checks that tok is a grantd access token for this API, live
@@ -346,5 +347,6 @@ func (v *Verifier) check(c *claims) (*Token, error) {
 		Audience:  []string(c.Audience),
 		IssuedAt:  c.IssuedAt.Time().UTC(),
 		ExpiresAt: c.Expiry.Time().UTC(),
+		Act:       c.Act,
 	}, nil
 }

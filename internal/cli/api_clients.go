@@ -77,6 +77,7 @@ type clientFieldFlags struct {
 	name, clientType, logoURI, tosURI, policyURI string
 	scopes, grantTypes, redirectURIs             []string
 	requirePKCE                                  bool
+	exchangeResources                            []string
 }
 
 func (cf *clientFieldFlags) add(cmd *cobra.Command, create bool) {
@@ -86,12 +87,13 @@ func (cf *clientFieldFlags) add(cmd *cobra.Command, create bool) {
 		fs.StringVar(&cf.clientType, "client-type", "", "public or confidential")
 	}
 	fs.StringArrayVar(&cf.scopes, "allowed-scopes", nil, "allowed scopes (repeatable or comma-separated)")
-	fs.StringArrayVar(&cf.grantTypes, "allowed-grant-types", nil, "client_credentials, authorization_code, refresh_token (repeatable or comma-separated)")
+	fs.StringArrayVar(&cf.grantTypes, "allowed-grant-types", nil, "client_credentials, authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:token-exchange (repeatable or comma-separated)")
 	fs.StringArrayVar(&cf.redirectURIs, "redirect-uris", nil, "redirect URIs (repeatable or comma-separated)")
 	fs.BoolVar(&cf.requirePKCE, "require-pkce", false, "require PKCE (always on for public clients)")
 	fs.StringVar(&cf.logoURI, "logo-uri", "", "logo URL")
 	fs.StringVar(&cf.tosURI, "tos-uri", "", "terms of service URL")
 	fs.StringVar(&cf.policyURI, "policy-uri", "", "privacy policy URL")
+	fs.StringArrayVar(&cf.exchangeResources, "token-exchange-resources", nil, "resources the client may exchange a person's token for (RFC 8693; repeatable or comma-separated; empty clears)")
 }
 
 func (a *app) clientsCreateCmd(f *apiFlags) *cobra.Command {
@@ -116,6 +118,7 @@ func (a *app) clientsCreateCmd(f *apiFlags) *cobra.Command {
 			if cmd.Flags().Changed("require-pkce") {
 				p.RequirePKCE = &cf.requirePKCE
 			}
+			p.TokenExchangeResources = splitList(cf.exchangeResources)
 			oc, err := c.CreateClient(cmd.Context(), p)
 			if err != nil {
 				return err
@@ -179,6 +182,7 @@ func (a *app) clientsUpdateCmd(f *apiFlags) *cobra.Command {
 			p.AllowedScopes = lst("allowed-scopes", cf.scopes)
 			p.AllowedGrantTypes = lst("allowed-grant-types", cf.grantTypes)
 			p.RedirectURIs = lst("redirect-uris", cf.redirectURIs)
+			p.TokenExchangeResources = lst("token-exchange-resources", cf.exchangeResources)
 			if changed("require-pkce") {
 				p.RequirePKCE = &cf.requirePKCE
 			}
@@ -245,6 +249,9 @@ func writeClient(w io.Writer, oc *client.OAuthClient) error {
 		[2]string{"created_at", stamp(oc.CreatedAt)},
 		[2]string{"updated_at", stamp(oc.UpdatedAt)},
 	)
+	if len(oc.TokenExchangeResources) > 0 {
+		pairs = append(pairs, [2]string{"token_exchange_resources", list(oc.TokenExchangeResources)})
+	}
 	return fields(w, pairs)
 }
 

@@ -76,6 +76,66 @@ func (a *app) tokenCmd() *cobra.Command {
 	a.addClientCreds(cmd, &cc)
 	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "scopes to ask for (repeatable, comma- or space-separated); default all the client's")
 	cmd.Flags().StringVar(&resource, "resource", "", "the API the token is for (RFC 8707); default the issuer")
+	cmd.AddCommand(a.tokenExchangeCmd())
+	return cmd
+}
+
+// tokenExchangeCmd is `grantd token exchange`: token exchange (RFC 8693).
+func (a *app) tokenExchangeCmd() *cobra.Command {
+	var f apiFlags
+	var cc clientCreds
+	var p client.TokenExchangeParams
+	var scopes []string
+	cmd := &cobra.Command{
+		Use:   "exchange",
+		Short: "Exchange a person's access token for one towards another API, acting for them (RFC 8693)",
+		Long: `Exchange a person's access token (--subject-token, or GRANTD_SUBJECT_TOKEN) for
+an access token towards --resource (or --audience), as the confidential client
+--client-id. The new token keeps the person as sub, names this client in act
+(nesting the actors before it) and stays under the person's grant.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client(&f)
+			if err != nil {
+				return err
+			}
+			if p.ClientID, p.ClientSecret, err = a.creds(&cc); err != nil {
+				return err
+			}
+			if p.SubjectToken == "" {
+				p.SubjectToken = a.getenv("GRANTD_SUBJECT_TOKEN")
+			}
+			if p.SubjectToken == "" {
+				return fmt.Errorf("--subject-token (or GRANTD_SUBJECT_TOKEN) is required")
+			}
+			p.Scopes = splitList(scopes)
+			tok, err := c.TokenExchange(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return printJSON(a.stdout, tok.Raw, nil)
+			}
+			return fields(a.stdout, [][2]string{
+				{"access_token", tok.AccessToken},
+				{"issued_token_type", orDash(tok.IssuedTokenType)},
+				{"token_type", tok.TokenType},
+				{"expires_in", strconv.FormatInt(tok.ExpiresIn, 10)},
+				{"scope", orDash(tok.Scope)},
+			})
+		},
+	}
+	a.addAPIFlags(cmd, &f)
+	a.addClientCreds(cmd, &cc)
+	fs := cmd.Flags()
+	fs.StringVar(&p.SubjectToken, "subject-token", "", "the access token to exchange (env GRANTD_SUBJECT_TOKEN keeps it out of the process list)")
+	fs.StringVar(&p.SubjectTokenType, "subject-token-type", "", "default urn:ietf:params:oauth:token-type:access_token")
+	fs.StringVar(&p.ActorToken, "actor-token", "", "an access token of the acting party, issued to this client (optional)")
+	fs.StringVar(&p.ActorTokenType, "actor-token-type", "", "default urn:ietf:params:oauth:token-type:access_token with --actor-token")
+	fs.StringVar(&p.RequestedTokenType, "requested-token-type", "", "optional; grantd issues access tokens")
+	fs.StringVar(&p.Resource, "resource", "", "the API the new token is for (RFC 8707), one of the client's token_exchange_resources")
+	fs.StringVar(&p.Audience, "audience", "", "the same as --resource, by the audience parameter")
+	fs.StringArrayVar(&scopes, "scope", nil, "scopes to ask for (repeatable, comma- or space-separated); default the subject token's")
 	return cmd
 }
 
@@ -123,6 +183,9 @@ func (a *app) introspectCmd() *cobra.Command {
 				if in.GrantID != "" {
 					pairs = append(pairs, [2]string{"grant_id", in.GrantID})
 				}
+				if in.Act != nil {
+					pairs = append(pairs, [2]string{"act", actChain(in.Act)})
+				}
 			}
 			return fields(a.stdout, pairs)
 		},
@@ -131,6 +194,20 @@ func (a *app) introspectCmd() *cobra.Command {
 	a.addClientCreds(cmd, &cc)
 	cmd.Flags().StringVar(&hint, "token-type-hint", "", "access_token or refresh_token (grantd ignores it)")
 	return cmd
+}
+
+// actChain shows a delegation chain, the most recent actor first:
+// "svc (client svc) <- mcp (client mcp)".
+func actChain(a *client.Actor) string {
+	var parts []string
+	for ; a != nil; a = a.Act {
+		s := a.Subject
+		if a.ClientID != "" {
+			s += " (client " + a.ClientID + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " <- ")
 }
 
 func unix(s int64) string {

@@ -29,6 +29,10 @@ type clientJSON struct {
 	Verified          bool     `json:"verified"`
 	CreatedAt         string   `json:"created_at"`
 	UpdatedAt         string   `json:"updated_at"`
+
+	// TokenExchangeResources: the resources the client may exchange a
+	// person's token for (RFC 8693; docs/API.md, Token exchange).
+	TokenExchangeResources []string `json:"token_exchange_resources"`
 }
 
 func optional(s string) *string {
@@ -68,6 +72,8 @@ func renderClient(c grantd.Client, secret string) clientJSON {
 		Verified:          c.Verified,
 		CreatedAt:         rfc3339(c.CreatedAt),
 		UpdatedAt:         rfc3339(c.UpdatedAt),
+
+		TokenExchangeResources: nonNil(c.TokenExchangeResources),
 	}
 }
 
@@ -91,6 +97,7 @@ func decodeClientInput(w http.ResponseWriter, r *http.Request, create bool) (oau
 	var (
 		nameSet, typeSet, scopesSet, grantsSet, pkceSet bool
 		redirectsSet, logoSet, tosSet, policySet        bool
+		exchangeSet                                     bool
 	)
 	fs := []field{
 		{"name", &in.Name, &nameSet},
@@ -101,6 +108,7 @@ func decodeClientInput(w http.ResponseWriter, r *http.Request, create bool) (oau
 		{"logo_uri", &in.LogoURI, &logoSet},
 		{"tos_uri", &in.TosURI, &tosSet},
 		{"policy_uri", &in.PolicyURI, &policySet},
+		{"token_exchange_resources", &in.TokenExchangeResources, &exchangeSet},
 	}
 	if create {
 		fs = append(fs, field{"client_type", &in.ClientType, &typeSet})
@@ -138,6 +146,9 @@ func decodeClientInput(w http.ResponseWriter, r *http.Request, create bool) (oau
 	empty := ""
 	if redirectsSet && in.RedirectURIs == nil {
 		in.RedirectURIs = &[]string{}
+	}
+	if exchangeSet && in.TokenExchangeResources == nil {
+		in.TokenExchangeResources = &[]string{}
 	}
 	for _, m := range []struct {
 		set bool

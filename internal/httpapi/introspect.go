@@ -25,6 +25,8 @@ type introspectionResponse struct {
 	TokenType string `json:"token_type,omitempty"`
 	JTI       string `json:"jti,omitempty"`
 	GrantID   string `json:"grant_id,omitempty"`
+	// Act: the actor chain of an exchanged token (RFC 8693 §4.1).
+	Act *token.Actor `json:"act,omitempty"`
 }
 
 // introspect serves POST /v2/oauth/introspect. The caller authenticates
@@ -143,5 +145,6 @@ func writeIntrospection(w http.ResponseWriter, in oauth.Introspection) {
 		TokenType: in.TokenType,
 		JTI:       in.JTI,
 		GrantID:   in.GrantID,
+		Act:       in.Act,
 	})
 }

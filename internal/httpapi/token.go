@@ -27,6 +27,8 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	Scope        string `json:"scope"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	// IssuedTokenType: token exchange only (RFC 8693 §2.2.1).
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
 // noStore marks an answer that carries tokens: no cache may keep it
@@ -47,7 +49,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.writeOAuthError(w, r, err)
 		return
 	}
-	v, err := readOAuthParams(w, r, "resource")
+	v, err := readOAuthParams(w, r, "resource", "audience")
 	if err != nil {
 		s.writeOAuthError(w, r, err)
 		return
@@ -66,6 +68,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		RefreshToken: v.Get("refresh_token"),
 		Scope:        v.Get("scope"),
 		Resources:    nonEmpty(v["resource"]),
+
+		SubjectToken:       v.Get("subject_token"),
+		SubjectTokenType:   v.Get("subject_token_type"),
+		ActorToken:         v.Get("actor_token"),
+		ActorTokenType:     v.Get("actor_token_type"),
+		RequestedTokenType: v.Get("requested_token_type"),
+		Audiences:          nonEmpty(v["audience"]),
 	})
 	if err != nil {
 		s.clientFailed(r, addr, client.PresentedID(), err, true)
@@ -79,6 +88,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		ExpiresIn:    resp.ExpiresIn,
 		Scope:        resp.Scope,
 		RefreshToken: resp.RefreshToken,
+
+		IssuedTokenType: resp.IssuedTokenType,
 	})
 }
 

@@ -921,6 +921,18 @@ func FuzzTokenRequest(f *testing.F) {
 	f.Add("", "", "grant_type=authorization_code&code=x&client_id="+c.ID)
 	f.Add("application/x-www-form-urlencoded", "Og==", "grant_type=refresh_token&refresh_token=grantd_rt_x&resource=a&resource=b")
 	f.Add("application/json", "", `{"grant_type":null,"scope":1e400,"resource":{}}`)
+	// Token exchange, with a real subject token and a client allowed it.
+	typ, scopes, gts, res := string(grantd.ClientConfidential), []string{"read"}, []string{grantd.GrantTokenExchange}, []string{testResource}
+	x, xSecret, err := env.Provider.CreateClient(context.Background(), owner, oauth.ClientInput{Name: ptr("x"), ClientType: &typ, AllowedScopes: &scopes, AllowedGrantTypes: &gts, TokenExchangeResources: &res})
+	if err != nil {
+		f.Fatal(err)
+	}
+	flow := newCodeFlow(f, env, clientSpec{})
+	subject := tokenOK(f, flow.redeem(f, flow.code(f))).AccessToken
+	exchange := url.Values{"grant_type": {grantd.GrantTokenExchange}, "subject_token": {subject},
+		"subject_token_type": {oauth.TokenTypeURIAccess}, "resource": {testResource}, "scope": {"read"}}
+	f.Add("application/x-www-form-urlencoded", basicValue(x.ID, xSecret), exchange.Encode())
+	f.Add("application/json", "", `{"grant_type":"`+grantd.GrantTokenExchange+`","client_id":"`+x.ID+`","client_secret":"`+xSecret+`","subject_token":"`+subject+`","subject_token_type":"urn:ietf:params:oauth:token-type:jwt","audience":["a","b"],"actor_token":"x"}`)
 	f.Fuzz(func(t *testing.T, contentType, basic, body string) {
 		r := httptest.NewRequest(http.MethodPost, "/v2/oauth/token", strings.NewReader(body))
 		r.Header.Set("Content-Type", contentType)

@@ -34,6 +34,11 @@ type ClientInput struct {
 	LogoURI           *string
 	TosURI            *string
 	PolicyURI         *string
+	// TokenExchangeResources are the resources the client may exchange
+	// a person's token for (RFC 8693); checked against the configured
+	// resources by the engine (Provider.checkExchangeResources), not by
+	// Apply, which knows only the catalog.
+	TokenExchangeResources *[]string
 }
 
 // Limits on client fields; generous for real use, small enough that one
@@ -45,7 +50,9 @@ const (
 )
 
 // GrantTypes are the grant types a client may be allowed.
-var GrantTypes = []string{grantd.GrantClientCredentials, grantd.GrantAuthorizationCode, grantd.GrantRefreshToken}
+var GrantTypes = []string{grantd.GrantClientCredentials, grantd.GrantAuthorizationCode, grantd.GrantRefreshToken,
+	grantd.GrantTokenExchange,
+}
 
 // Apply checks the input and applies it to c. For a create every required
 // field must be present; for an update only the present ones change. It
@@ -113,7 +120,7 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 			ok := true
 			for i, g := range gts {
 				if !slices.Contains(GrantTypes, g) {
-					bad(fmt.Sprintf("/allowed_grant_types/%d", i), "%s is not a grant type; use client_credentials, authorization_code or refresh_token", token.Echo(g))
+					bad(fmt.Sprintf("/allowed_grant_types/%d", i), "%s is not a grant type; use client_credentials, authorization_code, refresh_token or %s", token.Echo(g), grantd.GrantTokenExchange)
 					ok = false
 				}
 			}
@@ -170,10 +177,48 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 	if c.Public() && c.Allows(grantd.GrantClientCredentials) {
 		bad("/allowed_grant_types", "{a public client} cannot use client_credentials")
 	}
+	if c.Public() && c.Allows(grantd.GrantTokenExchange) {
+		// RFC 8693 §5: the exchange is for a client the server can
+		// authenticate (docs/SECURITY.md, Token exchange).
+		bad("/allowed_grant_types", "{a public client} cannot use token exchange")
+	}
 	if c.Allows(grantd.GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
 		bad("/redirect_uris", "{redirect_uris} is required {when authorization_code is allowed}")
 	}
 	return p
+}
+
+// MaxExchangeResources bounds token_exchange_resources.
+const MaxExchangeResources = 50
+
+// checkExchangeResources checks the input's token_exchange_resources and
+// sets them on c, each as the configured identifier it names (so that a
+// trailing slash or case in the host does not matter later). A client
+// may list resources without being allowed the grant yet; the exchange
+// checks both.
+func (p *Provider) checkExchangeResources(in ClientInput, c *grantd.Client) []grantd.FieldError {
+	if in.TokenExchangeResources == nil {
+		return nil
+	}
+	list := *in.TokenExchangeResources
+	if len(list) > MaxExchangeResources {
+		return []grantd.FieldError{grantd.Field("/token_exchange_resources", "{token_exchange_resources} has more than %d entries", MaxExchangeResources)}
+	}
+	var probs []grantd.FieldError
+	out := make([]string, 0, len(list))
+	for i, r := range list {
+		id, ok := p.resources.Match(r)
+		if !ok {
+			probs = append(probs, grantd.Field(fmt.Sprintf("/token_exchange_resources/%d", i), "%s is not a resource of this server", token.Echo(r)))
+			continue
+		}
+		out = append(out, id)
+	}
+	if len(probs) > 0 {
+		return probs
+	}
+	c.TokenExchangeResources = dedupe(out)
+	return nil
 }
 
 func dedupe(in []string) []string {
@@ -212,6 +257,7 @@ func (p *Provider) CreateClientVia(ctx context.Context, owner grantd.User, via V
 		UpdatedAt:         now,
 	}
 	probs := in.Apply(&c, true, p.catalog)
+	probs = append(probs, p.checkExchangeResources(in, &c)...)
 	if len(probs) == 0 {
 		probs = via.scopeCeiling(nil, c.Scopes)
 	}
@@ -290,6 +336,7 @@ func (p *Provider) UpdateClientVia(ctx context.Context, userID string, via Via, 
 		}
 		old := c.Scopes
 		probs := in.Apply(&c, false, p.catalog)
+		probs = append(probs, p.checkExchangeResources(in, &c)...)
 		if len(probs) == 0 {
 			probs = via.scopeCeiling(old, c.Scopes)
 		}

@@ -35,7 +35,9 @@ func (p *Provider) ActiveAccessToken(ctx context.Context, tok string) (token.Acc
 		if err != nil {
 			return token.AccessClaims{}, grantd.Client{}, false, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 		}
-		if g.ClientID != c.ClientID || g.UserID != c.Subject {
+		// An exchanged token (act) stays under the person's grant to
+		// another client: only its person must match.
+		if (c.Act == nil && g.ClientID != c.ClientID) || g.UserID != c.Subject {
 			return token.AccessClaims{}, grantd.Client{}, false, nil
 		}
 	}
@@ -70,6 +72,9 @@ type Introspection struct {
 	ExpiresAt time.Time
 	JTI       string // access tokens only
 	GrantID   string
+	// Act is the actor chain of an exchanged access token (RFC 8693
+	// §4.1); nil otherwise.
+	Act *token.Actor
 }
 
 // IntrospectRequest is a request to the introspection endpoint.
@@ -212,6 +217,7 @@ func (p *Provider) introspect(ctx context.Context, tok string) (Introspection, e
 		ExpiresAt: c.ExpiresAt,
 		JTI:       c.JTI,
 		GrantID:   c.GrantID,
+		Act:       c.Act,
 	}, nil
 }
 

@@ -56,6 +56,7 @@ func (p *Provider) ServerMetadata() ServerMetadata {
 	if p.cfg.Registration != RegistrationDisabled {
 		m.RegistrationEndpoint = base + "/oauth/register"
 	}
+	m.GrantTypesSupported = append(m.GrantTypesSupported, grantd.GrantTokenExchange)
 	return m
 }
 

@@ -24,6 +24,15 @@ type TokenRequest struct {
 	// Resources holds every resource parameter (RFC 8707); more than one
 	// is invalid_target, so the adapter must not drop repeats.
 	Resources []string
+
+	// Token exchange (RFC 8693 §2.1). Audiences holds every audience
+	// parameter, as Resources does.
+	SubjectToken       string
+	SubjectTokenType   string
+	ActorToken         string
+	ActorTokenType     string
+	RequestedTokenType string
+	Audiences          []string
 }
 
 // TokenResponse is a successful token answer; the token type is always
@@ -33,6 +42,8 @@ type TokenResponse struct {
 	ExpiresIn    int64 // seconds
 	Scope        string
 	RefreshToken string // empty when none was issued
+	// IssuedTokenType is set by token exchange only (RFC 8693 §2.2.1).
+	IssuedTokenType string
 }
 
 // Token runs the token endpoint: it authenticates the client and hands
@@ -53,8 +64,10 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 		resp, err = p.authorizationCode(ctx, client, req)
 	case grantd.GrantRefreshToken:
 		resp, err = p.refreshToken(ctx, client, req)
+	case grantd.GrantTokenExchange:
+		resp, err = p.tokenExchange(ctx, client, req)
 	default:
-		return TokenResponse{}, grantd.E(grantd.CodeUnsupportedGrantType, "grant_type %s is not supported; use authorization_code, client_credentials or refresh_token", token.Echo(req.GrantType))
+		return TokenResponse{}, grantd.E(grantd.CodeUnsupportedGrantType, "grant_type %s is not supported; use authorization_code, client_credentials, refresh_token or %s", token.Echo(req.GrantType), grantd.GrantTokenExchange)
 	}
 	if err == nil {
 		p.markUsed(ctx, client)
@@ -79,6 +92,11 @@ func (p *Provider) markUsed(ctx context.Context, c grantd.Client) {
 // accessToken is an access token about to be issued.
 type accessToken struct {
 	subject, clientID, audience, scope, grantID string
+	// act is the actor chain of an exchanged token (RFC 8693 §4.1).
+	act *token.Actor
+	// notAfter, when set, caps the expiry (an exchanged token never
+	// outlives its subject token).
+	notAfter time.Time
 }
 
 // issuedAccess is a signed access token and what the store must remember
@@ -93,6 +111,9 @@ type issuedAccess struct {
 // is self-contained, and revocation is recorded only when it happens.
 func (p *Provider) sign(now time.Time, a accessToken) (issuedAccess, error) {
 	exp := now.Add(p.cfg.AccessTokenTTL)
+	if !a.notAfter.IsZero() && a.notAfter.Before(exp) {
+		exp = a.notAfter
+	}
 	jti := token.NewID()
 	tok, err := p.keys.Sign(token.AccessClaims{
 		Issuer:    p.cfg.Issuer,
@@ -104,6 +125,7 @@ func (p *Provider) sign(now time.Time, a accessToken) (issuedAccess, error) {
 		IssuedAt:  now,
 		ExpiresAt: exp,
 		GrantID:   a.grantID,
+		Act:       a.act,
 	})
 	if err != nil {
 		return issuedAccess{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")

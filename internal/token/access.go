@@ -45,6 +45,29 @@ type AccessClaims struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	GrantID   string // grant_id: omitted from the JWT when empty
+	// Act is the actor of a token issued by token exchange (RFC 8693
+	// §4.1), nested along a delegation chain; nil otherwise, and then
+	// omitted from the JWT.
+	Act *Actor
+}
+
+// Actor is an act claim (RFC 8693 §4.1): who acts for the subject (sub),
+// through which client, and, for a token exchanged again, who acted
+// before (act), the most recent actor outermost.
+type Actor struct {
+	Subject  string `json:"sub"`
+	ClientID string `json:"client_id,omitempty"`
+	Act      *Actor `json:"act,omitempty"`
+}
+
+// Depth answers how many actors the chain names: 1 for an actor that
+// nests none, 0 for nil.
+func (a *Actor) Depth() int {
+	n := 0
+	for ; a != nil; a = a.Act {
+		n++
+	}
+	return n
 }
 
 // accessJWT is the wire form of AccessClaims: NumericDate seconds and
@@ -59,6 +82,7 @@ type accessJWT struct {
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope,omitempty"`
 	GrantID  string `json:"grant_id,omitempty"`
+	Act      *Actor `json:"act,omitempty"`
 }
 
 func (w *accessJWT) claims() AccessClaims {
@@ -70,6 +94,7 @@ func (w *accessJWT) claims() AccessClaims {
 		Scope:    w.Scope,
 		JTI:      w.JTI,
 		GrantID:  w.GrantID,
+		Act:      w.Act,
 	}
 	if w.Iat != 0 {
 		c.IssuedAt = time.Unix(w.Iat, 0).UTC()
@@ -136,6 +161,7 @@ func (r *Keyring) Sign(c AccessClaims) (string, error) {
 		ClientID: c.ClientID,
 		Scope:    c.Scope,
 		GrantID:  c.GrantID,
+		Act:      c.Act,
 	})
 	if err != nil {
 		return "", err

@@ -47,6 +47,8 @@ type clientForm struct {
 	LogoURI      string
 	TosURI       string
 	PolicyURI    string
+	// ExchangeResources are the token_exchange_resources, one per line.
+	ExchangeResources string
 }
 
 // clientFormData is what the form template shows.
@@ -69,6 +71,8 @@ func readClientForm(r *http.Request) clientForm {
 		LogoURI:      strings.TrimSpace(r.PostFormValue("logo_uri")),
 		TosURI:       strings.TrimSpace(r.PostFormValue("tos_uri")),
 		PolicyURI:    strings.TrimSpace(r.PostFormValue("policy_uri")),
+
+		ExchangeResources: r.PostFormValue("token_exchange_resources"),
 	}
 }
 
@@ -83,14 +87,22 @@ func formOf(c grantd.Client) clientForm {
 		LogoURI:      c.LogoURI,
 		TosURI:       c.TosURI,
 		PolicyURI:    c.PolicyURI,
+
+		ExchangeResources: strings.Join(c.TokenExchangeResources, "\n"),
 	}
 }
 
 // redirectLines answers the non-blank lines of the redirect URI box and
 // the line number of each, to point at the right line in an error.
 func (f clientForm) redirectLines() (uris []string, lines []int) {
+	return nonBlankLines(f.RedirectURIs)
+}
+
+// nonBlankLines answers the non-blank lines of a text box, trimmed, and
+// the line number of each.
+func nonBlankLines(text string) (uris []string, lines []int) {
 	uris = []string{}
-	for i, l := range strings.Split(f.RedirectURIs, "\n") {
+	for i, l := range strings.Split(text, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			uris = append(uris, l)
 			lines = append(lines, i+1)
@@ -104,6 +116,7 @@ func (f clientForm) redirectLines() (uris []string, lines []int) {
 // field means "none". Optional URIs left empty on a create are absent.
 func (f clientForm) input(create bool) oauth.ClientInput {
 	uris, _ := f.redirectLines()
+	exchange, _ := nonBlankLines(f.ExchangeResources)
 	scopes, gts := append([]string{}, f.Scopes...), append([]string{}, f.GrantTypes...)
 	in := oauth.ClientInput{
 		Name:              &f.Name,
@@ -114,6 +127,8 @@ func (f clientForm) input(create bool) oauth.ClientInput {
 		LogoURI:           &f.LogoURI,
 		TosURI:            &f.TosURI,
 		PolicyURI:         &f.PolicyURI,
+
+		TokenExchangeResources: &exchange,
 	}
 	if create {
 		if f.ClientType != "" {
@@ -138,6 +153,8 @@ var fieldLabels = map[string]string{
 	"logo_uri":            "Logo URL",
 	"tos_uri":             "Terms of service URL",
 	"policy_uri":          "Privacy policy URL",
+
+	"token_exchange_resources": "Token exchange APIs",
 }
 
 // fieldErrors places the Provider's problems next to the form's fields:
@@ -145,6 +162,7 @@ var fieldLabels = map[string]string{
 // redirect URIs becomes a line number.
 func (f clientForm) fieldErrors(fields []grantd.FieldError) map[string][]string {
 	_, lines := f.redirectLines()
+	_, exchangeLines := nonBlankLines(f.ExchangeResources)
 	out := map[string][]string{}
 	for _, fe := range fields {
 		name, rest, _ := strings.Cut(strings.TrimPrefix(fe.Pointer, "/"), "/")
@@ -155,8 +173,14 @@ func (f clientForm) fieldErrors(fields []grantd.FieldError) map[string][]string 
 				msg = "Line " + strconv.Itoa(lines[i]) + ": " + detail + "."
 			}
 		}
+		if name == "token_exchange_resources" && rest != "" {
+			if i, err := strconv.Atoi(rest); err == nil && i >= 0 && i < len(exchangeLines) {
+				msg = "Line " + strconv.Itoa(exchangeLines[i]) + ": " + detail + "."
+			}
+		}
 		switch name {
-		case "name", "client_type", "allowed_scopes", "allowed_grant_types", "redirect_uris", "require_pkce", "logo_uri", "tos_uri", "policy_uri":
+		case "name", "client_type", "allowed_scopes", "allowed_grant_types", "redirect_uris", "require_pkce", "logo_uri", "tos_uri", "policy_uri",
+			"token_exchange_resources":
 		default:
 			name = ""
 		}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -194,5 +195,83 @@ func TestRegistrationManagement(t *testing.T) {
 	}
 	if _, err := c.ReadRegistration(ctx, reg.ClientID, reg.RegistrationAccessToken); !errors.As(err, &e) || e.Status() != 401 {
 		t.Fatalf("after delete: %v", err)
+	}
+}
+
+// Token exchange through the client: a person's token exchanged by a
+// service for this API, and again by a second service with its own token
+// as actor; introspection shows the chain; revoking the grant ends it.
+func TestTokenExchangeCalls(t *testing.T) {
+	g := newGrantd(t)
+	ctx := context.Background()
+	c := g.client()
+	const cb = "http://127.0.0.1:9999/callback"
+	app, err := c.CreateClient(ctx, client.CreateClientParams{
+		Name: "person's app", ClientType: "public", AllowedScopes: []string{"read", "write"},
+		AllowedGrantTypes: []string{"authorization_code"}, RedirectURIs: []string{cb},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	person := g.consent(t, app.ClientID, cb, "read", "write")
+	svc := func(name string) *client.OAuthClient {
+		oc, err := c.CreateClient(ctx, client.CreateClientParams{
+			Name: name, ClientType: "confidential", AllowedScopes: []string{"read", "write"},
+			AllowedGrantTypes:      []string{client.GrantTypeTokenExchange, "client_credentials"},
+			TokenExchangeResources: []string{g.API},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(oc.TokenExchangeResources, []string{g.API}) {
+			t.Fatalf("token_exchange_resources = %v", oc.TokenExchangeResources)
+		}
+		return oc
+	}
+	mcp, ds := svc("mcp"), svc("downstream")
+
+	hop1, err := c.TokenExchange(ctx, client.TokenExchangeParams{
+		ClientID: mcp.ClientID, ClientSecret: mcp.ClientSecret, SubjectToken: person.AccessToken, Resource: g.API, Scopes: []string{"read"},
+	})
+	if err != nil || hop1.IssuedTokenType != client.TokenTypeAccessToken || hop1.Scope != "read" || hop1.RefreshToken != "" {
+		t.Fatalf("hop 1 = %+v, %v", hop1, err)
+	}
+	own, err := c.Token(ctx, client.TokenParams{ClientID: ds.ClientID, ClientSecret: ds.ClientSecret, Scopes: []string{"read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hop2, err := c.TokenExchange(ctx, client.TokenExchangeParams{
+		ClientID: ds.ClientID, ClientSecret: ds.ClientSecret, SubjectToken: hop1.AccessToken, ActorToken: own.AccessToken, Audience: g.API,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := c.Introspect(ctx, client.IntrospectParams{ClientID: ds.ClientID, ClientSecret: ds.ClientSecret, Token: hop2.AccessToken})
+	want := &client.Actor{Subject: ds.ClientID, ClientID: ds.ClientID, Act: &client.Actor{Subject: mcp.ClientID, ClientID: mcp.ClientID}}
+	if err != nil || !in.Active || in.ClientID != ds.ClientID || in.Scope != "read" || !reflect.DeepEqual(in.Act, want) {
+		t.Fatalf("introspection = %+v (act %+v), %v", in, in.Act, err)
+	}
+
+	// A wider scope is the server's invalid_scope.
+	_, err = c.TokenExchange(ctx, client.TokenExchangeParams{
+		ClientID: ds.ClientID, ClientSecret: ds.ClientSecret, SubjectToken: hop1.AccessToken, Resource: g.API, Scopes: []string{"write"},
+	})
+	var e *client.Error
+	if !errors.As(err, &e) || e.Code != "invalid_scope" {
+		t.Fatalf("wider scope: %v", err)
+	}
+
+	grants, err := c.ListGrants(ctx, client.ListGrantsParams{})
+	if err != nil || len(grants.Data) != 1 {
+		t.Fatalf("grants = %+v, %v", grants, err)
+	}
+	if _, err := c.RevokeGrant(ctx, grants.Data[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{person.AccessToken, hop1.AccessToken, hop2.AccessToken} {
+		in, err := c.Introspect(ctx, client.IntrospectParams{ClientID: ds.ClientID, ClientSecret: ds.ClientSecret, Token: tok})
+		if err != nil || in.Active {
+			t.Errorf("after the grant's revocation: %+v, %v", in, err)
+		}
 	}
 }

@@ -57,6 +57,7 @@ type grantdServer struct {
 	Clock    *testenv.Clock
 	Store    *sqlite.Store
 	Keys     *token.Keyring
+	Provider *oauth.Provider
 	ClientID string
 	Secret   string
 
@@ -92,7 +93,7 @@ func newGrantdAlg(t testing.TB, alg string) *grantdServer {
 		},
 	})
 	t.Cleanup(g.release) // a held JWKS request would keep Close waiting
-	g.URL, g.Clock, g.Store, g.Keys = s.URL, s.Clock, s.Store, s.Keys
+	g.URL, g.Clock, g.Store, g.Keys, g.Provider = s.URL, s.Clock, s.Store, s.Keys, s.Provider
 
 	owner := testenv.User(t, s.Store, "owner@example.com", "", s.Clock.Now())
 	name, typ := "orders API tests", string(grantd.ClientConfidential)

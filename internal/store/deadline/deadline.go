@@ -245,6 +245,10 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash string) error {
 	return call(s, ctx, func(ctx context.Context) error { return s.next.RevokeRefreshToken(ctx, hash) })
 }
 
+func (s *Store) RecordExchangedToken(ctx context.Context, t grantd.ExchangedToken, now time.Time) error {
+	return call(s, ctx, func(ctx context.Context) error { return s.next.RecordExchangedToken(ctx, t, now) })
+}
+
 func (s *Store) RevokeJTI(ctx context.Context, jti string, expiresAt time.Time) error {
 	return call(s, ctx, func(ctx context.Context) error { return s.next.RevokeJTI(ctx, jti, expiresAt) })
 }

@@ -15,7 +15,8 @@ import (
 const (
 	clientCols = `id, name, org_id, user_id, client_type, require_pkce, grant_types, scopes,
 	redirect_uris, secret_hash, logo_uri, tos_uri, policy_uri, verified, registered,
-	token_endpoint_auth_method, response_types, registration_token_hash, created_at, updated_at`
+	token_endpoint_auth_method, response_types, registration_token_hash, created_at, updated_at,
+	token_exchange_resources`
 	clientSelect = clientCols + `, created_by_client_id, created_by_grant_id, origin, obtained_token`
 )
 
@@ -25,12 +26,13 @@ func scanClient(d Dialect, r Row) (grantd.Client, error) {
 		d.ScanList(&c.GrantTypes), d.ScanList(&c.Scopes), d.ScanList(&c.RedirectURIs), &c.SecretHash,
 		&c.LogoURI, &c.TosURI, &c.PolicyURI, &c.Verified, &c.Registered,
 		&c.TokenEndpointAuthMethod, d.ScanList(&c.ResponseTypes), &c.RegistrationTokenHash,
-		d.ScanTime(&c.CreatedAt), d.ScanTime(&c.UpdatedAt), nullStringCol{&c.CreatedByClientID}, nullStringCol{&c.CreatedByGrantID},
+		d.ScanTime(&c.CreatedAt), d.ScanTime(&c.UpdatedAt), d.ScanList(&c.TokenExchangeResources), nullStringCol{&c.CreatedByClientID}, nullStringCol{&c.CreatedByGrantID},
 		(*string)(&c.Origin), &c.ObtainedToken)
 	if err != nil {
 		return grantd.Client{}, err
 	}
 	c.GrantTypes, c.Scopes, c.RedirectURIs, c.ResponseTypes = unlist(c.GrantTypes), unlist(c.Scopes), unlist(c.RedirectURIs), unlist(c.ResponseTypes)
+	c.TokenExchangeResources = unlist(c.TokenExchangeResources)
 	return c, nil
 }
 
@@ -44,7 +46,7 @@ func clientArgs(d Dialect, c grantd.Client) []any {
 		d.List(c.GrantTypes), d.List(c.Scopes), d.List(c.RedirectURIs), c.SecretHash,
 		c.LogoURI, c.TosURI, c.PolicyURI, c.Verified, c.Registered,
 		c.TokenEndpointAuthMethod, d.List(c.ResponseTypes), c.RegistrationTokenHash,
-		d.Time(c.CreatedAt), d.Time(c.UpdatedAt), strings.ToLower(c.Name)}
+		d.Time(c.CreatedAt), d.Time(c.UpdatedAt), d.List(c.TokenExchangeResources), strings.ToLower(c.Name)}
 }
 
 func (db DB) client(ctx context.Context, id string, lock bool) (grantd.Client, error) {
@@ -58,7 +60,7 @@ func (db DB) client(ctx context.Context, id string, lock bool) (grantd.Client, e
 func (s *Store) CreateClient(ctx context.Context, c grantd.Client) error {
 	// A provenance that names no row fails the foreign key: ErrNotFound.
 	_, err := s.w().exec(ctx, `INSERT INTO clients (`+clientCols+`, name_lower, created_by_client_id, created_by_grant_id, origin, obtained_token)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		append(clientArgs(s.b, c), nullString(c.CreatedByClientID), nullString(c.CreatedByGrantID), string(c.OriginOf()), c.ObtainedToken)...)
 	if err != nil {
 		return s.b.Err("create client", err)
@@ -86,7 +88,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(grantd.
 		_, err = db.exec(ctx, `UPDATE clients SET name = ?, org_id = ?, user_id = ?, client_type = ?,
 			require_pkce = ?, grant_types = ?, scopes = ?, redirect_uris = ?, secret_hash = ?, logo_uri = ?,
 			tos_uri = ?, policy_uri = ?, verified = ?, registered = ?, token_endpoint_auth_method = ?,
-			response_types = ?, registration_token_hash = ?, created_at = ?, updated_at = ?, name_lower = ?
+			response_types = ?, registration_token_hash = ?, created_at = ?, updated_at = ?,
+			token_exchange_resources = ?, name_lower = ?
 			WHERE id = ?`, append(args[1:], id)...)
 		if err != nil {
 			return db.d.Err("update client", err)
@@ -188,6 +191,11 @@ func (db DB) deleteClients(ctx context.Context, ids []string) error {
 		return err
 	}
 	if err := db.RevokeRefreshJTIs(ctx, `client_id IN `+in, args...); err != nil {
+		return err
+	}
+	// Exchanged tokens go with the client that exchanged and with the
+	// grants of a deleted client (their subject tokens' grants).
+	if err := db.RevokeExchangedJTIs(ctx, `client_id IN `+in+` OR grant_id IN (SELECT id FROM grants WHERE client_id IN `+in+`)`, append(slices.Clone(args), args...)...); err != nil {
 		return err
 	}
 	if _, err := db.exec(ctx, `DELETE FROM clients WHERE id IN `+in, args...); err != nil {
@@ -303,7 +311,8 @@ func (s *Store) ListGrants(ctx context.Context, userID string, p grantd.Page) ([
 }
 
 // DeleteGrant locks the grant, revokes the access tokens recorded under
-// it (on its codes and refresh tokens) and deletes it; the schema
+// it (on its codes and refresh tokens, and its exchanged tokens) and
+// deletes it; the schema
 // cascades the delete to the grant's codes and refresh tokens. The lock
 // comes first so that no redemption or rotation can commit a token
 // between the revocation and the delete, and no client can be created
@@ -326,6 +335,9 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 			return err
 		}
 		if err := db.RevokeRefreshJTIs(ctx, `grant_id = ?`, id); err != nil {
+			return err
+		}
+		if err := db.RevokeExchangedJTIs(ctx, `grant_id = ?`, id); err != nil {
 			return err
 		}
 		n, err := db.exec(ctx, `DELETE FROM grants WHERE id = ?`, id)

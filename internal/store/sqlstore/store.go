@@ -195,6 +195,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		{`DELETE FROM auth_codes WHERE expires_at < ? AND (access_expires_at IS NULL OR access_expires_at < ?)`, []any{t, t}},
 		{`DELETE FROM refresh_tokens WHERE expires_at < ?`, []any{t}},
 		{`DELETE FROM sessions WHERE expires_at < ?`, []any{t}},
+		{`DELETE FROM exchanged_tokens WHERE expires_at < ?`, []any{t}},
 		{`DELETE FROM revoked_jtis WHERE expires_at < ?`, []any{t}},
 		{`DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND expires_at < ?`, []any{t}},
 	} {

@@ -65,6 +65,9 @@ func (t grantTx) RevokeGrantTokens(grantID string, now time.Time) error {
 	if err := t.db.RevokeCodeJTIs(t.ctx, `grant_id = ?`, grantID); err != nil {
 		return err
 	}
+	if err := t.db.RevokeExchangedJTIs(t.ctx, `grant_id = ?`, grantID); err != nil {
+		return err
+	}
 	return t.db.revokeRefreshTokens(t.ctx, now, `grant_id = ?`, grantID)
 }
 

@@ -24,6 +24,7 @@ func testClients(e env) {
 	full.ObtainedToken = true
 	full.TokenEndpointAuthMethod = grantd.AuthMethodClientSecretPost
 	full.RegistrationTokenHash = hash("grantd_reg_x")
+	full.TokenExchangeResources = []string{"https://api.example.com/", "https://mcp.example.com/mcp"}
 	full.UpdatedAt = at(time.Second)
 	e.client(full)
 	got, err := e.s.GetClient(e.ctx, full.ID)
@@ -68,6 +69,7 @@ func testClientUpdates(e env) {
 	want.RedirectURIs = []string{"https://new.example.com/cb", redirectURI}
 	want.Verified = true
 	want.LogoURI = "https://new.example.com/logo.png"
+	want.TokenExchangeResources = []string{"https://api.example.com/"}
 	want.UpdatedAt = at(time.Hour)
 	got, err := e.s.UpdateClient(e.ctx, c.ID, func(old grantd.Client) (grantd.Client, error) {
 		e.equal("updater's argument", old, c)
