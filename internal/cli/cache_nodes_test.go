@@ -1,0 +1,228 @@
+package cli
+
+import (
+	"bufio"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/grantd/grantd/internal/store/postgres/pgtest"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	binErr    error
+	binOut    []byte
+)
+
+// grantdBinary builds cmd/grantd once per test run.
+func grantdBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "grantd-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "grantd")
+		binOut, binErr = exec.Command("go", "build", "-o", binPath, "github.com/grantd/grantd/cmd/grantd").CombinedOutput()
+	})
+	if binErr != nil {
+		t.Fatalf("go build: %v\n%s", binErr, binOut)
+	}
+	return binPath
+}
+
+// node is a `grantd serve` process.
+type node struct {
+	base   string
+	cmd    *exec.Cmd
+	stdout *syncBuffer
+}
+
+// startNode starts the built binary serving on a free port.
+func startNode(t *testing.T, args ...string) *node {
+	t.Helper()
+	cmd := exec.Command(grantdBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	stdout := &syncBuffer{}
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		re := regexp.MustCompile(`grantd listening on (\S+)`)
+		for sc.Scan() {
+			stdout.Write([]byte(sc.Text() + "\n"))
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				listening <- "http://" + m[1]
+			}
+		}
+	}()
+	select {
+	case base := <-listening:
+		return &node{base: base, cmd: cmd, stdout: stdout}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("grantd serve did not start; stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		return nil
+	}
+}
+
+// tokenStatus asks for a client credentials token and answers the status
+// and the token.
+func tokenStatus(t *testing.T, base, id, secret string) (int, string) {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"admin"}}
+	req, _ := http.NewRequest("POST", base+"/v2/oauth/token", strings.NewReader(form.Encode()))
+	req.SetBasicAuth(id, secret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		resp.Body.Close()
+		return resp.StatusCode, ""
+	}
+	tok, _ := decode(t, resp, 200)["access_token"].(string)
+	return 200, tok
+}
+
+// introspectActive introspects tok at base as the client.
+func introspectActive(t *testing.T, base, id, secret, tok string) bool {
+	t.Helper()
+	form := url.Values{"token": {tok}}
+	req, _ := http.NewRequest("POST", base+"/v2/oauth/introspect", strings.NewReader(form.Encode()))
+	req.SetBasicAuth(id, secret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decode(t, resp, 200)["active"] == true
+}
+
+// withinSecond polls ok until it holds, failing the test when one second
+// has passed without.
+func withinSecond(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for end := time.Now().Add(time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%s: not within one second", what)
+		}
+	}
+}
+
+func apiClient(t *testing.T, base, key, name string) (id, secret string) {
+	t.Helper()
+	body := `{"name": "` + name + `", "allowed_scopes": ["admin"], "client_type": "confidential", "allowed_grant_types": ["client_credentials"]}`
+	req, _ := http.NewRequest("POST", base+"/v2/oauth_clients", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := decode(t, resp, 201)["data"].(map[string]any)
+	return c["client_id"].(string), c["client_secret"].(string)
+}
+
+// Issue 11: two grantd processes on one PostgreSQL database, each with
+// its caches. Every change made on one is effective on the other within
+// one second, and killing one leaves the other serving.
+func TestCachedNodesOnePostgres(t *testing.T) {
+	t.Parallel()
+	args := []string{"--database", pgtest.Schema(t), "--secret-file", writeSecret(t), "--issuer", "http://auth.example.test"}
+	a := startNode(t, args...)
+	b := startNode(t, args...)
+	m := regexp.MustCompile(`(?m)^(grantd_key_\S+)$`).FindStringSubmatch(a.stdout.String())
+	if m == nil {
+		t.Fatalf("no bootstrap key on A's stdout:\n%s", a.stdout.String())
+	}
+	key := m[1]
+	id, secret := apiClient(t, a.base, key, "Ops job")
+
+	// A token issued on A introspects active on B, which now holds the
+	// client and has looked the jti up; revoked on A, it is inactive on
+	// B within one second.
+	_, tok := tokenStatus(t, a.base, id, secret)
+	if !introspectActive(t, b.base, id, secret, tok) || !introspectActive(t, b.base, id, secret, tok) {
+		t.Fatal("A's token is not active on B")
+	}
+	form := url.Values{"token": {tok}}
+	req, _ := http.NewRequest("POST", a.base+"/v2/oauth/revoke", strings.NewReader(form.Encode()))
+	req.SetBasicAuth(id, secret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("revoke on A: %d", resp.StatusCode)
+	}
+	withinSecond(t, "a token revoked on A inactive on B", func() bool { return !introspectActive(t, b.base, id, secret, tok) })
+
+	// A client deleted on B gets no more tokens on A, which holds it.
+	id2, secret2 := apiClient(t, a.base, key, "Doomed job")
+	for range 2 {
+		if code, _ := tokenStatus(t, a.base, id2, secret2); code != 200 {
+			t.Fatalf("token for the second client on A: %d", code)
+		}
+	}
+	req, _ = http.NewRequest("DELETE", b.base+"/v2/oauth_clients/"+id2, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("delete on B: %d", resp.StatusCode)
+	}
+	withinSecond(t, "a client deleted on B refused on A", func() bool {
+		code, _ := tokenStatus(t, a.base, id2, secret2)
+		return code == 401
+	})
+
+	// A killed in the middle of requests: B serves on.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			form := url.Values{"grant_type": {"client_credentials"}, "scope": {"admin"}}
+			req, _ := http.NewRequest("POST", a.base+"/v2/oauth/token", strings.NewReader(form.Encode()))
+			req.SetBasicAuth(id, secret)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		})
+	}
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	code, tok := tokenStatus(t, b.base, id, secret)
+	if code != 200 || !introspectActive(t, b.base, id, secret, tok) {
+		t.Fatalf("B after A was killed: token %d", code)
+	}
+}
