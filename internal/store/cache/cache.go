@@ -189,9 +189,15 @@ func (s *Store) loop(ctx context.Context) {
 
 // Close stops the background reader and closes the store under it.
 func (s *Store) Close() error {
+	s.Stop()
+	return s.Store.Close()
+}
+
+// Stop stops the background reader, leaving the store under it open;
+// the cache then reads through once Bound has passed.
+func (s *Store) Stop() {
 	s.stop()
 	<-s.done
-	return s.Store.Close()
 }
 
 func (s *Store) event(cache, ev string) {
