@@ -2,6 +2,9 @@ package cli
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -204,6 +207,24 @@ func TestCachedNodesOnePostgres(t *testing.T) {
 		return code == 401
 	})
 
+	// A grant revoked on A: B, which introspected its token active,
+	// answers inactive within one second.
+	grantTok, grantID := userGrantToken(t, a.base, key)
+	if !introspectActive(t, b.base, id, secret, grantTok) || !introspectActive(t, b.base, id, secret, grantTok) {
+		t.Fatal("the user's token from A is not active on B")
+	}
+	req, _ = http.NewRequest("DELETE", a.base+"/v2/oauth_grants/"+grantID, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("revoke the grant on A: %d", resp.StatusCode)
+	}
+	withinSecond(t, "a grant revoked on A inactive on B", func() bool { return !introspectActive(t, b.base, id, secret, grantTok) })
+
 	// A killed in the middle of requests: B serves on.
 	var wg sync.WaitGroup
 	for range 4 {
@@ -225,4 +246,64 @@ func TestCachedNodesOnePostgres(t *testing.T) {
 	if code != 200 || !introspectActive(t, b.base, id, secret, tok) {
 		t.Fatalf("B after A was killed: token %d", code)
 	}
+}
+
+// userGrantToken makes a public client on base, drives authorize and the
+// consent decision with the API key (as a consent portal does), redeems
+// the code and answers the access token and the grant's id.
+func userGrantToken(t *testing.T, base, key string) (tok, grantID string) {
+	t.Helper()
+	call := func(method, path, body string) *http.Response {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	app := decode(t, call("POST", "/v2/oauth_clients", `{"name": "User app", "allowed_scopes": ["admin"], "client_type": "public",
+		"allowed_grant_types": ["authorization_code"], "redirect_uris": ["http://127.0.0.1/callback"]}`), 201)["data"].(map[string]any)
+	appID := app["client_id"].(string)
+	verifier := strings.Repeat("v", 43)
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"response_type": {"code"}, "client_id": {appID}, "redirect_uri": {"http://127.0.0.1/callback"},
+		"scope": {"admin"}, "state": {"s"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", base+"/v2/oauth/authorize?"+q.Encode(), nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusFound || loc.Query().Get("consent_token") == "" {
+		t.Fatalf("authorize: %s → %s", resp.Status, resp.Header.Get("Location"))
+	}
+	body, _ := json.Marshal(map[string]any{"allowed": true, "consent_token": loc.Query().Get("consent_token")})
+	dec := decode(t, call("POST", "/v2/oauth/grants", string(body)), 200)
+	back, err := url.Parse(dec["redirect_uri"].(string))
+	if err != nil || back.Query().Get("code") == "" {
+		t.Fatalf("consent decision: %v", dec)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")}, "client_id": {appID},
+		"redirect_uri": {"http://127.0.0.1/callback"}, "code_verifier": {verifier}}
+	req, _ = http.NewRequest("POST", base+"/v2/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ = decode(t, resp, 200)["access_token"].(string)
+	for _, g := range decode(t, call("GET", "/v2/oauth_grants", ""), 200)["data"].([]any) {
+		if g := g.(map[string]any); g["client_id"] == appID {
+			grantID = g["id"].(string)
+		}
+	}
+	if tok == "" || grantID == "" {
+		t.Fatalf("no token (%q) or grant (%q) for the user app", tok, grantID)
+	}
+	return tok, grantID
 }
