@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -306,4 +307,49 @@ func userGrantToken(t *testing.T, base, key string) (tok, grantID string) {
 		t.Fatalf("no token (%q) or grant (%q) for the user app", tok, grantID)
 	}
 	return tok, grantID
+}
+
+// Issue 11 on SQLite: a running server sees, within one second, what
+// grantd commands run as other processes on the same file change: a
+// client verified and unverified, a signing key rotated.
+func TestCachedServerSeesCLIOnSQLite(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "grantd.db")
+	s := startNode(t, "--database", db, "--key-reload", "1h")
+	key := strings.TrimSpace(string(must(os.ReadFile(filepath.Join(dir, "grantd.bootstrap-key")))))
+	id, _ := apiClient(t, s.base, key, "Partner")
+	verified := func() any {
+		req, _ := http.NewRequest("GET", s.base+"/v2/oauth_clients/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return decode(t, resp, 200)["data"].(map[string]any)["verified"]
+	}
+	cli := func(args ...string) string {
+		out, err := exec.Command(grantdBinary(t), append(args, "--database", db)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("grantd %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	for _, unset := range []bool{false, true} {
+		if verified() != unset { // this read keeps the client in memory
+			t.Fatalf("verified before the command is %v", !unset)
+		}
+		args := []string{"verify-client", id}
+		if unset {
+			args = append(args, "--unset")
+		}
+		cli(args...)
+		withinSecond(t, "verify-client "+strings.Join(args[2:], " "), func() bool { return verified() == !unset })
+	}
+
+	m := regexp.MustCompile(`new key (\S+) `).FindStringSubmatch(cli("keys", "rotate", "--activate-in", "0"))
+	if m == nil {
+		t.Fatal("keys rotate printed no key")
+	}
+	withinSecond(t, "a key rotated by the CLI published", func() bool { return slices.Contains(publishedKids(t, s.base), m[1]) })
 }
