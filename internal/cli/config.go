@@ -21,6 +21,7 @@ import (
 	"github.com/grantd/grantd/internal/cimd"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/ratelimit"
+	"github.com/grantd/grantd/internal/store/cache"
 	"github.com/grantd/grantd/internal/store/deadline"
 	"github.com/grantd/grantd/internal/store/postgres"
 	"github.com/grantd/grantd/internal/store/sqlite"
@@ -335,6 +336,27 @@ func (f *dbFlags) openStore(ctx context.Context, migrate bool) (grantd.Store, st
 		return nil, "", err
 	}
 	return deadline.New(st, f.dbTimeout), path, nil
+}
+
+// openCachedStore is openStore for serve: the store is wrapped in the
+// cache of clients, grants and revoked jtis (internal/store/cache), which
+// reads the change feed of the database under the deadline store, with
+// deadlines of its own.
+func (f *dbFlags) openCachedStore(ctx context.Context, migrate bool) (grantd.Store, *cache.Store, string, error) {
+	if err := f.check(); err != nil {
+		return nil, nil, "", err
+	}
+	raw, path, err := f.openMigrated(ctx, migrate)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	st := deadline.New(raw, f.dbTimeout)
+	feed, ok := raw.(cache.Feed)
+	if !ok {
+		return st, nil, path, nil
+	}
+	c := cache.New(st, feed, cache.Config{})
+	return c, c, path, nil
 }
 
 // openCtx bounds connecting to the database by --db-timeout.

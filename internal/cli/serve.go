@@ -150,7 +150,7 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 		return fail(err)
 	}
 
-	st, dbPath, err := f.openStore(ctx, !f.noMigrate)
+	st, cached, dbPath, err := f.openCachedStore(ctx, !f.noMigrate)
 	if err != nil {
 		return fail(err)
 	}
@@ -170,6 +170,15 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 	}
 	if err := keys.Load(ctx); err != nil {
 		return fail(fmt.Errorf("signing keys: %w", err))
+	}
+	if cached != nil {
+		// A key changed anywhere (a rotation on another node, `grantd
+		// keys rotate`) is loaded at once, not at the next --key-reload.
+		cached.SetOnKeys(func(ctx context.Context) {
+			if err := keys.Load(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("reloading signing keys after a change failed", "error", err)
+			}
+		})
 	}
 	if err := a.bootstrap(ctx, st, dbPath); err != nil {
 		return fail(err)

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/grantd/grantd"
+	"github.com/grantd/grantd/internal/store/cache"
 	"github.com/grantd/grantd/internal/token"
 )
 
@@ -21,8 +23,20 @@ func BenchmarkClientCredentials(b *testing.B) {
 	}
 }
 
-func benchmarkClientCredentials(b *testing.B, alg string) {
-	env := newTestEnv(b, withIssuer(goldenIssuer), withAlgorithm(alg))
+// BenchmarkClientCredentialsCached is the ES256 case with the store
+// behind the cache serve puts in front of it (internal/store/cache).
+func BenchmarkClientCredentialsCached(b *testing.B) {
+	benchmarkClientCredentials(b, token.AlgES256, func(o *testOptions) {
+		o.WrapStore = func(st grantd.Store) grantd.Store {
+			c := cache.New(st, st.(cache.Feed), cache.Config{})
+			b.Cleanup(c.Stop)
+			return c
+		}
+	})
+}
+
+func benchmarkClientCredentials(b *testing.B, alg string, opts ...testOption) {
+	env := newTestEnv(b, append([]testOption{withIssuer(goldenIssuer), withAlgorithm(alg)}, opts...)...)
 	owner := env.createUser(b, "owner@example.com")
 	c, secret := env.createClient(b, owner, clientSpec{Scopes: []string{"read", "write"}})
 	body := []byte("grant_type=client_credentials&scope=read")

@@ -53,6 +53,7 @@ func (dialect) ListContains(col string) string { return `? = ANY (` + col + `)` 
 // says.
 func (dialect) LikeEscape() string               { return `ESCAPE E'\\'` }
 func (dialect) Greatest() string                 { return "greatest" }
+func (dialect) Ago() string                      { return `(clock_timestamp() - ?::bigint * interval '1 microsecond')` }
 func (dialect) Err(what string, err error) error { return dbErr(what, err) }
 
 // pgQuerier runs sqlstore's queries on the pool or a pgx.Tx.

@@ -30,6 +30,7 @@ func (dialect) ListContains(col string) string {
 }
 func (dialect) LikeEscape() string               { return `ESCAPE '\'` }
 func (dialect) Greatest() string                 { return "max" }
+func (dialect) Ago() string                      { return `(CAST(unixepoch('subsec') * 1000000 AS INTEGER) - ?)` }
 func (dialect) Err(what string, err error) error { return dbErr(what, err) }
 
 // sqlQuerier runs sqlstore's queries on a *sql.DB or *sql.Tx.

@@ -94,6 +94,9 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(grantd.
 		if err != nil {
 			return db.d.Err("update client", err)
 		}
+		if err := db.note(ctx, ChangeClient, id); err != nil {
+			return err
+		}
 		out, err = db.client(ctx, id, false)
 		return err
 	})
@@ -187,6 +190,15 @@ func (db DB) deleteClients(ctx context.Context, ids []string) error {
 		return err
 	}
 	in, args := inList(ids)
+	for _, id := range ids {
+		if err := db.note(ctx, ChangeClient, id); err != nil {
+			return err
+		}
+	}
+	// The schema's cascade deletes their grants: the caches must hear.
+	if err := db.noteSelect(ctx, ChangeGrant, `SELECT id AS k FROM grants WHERE client_id IN `+in, args...); err != nil {
+		return err
+	}
 	if err := db.RevokeCodeJTIs(ctx, `client_id IN `+in, args...); err != nil {
 		return err
 	}
@@ -340,6 +352,9 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 		if err := db.RevokeExchangedJTIs(ctx, `grant_id = ?`, id); err != nil {
 			return err
 		}
+		if err := db.note(ctx, ChangeGrant, id); err != nil {
+			return err
+		}
 		n, err := db.exec(ctx, `DELETE FROM grants WHERE id = ?`, id)
 		return db.mustAffect("grant", n, err)
 	})
@@ -349,10 +364,16 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 // client not yet marked is written, so that every later token costs a
 // read of a flag the caller already holds, not a write.
 func (s *Store) MarkClientUsed(ctx context.Context, id string) error {
-	if _, err := s.w().exec(ctx, `UPDATE clients SET obtained_token = ? WHERE id = ? AND obtained_token = ?`, true, id, false); err != nil {
-		return s.b.Err("mark client used", err)
-	}
-	return nil
+	return s.write(ctx, func(db DB) error {
+		n, err := db.exec(ctx, `UPDATE clients SET obtained_token = ? WHERE id = ? AND obtained_token = ?`, true, id, false)
+		if err != nil {
+			return db.d.Err("mark client used", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		return db.note(ctx, ChangeClient, id)
+	})
 }
 
 // DeleteUnusedRegistrations deletes the clients made by registration

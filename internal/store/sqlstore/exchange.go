@@ -28,6 +28,9 @@ func (s *Store) RecordExchangedToken(ctx context.Context, t grantd.ExchangedToke
 // match where (a constant condition on args). The records go with their
 // grant or client (the schema cascades), so this runs first.
 func (db DB) RevokeExchangedJTIs(ctx context.Context, where string, args ...any) error {
+	if err := db.noteSelect(ctx, ChangeJTI, `SELECT jti AS k FROM exchanged_tokens WHERE `+where, args...); err != nil {
+		return err
+	}
 	_, err := db.exec(ctx, `INSERT INTO revoked_jtis (jti, expires_at)
 		SELECT jti, expires_at FROM exchanged_tokens WHERE `+where+db.upsertRevokedJTI(), args...)
 	if err != nil {

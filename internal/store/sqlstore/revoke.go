@@ -19,7 +19,7 @@ func (db DB) RevokeJTI(ctx context.Context, jti string, expiresAt time.Time) err
 	if err != nil {
 		return db.d.Err("revoke jti", err)
 	}
-	return nil
+	return db.note(ctx, ChangeJTI, jti)
 }
 
 // RevokeCodeJTIs revokes the access tokens issued by redeeming the codes
@@ -29,6 +29,10 @@ func (db DB) RevokeJTI(ctx context.Context, jti string, expiresAt time.Time) err
 // GROUP BY makes each jti appear once in the insert, which PostgreSQL's
 // ON CONFLICT DO UPDATE requires.
 func (db DB) RevokeCodeJTIs(ctx context.Context, where string, args ...any) error {
+	if err := db.noteSelect(ctx, ChangeJTI, `SELECT DISTINCT access_jti AS k FROM auth_codes
+		WHERE `+where+` AND access_jti <> '' AND access_expires_at IS NOT NULL`, args...); err != nil {
+		return err
+	}
 	_, err := db.exec(ctx, `INSERT INTO revoked_jtis (jti, expires_at)
 		SELECT access_jti, max(access_expires_at) FROM auth_codes
 		WHERE `+where+` AND access_jti <> '' AND access_expires_at IS NOT NULL
@@ -42,6 +46,10 @@ func (db DB) RevokeCodeJTIs(ctx context.Context, where string, args ...any) erro
 // RevokeRefreshJTIs revokes the access token issued with each refresh
 // token that matches where (a constant condition on args).
 func (db DB) RevokeRefreshJTIs(ctx context.Context, where string, args ...any) error {
+	if err := db.noteSelect(ctx, ChangeJTI, `SELECT DISTINCT access_jti AS k FROM refresh_tokens
+		WHERE `+where+` AND access_jti <> ''`, args...); err != nil {
+		return err
+	}
 	_, err := db.exec(ctx, `INSERT INTO revoked_jtis (jti, expires_at)
 		SELECT access_jti, max(access_expires_at) FROM refresh_tokens
 		WHERE `+where+` AND access_jti <> ''

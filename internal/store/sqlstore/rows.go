@@ -183,13 +183,16 @@ func (db DB) WriteGrant(ctx context.Context, g grantd.Grant) error {
 	if err != nil {
 		return d.Err("update grant", err)
 	}
-	return nil
+	return db.note(ctx, ChangeGrant, g.ID)
 }
 
 // TouchGrant sets the grant's last_used_at.
 func (db DB) TouchGrant(ctx context.Context, id string, now time.Time) error {
 	n, err := db.exec(ctx, `UPDATE grants SET last_used_at = ? WHERE id = ?`, db.d.Time(now), id)
-	return db.mustAffect("grant", n, err)
+	if err := db.mustAffect("grant", n, err); err != nil {
+		return err
+	}
+	return db.note(ctx, ChangeGrant, id)
 }
 
 // LockGrant takes the grant's lock, which every change to the grant's

@@ -77,6 +77,11 @@ type Dialect interface {
 	// ByteOrder answers an ORDER BY term that sorts the text column col
 	// in byte order.
 	ByteOrder(col string) string
+	// Ago is an expression of the database's current time less ?
+	// microseconds (one int64 argument), comparable with a time column:
+	// the change feed's window is read on the database's clock, the one
+	// every node shares.
+	Ago() string
 	// Err maps a driver error onto grantd's sentinels (ErrNotFound for
 	// no row, ErrAlreadyExists, ErrUnavailable); what names the
 	// operation and never holds a secret.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/grantd/grantd"
@@ -92,7 +93,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash string) error {
 }
 
 func (s *Store) RevokeJTI(ctx context.Context, jti string, expiresAt time.Time) error {
-	return s.w().RevokeJTI(ctx, jti, expiresAt)
+	return s.write(ctx, func(db DB) error { return db.RevokeJTI(ctx, jti, expiresAt) })
 }
 
 func (s *Store) IsJTIRevoked(ctx context.Context, jti string) (bool, error) {
@@ -143,7 +144,7 @@ func (s *Store) UpdateGrant(ctx context.Context, id string, update func(grantd.G
 }
 
 func (s *Store) TouchGrant(ctx context.Context, id string, now time.Time) error {
-	return s.w().TouchGrant(ctx, id, now)
+	return s.write(ctx, func(db DB) error { return db.TouchGrant(ctx, id, now) })
 }
 
 const sessionCols = `hash, user_id, csrf_token, created_at, expires_at`
@@ -198,10 +199,18 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		{`DELETE FROM exchanged_tokens WHERE expires_at < ?`, []any{t}},
 		{`DELETE FROM revoked_jtis WHERE expires_at < ?`, []any{t}},
 		{`DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND expires_at < ?`, []any{t}},
+		// The feed's rows go by the database's clock, not by now: a
+		// caller's clock far ahead must not remove rows readers have
+		// not read yet.
+		{`DELETE FROM changes WHERE at < ` + s.b.Ago(), []any{changesKept.Microseconds()}},
 	} {
 		err := s.write(ctx, func(db DB) error {
-			if _, err := db.exec(ctx, q.query, q.args...); err != nil {
+			n, err := db.exec(ctx, q.query, q.args...)
+			if err != nil {
 				return s.b.Err("delete expired", err)
+			}
+			if n > 0 && strings.HasPrefix(q.query, `DELETE FROM signing_keys`) {
+				return db.note(ctx, ChangeKeys, "")
 			}
 			return nil
 		})
@@ -239,14 +248,16 @@ func (db DB) signingKey(ctx context.Context, id string, lock bool) (grantd.Signi
 }
 
 func (s *Store) CreateSigningKey(ctx context.Context, k grantd.SigningKey) error {
-	d := s.b
-	_, err := s.w().exec(ctx, `INSERT INTO signing_keys (`+signingKeyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Algorithm, blob(k.PrivateEnc), blob(k.PublicJWK), d.Time(k.CreatedAt), d.Time(k.ActiveAt),
-		d.NullTime(k.RetiredAt), d.NullTime(k.ExpiresAt))
-	if err != nil {
-		return d.Err("create signing key", err)
-	}
-	return nil
+	return s.write(ctx, func(db DB) error {
+		d := db.d
+		_, err := db.exec(ctx, `INSERT INTO signing_keys (`+signingKeyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.ID, k.Algorithm, blob(k.PrivateEnc), blob(k.PublicJWK), d.Time(k.CreatedAt), d.Time(k.ActiveAt),
+			d.NullTime(k.RetiredAt), d.NullTime(k.ExpiresAt))
+		if err != nil {
+			return d.Err("create signing key", err)
+		}
+		return db.note(ctx, ChangeKeys, k.ID)
+	})
 }
 
 // ListSigningKeys answers every key, oldest first (ties by id, in byte
@@ -274,6 +285,9 @@ func (s *Store) UpdateSigningKey(ctx context.Context, id string, update func(gra
 			d.NullTime(k.RetiredAt), d.NullTime(k.ExpiresAt), id)
 		if err != nil {
 			return d.Err("update signing key", err)
+		}
+		if err := db.note(ctx, ChangeKeys, id); err != nil {
+			return err
 		}
 		out, err = db.signingKey(ctx, id, false)
 		return err
