@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,6 +52,12 @@ type dbFlags struct {
 	logLevel        string
 	keyReload       time.Duration
 	shutdownTimeout time.Duration
+	metrics         bool   // serve /metrics at all (--metrics)
+	metricsAddr     string // a listener of their own for /metrics (--metrics-addr)
+
+	// connStats answers the connections of the database openStore opened
+	// last (for grantd_db_connections); nil before.
+	connStats func() (inUse, idle, maxOpen int)
 
 	// Client ID metadata documents: loopback for development, and the
 	// domain policy as given and as parsed by checkServe.
@@ -128,6 +135,14 @@ func (a *app) envBool(f *dbFlags, flag, name string) bool {
 		return false
 	}
 	return b
+}
+
+// envBoolDefault is envBool for a setting whose default is def.
+func (a *app) envBoolDefault(f *dbFlags, flag, name string, def bool) bool {
+	if a.getenv(name) == "" {
+		return def
+	}
+	return a.envBool(f, flag, name)
 }
 
 // check refuses the settings that do not parse: an environment variable
@@ -209,6 +224,8 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.BoolVar(&f.clientMetadataLoopback, "client-metadata-allow-loopback", a.envBool(f, "client-metadata-allow-loopback", "GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK"), "for development and tests: accept client ID metadata documents at http(s)://127.0.0.1:PORT/… and localhost (env GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK)")
 	fs.StringVar(&f.clientMetadataDomains, "client-metadata-domains", a.env("GRANTD_CLIENT_METADATA_DOMAINS", ""), "hosts whose client ID metadata documents are accepted, comma separated: app.example.com, *.example.com, !denied.example.com; default every public host (env GRANTD_CLIENT_METADATA_DOMAINS)")
 	fs.DurationVar(&f.keyReload, "key-reload", a.envDuration(f, "key-reload", "GRANTD_KEY_RELOAD", 30*time.Second), "how often to reload signing keys from the database (env GRANTD_KEY_RELOAD)")
+	fs.BoolVar(&f.metrics, "metrics", a.envBoolDefault(f, "metrics", "GRANTD_METRICS", true), "serve Prometheus metrics at /metrics, on the main listener or on --metrics-addr; false serves none (env GRANTD_METRICS)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", a.env("GRANTD_METRICS_ADDR", ""), "serve /metrics on this address of its own (such as 127.0.0.1:9090) instead of on the main listener (env GRANTD_METRICS_ADDR)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", a.envDuration(f, "shutdown-timeout", "GRANTD_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish at shutdown (env GRANTD_SHUTDOWN_TIMEOUT)")
 }
 
@@ -237,6 +254,14 @@ func (f *dbFlags) checkServe() error {
 	}
 	if f.shutdownTimeout < 0 {
 		return fmt.Errorf("--shutdown-timeout %s: must not be negative (env GRANTD_SHUTDOWN_TIMEOUT)", f.shutdownTimeout)
+	}
+	if f.metricsAddr != "" {
+		if !f.metrics {
+			return fmt.Errorf("--metrics-addr %q (env GRANTD_METRICS_ADDR): metrics are off (--metrics=false); set one or the other", f.metricsAddr)
+		}
+		if _, _, err := net.SplitHostPort(f.metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr %q (env GRANTD_METRICS_ADDR): want host:port such as 127.0.0.1:9090", f.metricsAddr)
+		}
 	}
 	d, err := cimd.ParseDomains(f.clientMetadataDomains)
 	if err != nil {
@@ -278,6 +303,9 @@ func (f *dbFlags) openStore(ctx context.Context, migrate bool) (grantd.Store, st
 	st, path, err := f.openMigrated(ctx, migrate)
 	if err != nil {
 		return nil, "", err
+	}
+	if cs, ok := st.(interface{ ConnStats() (int, int, int) }); ok {
+		f.connStats = cs.ConnStats
 	}
 	return deadline.New(st, f.dbTimeout), path, nil
 }

@@ -19,6 +19,7 @@ import (
 	grantdapp "github.com/grantd/grantd/internal/app"
 	"github.com/grantd/grantd/internal/cimd"
 	"github.com/grantd/grantd/internal/httpapi"
+	"github.com/grantd/grantd/internal/metrics"
 	"github.com/grantd/grantd/internal/oauth"
 )
 
@@ -76,12 +77,32 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 		ErrorLog:          nil,
 	}
 
+	// --metrics-addr: /metrics alone on a listener of its own, which
+	// operators keep off the public network.
+	var msrv *http.Server
+	var mln net.Listener
+	if f.metricsAddr != "" {
+		mln, err = net.Listen("tcp", f.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: listen on %s: %w", f.metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", server.MetricsHandler)
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	}
+
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	go server.Run(bg)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if msrv != nil {
+		go func() { errc <- msrv.Serve(mln) }()
+		log.Info("grantd serving metrics", "addr", mln.Addr().String())
+		fmt.Fprintf(a.stdout, "grantd metrics on http://%s/metrics\n", mln.Addr().String())
+	}
 	log.Info("grantd serving", "addr", ln.Addr().String(), "issuer", issuer, "database", redactDSN(f.database))
 	fmt.Fprintf(a.stdout, "grantd listening on %s (issuer %s)\n", ln.Addr().String(), issuer)
 
@@ -95,6 +116,9 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown did not finish cleanly", "error", err)
+	}
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
 	}
 	stopBG()
 	log.Info("stopped")
@@ -197,6 +221,15 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 
 		CORSOrigins:           f.corsOrigins,
 		UnusedRegistrationTTL: f.unusedTTL,
+
+		MetricsOff:      !f.metrics,
+		MetricsSeparate: f.metricsAddr != "",
+	}
+	if cs := f.connStats; cs != nil {
+		cfg.DBStats = func() metrics.ConnStats {
+			inUse, idle, maxOpen := cs()
+			return metrics.ConnStats{InUse: inUse, Idle: idle, Max: maxOpen}
+		}
 	}
 	return cfg, log, func() { closeStore(log, st) }, nil
 }

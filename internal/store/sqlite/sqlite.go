@@ -207,3 +207,15 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	defer tx.Rollback() // read-only: there is nothing to keep
 	return fn(tx)
 }
+
+// ConnStats answers the database's connections now, the writer's and the
+// readers' together: in use, idle, and the most that may be open.
+func (s *Store) ConnStats() (inUse, idle, maxOpen int) {
+	for _, db := range []*sql.DB{s.w, s.r} {
+		st := db.Stats()
+		inUse += st.InUse
+		idle += st.Idle
+		maxOpen += st.MaxOpenConnections
+	}
+	return inUse, idle, maxOpen
+}
