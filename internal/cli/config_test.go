@@ -34,6 +34,8 @@ func TestBadEnvironmentValuesStopTheCommand(t *testing.T) {
 		{"shutdown timeout", "GRANTD_SHUTDOWN_TIMEOUT", "soon", []string{"serve"}, "GRANTD_SHUTDOWN_TIMEOUT"},
 		{"client metadata loopback", "GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK", "sometimes", []string{"serve"}, "GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK"},
 		{"client metadata domains", "GRANTD_CLIENT_METADATA_DOMAINS", "exa mple.com", []string{"serve"}, "GRANTD_CLIENT_METADATA_DOMAINS"},
+		{"metrics maybe", "GRANTD_METRICS", "maybe", []string{"serve"}, `GRANTD_METRICS "maybe"`},
+		{"metrics addr without a port", "GRANTD_METRICS_ADDR", "localhost", []string{"serve"}, "GRANTD_METRICS_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
