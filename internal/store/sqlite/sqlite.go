@@ -21,8 +21,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"os"
 	"io/fs"
+	"os"
 	"runtime"
 	"strings"
 
