@@ -16,6 +16,7 @@ import (
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/httpapi"
+	"github.com/grantd/grantd/internal/metrics"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/token"
@@ -82,6 +83,36 @@ type Config struct {
 	// pages: it is given the pages New built and answers the handler to
 	// mount, nil for none (tests of the API alone, or a stand-in).
 	ServePages func(pages http.Handler) http.Handler
+
+	// Metrics records the server's metrics; a new one when nil. Unless
+	// MetricsSeparate or MetricsOff, Handler serves them at GET /metrics.
+	Metrics *metrics.Metrics
+	// MetricsSeparate leaves /metrics off Handler: serve has them on a
+	// listener of their own (--metrics-addr), from App.MetricsHandler.
+	MetricsSeparate bool
+	// MetricsOff serves no /metrics at all (--metrics=false); the
+	// metrics still count, for nobody.
+	MetricsOff bool
+	// DBStats, when set, answers the database pool's connections at each
+	// scrape (grantd_db_connections).
+	DBStats func() metrics.ConnStats
+}
+
+// KnownGrantTypes are the grant types whose series of
+// grantd_tokens_issued_total exist from the start.
+var KnownGrantTypes = []string{grantd.GrantClientCredentials, grantd.GrantAuthorizationCode, grantd.GrantRefreshToken, grantd.GrantTokenExchange}
+
+// KnownLimits are the names of grantd's rate limits, whose series of
+// grantd_rate_limited_total exist from the start.
+var KnownLimits = []string{
+	ratelimit.ClientAuth.Name, ratelimit.ClientID.Name, ratelimit.APIKey.Name, ratelimit.Register.Name,
+	ratelimit.ConsentToken.Name, ratelimit.SignIn.Name, ratelimit.SignInAccount.Name, ratelimit.Management.Name,
+}
+
+// NewMetrics answers metrics with grantd's known grant types and limits
+// registered at 0.
+func NewMetrics() *metrics.Metrics {
+	return metrics.New(metrics.Options{GrantTypes: KnownGrantTypes, Limits: KnownLimits})
 }
 
 // App is the built server.
@@ -89,6 +120,10 @@ type App struct {
 	Handler  http.Handler
 	Provider *oauth.Provider
 	Routes   []httpapi.Route // every method and path of the API (not the pages)
+	// Metrics are the server's metrics; MetricsHandler serves them in the
+	// Prometheus exposition format (nil with Config.MetricsOff).
+	Metrics        *metrics.Metrics
+	MetricsHandler http.Handler
 
 	store     grantd.Store
 	keys      *token.Keyring
@@ -130,13 +165,25 @@ func New(cfg Config) (*App, error) {
 	default:
 		return nil, fmt.Errorf("--registration %q (env GRANTD_REGISTRATION): use open, api_key or disabled", cfg.Engine.Registration)
 	}
+	m := cfg.Metrics
+	if m == nil {
+		m = NewMetrics()
+	}
+	if cfg.DBStats != nil {
+		m.SetDBStats(cfg.DBStats)
+	}
+	var metricsHandler http.Handler
+	if !cfg.MetricsOff {
+		metricsHandler = m.Handler()
+	}
 	provider, err := oauth.NewProvider(oauth.Deps{
-		Config:  cfg.Engine,
-		Store:   cfg.Store,
-		Keys:    cfg.Keys,
-		Catalog: cfg.Catalog,
-		Logger:  log,
-		Now:     now,
+		Config:   cfg.Engine,
+		Store:    cfg.Store,
+		Keys:     cfg.Keys,
+		Catalog:  cfg.Catalog,
+		Logger:   log,
+		Now:      now,
+		Observer: m,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("--resource: %w", err)
@@ -161,6 +208,7 @@ func New(cfg Config) (*App, error) {
 	}
 	pd := cfg.Pages
 	pd.Provider, pd.Logger, pd.Limits, pd.CrossOrigin = provider, log, limits, crossOrigin
+	pd.RateLimited = m.RateLimited
 	pd.Secure = strings.HasPrefix(provider.Config().Issuer, "https://")
 	pages, err := web.New(pd)
 	if err != nil {
@@ -170,9 +218,14 @@ func New(cfg Config) (*App, error) {
 	if cfg.ServePages != nil {
 		served = cfg.ServePages(pages)
 	}
-	api := httpapi.NewServer(provider, served, log, httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}), httpapi.WithCORSOrigins(cfg.CORSOrigins), httpapi.WithManagementLimit(cfg.ManagementLimit))
+	opts := []httpapi.Option{httpapi.WithLimits(limits), httpapi.WithCrossOrigin(crossOrigin), httpapi.WithErrorPages(web.ErrorPages{}), httpapi.WithCORSOrigins(cfg.CORSOrigins), httpapi.WithObserver(m), httpapi.WithManagementLimit(cfg.ManagementLimit)}
+	if metricsHandler != nil && !cfg.MetricsSeparate {
+		opts = append(opts, httpapi.WithMetrics(metricsHandler))
+	}
+	api := httpapi.NewServer(provider, served, log, opts...)
 	a := &App{
 		Handler: api, Provider: provider, Routes: api.Routes(),
+		Metrics: m, MetricsHandler: metricsHandler,
 		store: cfg.Store, keys: cfg.Keys, log: log, now: now,
 		keyReload: cfg.KeyReload, gcEvery: cfg.GCEvery, unusedTTL: cfg.UnusedRegistrationTTL,
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"os"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/password"
+	"github.com/grantd/grantd/internal/store/sqlite"
 	"github.com/grantd/grantd/internal/token"
 )
 
@@ -317,4 +319,51 @@ func createUser(ctx context.Context, st grantd.Store, email, pw string, now time
 		u.UpdatedAt = now.UTC()
 		return u, nil
 	})
+}
+
+// backupCmd copies a SQLite database, consistently, while servers use it;
+// PostgreSQL is backed up with its own tools (pg_dump).
+func (a *app) backupCmd() *cobra.Command {
+	var f dbFlags
+	var to string
+	cmd := &cobra.Command{
+		Use:   "backup --to FILE",
+		Short: "Copy a SQLite database to FILE (VACUUM INTO) while servers keep running; for PostgreSQL use pg_dump",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to == "" {
+				return errors.New("--to FILE is required: where to write the copy")
+			}
+			if sqlitePath(f.database) == "" {
+				return errors.New("grantd backup copies SQLite databases; back up PostgreSQL with pg_dump (see docs/OPERATIONS.md, Backups)")
+			}
+			if _, err := os.Stat(to); err == nil {
+				return fmt.Errorf("--to %s: the file exists; name a new file", to)
+			}
+			if err := f.check(); err != nil {
+				return err
+			}
+			if _, err := os.Stat(sqlitePath(f.database)); err != nil {
+				return fmt.Errorf("database %s: %w", sqlitePath(f.database), err)
+			}
+			// Opened as it is, pending migrations and all: a backup is what
+			// one takes before an upgrade migrates.
+			octx, cancel := f.openCtx(cmd.Context())
+			st, err := sqlite.Open(octx, sqlitePath(f.database))
+			cancel()
+			if err != nil {
+				return fmt.Errorf("open database %s: %w", sqlitePath(f.database), err)
+			}
+			defer st.Close()
+			b := st
+			if err := b.Backup(cmd.Context(), to); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "backed up %s to %s\n", sqlitePath(f.database), to)
+			return nil
+		},
+	}
+	a.addDBFlags(cmd, &f)
+	cmd.Flags().StringVar(&to, "to", "", "the file to write the copy to; must not exist")
+	return cmd
 }

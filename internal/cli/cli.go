@@ -64,6 +64,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(
 		a.serveCmd(),
 		a.migrateCmd(),
+		a.backupCmd(),
 		a.apikeyCmd(),
 		a.userCmd(),
 		a.keysCmd(),

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -53,6 +54,12 @@ type dbFlags struct {
 	logLevel        string
 	keyReload       time.Duration
 	shutdownTimeout time.Duration
+	metrics         bool   // serve /metrics at all (--metrics)
+	metricsAddr     string // a listener of their own for /metrics (--metrics-addr)
+
+	// connStats answers the connections of the database openStore opened
+	// last (for grantd_db_connections); nil before.
+	connStats func() (inUse, idle, maxOpen int)
 
 	// Client ID metadata documents: loopback for development, and the
 	// domain policy as given and as parsed by checkServe.
@@ -140,6 +147,14 @@ func (a *app) envBool(f *dbFlags, flag, name string) bool {
 	return b
 }
 
+// envBoolDefault is envBool for a setting whose default is def.
+func (a *app) envBoolDefault(f *dbFlags, flag, name string, def bool) bool {
+	if a.getenv(name) == "" {
+		return def
+	}
+	return a.envBool(f, flag, name)
+}
+
 // check refuses the settings that do not parse: an environment variable
 // whose flag was not given (a flag wins over its twin), and the database
 // deadline.
@@ -223,6 +238,8 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.StringVar(&f.redisPrefix, "redis-prefix", a.env("GRANTD_REDIS_PREFIX", ratelimit.DefaultRedisPrefix), "start of every key the rate limits write in Redis; nodes that share limits share it (env GRANTD_REDIS_PREFIX)")
 	fs.DurationVar(&f.redisTimeout, "redis-timeout", a.envDuration(f, "redis-timeout", "GRANTD_REDIS_TIMEOUT", ratelimit.DefaultRedisTimeout), "deadline of each rate-limit call to Redis; past it, or while Redis is down, the node's own limits answer (env GRANTD_REDIS_TIMEOUT)")
 	fs.StringVar(&f.managementRateLimit, "management-rate-limit", a.env("GRANTD_MANAGEMENT_RATE_LIMIT", defaultManagementRateLimit), "management API requests per caller (API key, or the client of an admin token): N/DURATION, a burst of N and N more every DURATION (env GRANTD_MANAGEMENT_RATE_LIMIT)")
+	fs.BoolVar(&f.metrics, "metrics", a.envBoolDefault(f, "metrics", "GRANTD_METRICS", true), "serve Prometheus metrics at /metrics, on the main listener or on --metrics-addr; false serves none (env GRANTD_METRICS)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", a.env("GRANTD_METRICS_ADDR", ""), "serve /metrics on this address of its own (such as 127.0.0.1:9090) instead of on the main listener (env GRANTD_METRICS_ADDR)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", a.envDuration(f, "shutdown-timeout", "GRANTD_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish at shutdown (env GRANTD_SHUTDOWN_TIMEOUT)")
 }
 
@@ -268,6 +285,14 @@ func (f *dbFlags) checkServe() error {
 		return fmt.Errorf("--management-rate-limit %q (env GRANTD_MANAGEMENT_RATE_LIMIT): %v", f.managementRateLimit, err)
 	}
 	f.managementRate = r
+	if f.metricsAddr != "" {
+		if !f.metrics {
+			return fmt.Errorf("--metrics-addr %q (env GRANTD_METRICS_ADDR): metrics are off (--metrics=false); set one or the other", f.metricsAddr)
+		}
+		if _, _, err := net.SplitHostPort(f.metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr %q (env GRANTD_METRICS_ADDR): want host:port such as 127.0.0.1:9090", f.metricsAddr)
+		}
+	}
 	d, err := cimd.ParseDomains(f.clientMetadataDomains)
 	if err != nil {
 		return fmt.Errorf("--client-metadata-domains (env GRANTD_CLIENT_METADATA_DOMAINS): %v", err)
@@ -341,8 +366,9 @@ func (f *dbFlags) openStore(ctx context.Context, migrate bool) (grantd.Store, st
 // openCachedStore is openStore for serve: the store is wrapped in the
 // cache of clients, grants and revoked jtis (internal/store/cache), which
 // reads the change feed of the database under the deadline store, with
-// deadlines of its own.
-func (f *dbFlags) openCachedStore(ctx context.Context, migrate bool) (grantd.Store, *cache.Store, string, error) {
+// deadlines of its own. events, when set, is told of the cache's events
+// (the metrics' grantd_cache_events_total).
+func (f *dbFlags) openCachedStore(ctx context.Context, migrate bool, events func(cache, event string)) (grantd.Store, *cache.Store, string, error) {
 	if err := f.check(); err != nil {
 		return nil, nil, "", err
 	}
@@ -355,7 +381,7 @@ func (f *dbFlags) openCachedStore(ctx context.Context, migrate bool) (grantd.Sto
 	if !ok {
 		return st, nil, path, nil
 	}
-	c := cache.New(st, feed, cache.Config{})
+	c := cache.New(st, feed, cache.Config{Events: events})
 	return c, c, path, nil
 }
 
@@ -393,6 +419,17 @@ func (f *dbFlags) openReadOnly(ctx context.Context) (grantd.Store, string, error
 }
 
 func (f *dbFlags) openMigrated(ctx context.Context, migrate bool) (migratingStore, string, error) {
+	st, path, err := f.openMigratedStore(ctx, migrate)
+	if err != nil {
+		return nil, "", err
+	}
+	if cs, ok := st.(interface{ ConnStats() (int, int, int) }); ok {
+		f.connStats = cs.ConnStats
+	}
+	return st, path, nil
+}
+
+func (f *dbFlags) openMigratedStore(ctx context.Context, migrate bool) (migratingStore, string, error) {
 	path := sqlitePath(f.database)
 	if path == "" {
 		name := redactDSN(f.database)

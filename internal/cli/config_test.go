@@ -42,6 +42,8 @@ func TestBadEnvironmentValuesStopTheCommand(t *testing.T) {
 		{"management rate limit without a period", "GRANTD_MANAGEMENT_RATE_LIMIT", "600", []string{"serve"}, "GRANTD_MANAGEMENT_RATE_LIMIT"},
 		{"management rate limit of zero", "GRANTD_MANAGEMENT_RATE_LIMIT", "0/1m", []string{"serve"}, "GRANTD_MANAGEMENT_RATE_LIMIT"},
 		{"management rate limit per nothing", "GRANTD_MANAGEMENT_RATE_LIMIT", "600/0s", []string{"serve"}, "GRANTD_MANAGEMENT_RATE_LIMIT"},
+		{"metrics maybe", "GRANTD_METRICS", "maybe", []string{"serve"}, `GRANTD_METRICS "maybe"`},
+		{"metrics addr without a port", "GRANTD_METRICS_ADDR", "localhost", []string{"serve"}, "GRANTD_METRICS_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	grantdapp "github.com/grantd/grantd/internal/app"
 	"github.com/grantd/grantd/internal/cimd"
 	"github.com/grantd/grantd/internal/httpapi"
+	"github.com/grantd/grantd/internal/metrics"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/ratelimit"
 )
@@ -77,12 +78,32 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 		ErrorLog:          nil,
 	}
 
+	// --metrics-addr: /metrics alone on a listener of its own, which
+	// operators keep off the public network.
+	var msrv *http.Server
+	var mln net.Listener
+	if f.metricsAddr != "" {
+		mln, err = net.Listen("tcp", f.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: listen on %s: %w", f.metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", server.MetricsHandler)
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	}
+
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	go server.Run(bg)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if msrv != nil {
+		go func() { errc <- msrv.Serve(mln) }()
+		log.Info("grantd serving metrics", "addr", mln.Addr().String())
+		fmt.Fprintf(a.stdout, "grantd metrics on http://%s/metrics\n", mln.Addr().String())
+	}
 	log.Info("grantd serving", "addr", ln.Addr().String(), "issuer", issuer, "database", redactDSN(f.database))
 	fmt.Fprintf(a.stdout, "grantd listening on %s (issuer %s)\n", ln.Addr().String(), issuer)
 
@@ -96,6 +117,9 @@ func (a *app) serve(ctx context.Context, f *dbFlags) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown did not finish cleanly", "error", err)
+	}
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
 	}
 	stopBG()
 	log.Info("stopped")
@@ -150,7 +174,10 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 		return fail(err)
 	}
 
-	st, cached, dbPath, err := f.openCachedStore(ctx, !f.noMigrate)
+	// The metrics exist before the store, so that the cache counts its
+	// events from the first read.
+	m := grantdapp.NewMetrics()
+	st, cached, dbPath, err := f.openCachedStore(ctx, !f.noMigrate, m.CacheEvent)
 	if err != nil {
 		return fail(err)
 	}
@@ -193,6 +220,7 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 	}
 	prepared = true
 	cfg := grantdapp.Config{
+		Metrics: m,
 		Engine: oauth.Config{
 			Resources:       f.resources,
 			Registry:        registry,
@@ -216,6 +244,15 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 		CORSOrigins:           f.corsOrigins,
 		UnusedRegistrationTTL: f.unusedTTL,
 		ManagementLimit:       f.managementRate,
+
+		MetricsOff:      !f.metrics,
+		MetricsSeparate: f.metricsAddr != "",
+	}
+	if cs := f.connStats; cs != nil {
+		cfg.DBStats = func() metrics.ConnStats {
+			inUse, idle, maxOpen := cs()
+			return metrics.ConnStats{InUse: inUse, Idle: idle, Max: maxOpen}
+		}
 	}
 	closeAll := func() { closeStore(log, st) }
 	if limits != nil {

@@ -56,7 +56,7 @@ func (s *Server) authenticateAPIKey(r *http.Request, key string) (Principal, err
 // credential is looked up.
 func (s *Server) bearerLimited(r *http.Request) error {
 	if d := s.limits.apiKey.Peek(r.Context(), ratelimit.AddressOf(r)); !d.Allowed {
-		return tooMany(d, "API keys that are not valid from this address")
+		return tooMany(ratelimit.APIKey.Name, d, "API keys that are not valid from this address")
 	}
 	return nil
 }
@@ -107,6 +107,7 @@ func (s *Server) managed(h func(http.ResponseWriter, *http.Request, Principal) e
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), ctxPrincipal, p))
+		setLogClient(r, p.ClientID)
 		if err := h(w, r, p); err != nil {
 			s.writeAPIError(w, r, err)
 		}

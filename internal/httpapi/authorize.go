@@ -94,7 +94,7 @@ func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err erro
 	e := grantd.AsError(err)
 	s.logError(r, e)
 	st := httperr.Status(e.Code)
-	setLimitHeaders(w, err)
+	s.setLimitHeaders(w, err)
 	s.pageHeaders(w, r, st)
 	s.errorPages.Authorize(w, st, e)
 }

@@ -54,7 +54,7 @@ func (s *Server) consentUser(r *http.Request) (string, bool, error) {
 // consent page), before the token is looked up.
 func (s *Server) consentLimited(r *http.Request, addr ratelimit.Address) error {
 	if d := s.limits.consent.Peek(r.Context(), addr); !d.Allowed {
-		return tooMany(d, "consent tokens that cannot be used from this address")
+		return tooMany(ratelimit.ConsentToken.Name, d, "consent tokens that cannot be used from this address")
 	}
 	return nil
 }

@@ -54,7 +54,7 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", s.apiChallenge(r))
 	}
-	setLimitHeaders(w, err)
+	s.setLimitHeaders(w, err)
 	writeErrorBody(w, st, body)
 }
 
@@ -74,7 +74,7 @@ func (s *Server) writeProtocolError(w http.ResponseWriter, r *http.Request, err 
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", challenge)
 	}
-	setLimitHeaders(w, err)
+	s.setLimitHeaders(w, err)
 	noStore(w)
 	writeErrorBody(w, st, body)
 }

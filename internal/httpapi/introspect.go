@@ -72,6 +72,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 		s.writeProtocolError(w, r, err, challenge)
 		return
 	}
+	setLogClient(r, client.PresentedID()) // authenticated: the engine answered
 	writeIntrospection(w, in)
 }
 

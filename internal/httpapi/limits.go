@@ -71,7 +71,7 @@ func (s *Server) managementLimited(r *http.Request, p Principal) error {
 		key, what = "client:"+p.ClientID, "requests with this client's tokens"
 	}
 	if d := s.limits.management.Take(r.Context(), key); !d.Allowed {
-		return tooMany(d, what)
+		return tooMany(ratelimit.Management.Name, d, what)
 	}
 	return nil
 }
@@ -79,15 +79,18 @@ func (s *Server) managementLimited(r *http.Request, p Principal) error {
 // tooMany is the error of a request a limit refused: 429 in every format
 // (RFC 6749 names it invalid_request), carrying the decision from which
 // the writers set Retry-After and the RateLimit fields.
-func tooMany(d ratelimit.Decision, what string) error {
-	return grantd.Wrap(grantd.CodeTooManyRequests, &ratelimit.Refusal{Decision: d}, "too many %s; try again in %d seconds", what, d.RetrySeconds())
+func tooMany(limit string, d ratelimit.Decision, what string) error {
+	return grantd.Wrap(grantd.CodeTooManyRequests, &ratelimit.Refusal{Decision: d, Limit: limit}, "too many %s; try again in %d seconds", what, d.RetrySeconds())
 }
 
-// setLimitHeaders writes the headers of a refusal, if err is one.
-func setLimitHeaders(w http.ResponseWriter, err error) {
+// setLimitHeaders writes the headers of a refusal, if err is one, and
+// counts the refusal by its limit's name: every 429 of a limit the API
+// answers goes through here.
+func (s *Server) setLimitHeaders(w http.ResponseWriter, err error) {
 	var ref *ratelimit.Refusal
 	if errors.As(err, &ref) {
 		ref.Decision.SetHeaders(w.Header())
+		s.obs.RateLimited(ref.Limit)
 	}
 }
 
@@ -95,7 +98,7 @@ func setLimitHeaders(w http.ResponseWriter, err error) {
 // has failed too often, before its body is read.
 func (s *Server) clientAddressLimited(r *http.Request, addr ratelimit.Address) error {
 	if d := s.limits.clientAuth.Peek(r.Context(), addr); !d.Allowed {
-		return tooMany(d, "failed attempts from this address")
+		return tooMany(ratelimit.ClientAuth.Name, d, "failed attempts from this address")
 	}
 	return nil
 }
@@ -108,7 +111,7 @@ func (s *Server) clientIDLimited(r *http.Request, id string) error {
 		return nil
 	}
 	if d := s.limits.clientID.Peek(r.Context(), id); !d.Allowed {
-		return tooMany(d, "failed attempts for this client_id")
+		return tooMany(ratelimit.ClientID.Name, d, "failed attempts for this client_id")
 	}
 	return nil
 }

@@ -18,7 +18,24 @@ type ctxKey int
 const (
 	ctxRequestID ctxKey = iota
 	ctxPrincipal
+	ctxLogInfo
 )
+
+// logInfo is what handlers learn about a request that its access log
+// line carries: the client the request authenticated as, once it has.
+// The middleware puts one in the context; handlers fill it in.
+type logInfo struct {
+	clientID string
+}
+
+// setLogClient records the authenticated client of the request for its
+// access log line. Call it only once the client is authenticated: a
+// client_id a request merely presents is not logged.
+func setLogClient(r *http.Request, clientID string) {
+	if li, ok := r.Context().Value(ctxLogInfo).(*logInfo); ok && clientID != "" {
+		li.clientID = clientID
+	}
+}
 
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(ctxRequestID).(string)
@@ -61,7 +78,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
-		ctx := context.WithValue(r.Context(), ctxRequestID, id)
+		li := &logInfo{}
+		ctx := context.WithValue(context.WithValue(r.Context(), ctxRequestID, id), ctxLogInfo, li)
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -77,14 +95,29 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			// Paths and query strings can carry codes and tokens
 			// (/v2/oauth/consent/{consent_token}): log the route pattern
 			// the request matched, never the URL.
-			s.log.LogAttrs(ctx, slog.LevelInfo, "request",
+			// The status of a handler that wrote nothing is net/http's 200.
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			method, route, took := methodOf(r), routeOf(r), s.now().Sub(start)
+			attrs := make([]slog.Attr, 0, 8)
+			attrs = append(attrs,
 				slog.String("request_id", id),
-				slog.String("method", methodOf(r)),
-				slog.String("route", routeOf(r)),
-				slog.Int("status", sw.status),
+				slog.String("method", method),
+				slog.String("route", route),
+				slog.Int("status", status),
 				slog.Int("bytes", sw.bytes),
-				slog.Duration("duration", s.now().Sub(start)),
+				slog.Duration("duration", took),
 			)
+			if li.clientID != "" {
+				attrs = append(attrs, slog.String("client_id", li.clientID))
+			}
+			if tid, ok := traceID(r.Header.Get("Traceparent")); ok {
+				attrs = append(attrs, slog.String("trace_id", tid))
+			}
+			s.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+			s.obs.Request(route, method, status, took)
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -113,4 +146,36 @@ func routeOf(r *http.Request) string {
 		return "unmatched"
 	}
 	return p
+}
+
+// traceID answers the trace id of a W3C Trace Context traceparent header
+// (version-traceid-parentid-flags, lowercase hex), or false for a value
+// that is not one: a wrong length or character, version ff, or an
+// all-zero trace or parent id. A version after 00 may carry more fields
+// after the flags, which are ignored, as the recommendation asks.
+func traceID(h string) (string, bool) {
+	const n = 2 + 1 + 32 + 1 + 16 + 1 + 2
+	if len(h) < n || h[2] != '-' || h[35] != '-' || h[52] != '-' {
+		return "", false
+	}
+	if len(h) > n && (h[:2] == "00" || h[n] != '-') {
+		return "", false
+	}
+	version, trace, parent, flags := h[:2], h[3:35], h[36:52], h[53:55]
+	if !lowerHex(version) || !lowerHex(trace) || !lowerHex(parent) || !lowerHex(flags) || version == "ff" {
+		return "", false
+	}
+	if strings.Trim(trace, "0") == "" || strings.Trim(parent, "0") == "" {
+		return "", false
+	}
+	return trace, true
+}
+
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

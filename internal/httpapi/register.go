@@ -87,7 +87,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	// limit (registrationOwner).
 	if owner.ID == "" {
 		if d := s.limits.register.Take(r.Context(), ratelimit.AddressOf(r)); !d.Allowed {
-			s.writeRegistrationError(w, r, tooMany(d, "registrations from this address"))
+			s.writeRegistrationError(w, r, tooMany(ratelimit.Register.Name, d, "registrations from this address"))
 			return
 		}
 	}
@@ -108,6 +108,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
+	setLogClient(r, reg.Client.ID)
 	writeJSON(w, http.StatusCreated, s.renderRegistration(reg.Client, reg.ClientSecret, reg.AccessToken))
 }
 
@@ -140,6 +141,7 @@ func (s *Server) readRegistration(w http.ResponseWriter, r *http.Request) {
 		s.writeRegistrationError(w, r, err)
 		return
 	}
+	setLogClient(r, c.ID)
 	noStore(w)
 	writeJSON(w, http.StatusOK, s.renderRegistration(c, "", tok))
 }
@@ -162,6 +164,7 @@ func (s *Server) updateRegistration(w http.ResponseWriter, r *http.Request) {
 		s.writeRegistrationError(w, r, err)
 		return
 	}
+	setLogClient(r, c.ID)
 	noStore(w)
 	writeJSON(w, http.StatusOK, s.renderRegistration(c, "", tok))
 }

@@ -36,6 +36,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		s.writeOAuthError(w, r, err)
 		return
 	}
+	setLogClient(r, client.PresentedID()) // authenticated: the engine answered
 	noStore(w)
 	writeRaw(w, http.StatusOK, []byte(`{}`))
 }

@@ -15,6 +15,11 @@ import (
 func (s *Server) routes() {
 	s.route("/healthz", methods{"GET": http.HandlerFunc(s.healthz)})
 	s.route("/readyz", methods{"GET": http.HandlerFunc(s.readyz)})
+	if s.metrics != nil {
+		// Prometheus metrics, unless --metrics-addr serves them on a
+		// listener of their own (or --metrics=false serves none).
+		s.route("/metrics", methods{"GET": s.metrics})
+	}
 
 	// Management API (Telnyx envelope).
 	s.routeCORS("/v2/oauth_clients", corsListed, methods{

@@ -34,6 +34,40 @@ type Server struct {
 	crossOrigin *http.CrossOriginProtection // judges requests whose credential is the session cookie
 	errorPages  ErrorPages                  // renders the HTML error pages; nil answers them as JSON
 	corsOrigins []string                    // origins allowed to call the management API (WithCORSOrigins)
+	obs         Observer                    // hears of every answer and every 429 of a limit (WithObserver)
+	metrics     http.Handler                // serves GET /metrics when set (WithMetrics)
+}
+
+// Observer hears of every request the API answers and of every request
+// a rate limit refused (the server's metrics). Its methods must be cheap
+// and safe for concurrent use.
+type Observer interface {
+	// Request: a request matched route (its pattern, never the URL;
+	// "unmatched" for none) with method (one HTTP defines, or "other")
+	// and was answered code after d.
+	Request(route, method string, code int, d time.Duration)
+	// RateLimited: the limit named limit refused a request with 429.
+	RateLimited(limit string)
+}
+
+type noObserver struct{}
+
+func (noObserver) Request(string, string, int, time.Duration) {}
+func (noObserver) RateLimited(string)                         {}
+
+// WithObserver makes the server tell o of every answer and every refusal
+// by a limit.
+func WithObserver(o Observer) Option {
+	return func(s *Server) {
+		if o != nil {
+			s.obs = o
+		}
+	}
+}
+
+// WithMetrics serves h (the Prometheus exposition) at GET /metrics.
+func WithMetrics(h http.Handler) Option {
+	return func(s *Server) { s.metrics = h }
 }
 
 // NewServer builds the handler of the whole API around the protocol
@@ -48,6 +82,7 @@ func NewServer(p Engine, web http.Handler, log *slog.Logger, opts ...Option) *Se
 		now:   p.Now,
 		mux:   http.NewServeMux(),
 		web:   web,
+		obs:   noObserver{},
 	}
 	for _, o := range opts {
 		o(s)

@@ -81,6 +81,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.writeOAuthError(w, r, err)
 		return
 	}
+	setLogClient(r, client.PresentedID()) // authenticated: the engine answered
 	noStore(w)
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken:  resp.AccessToken,

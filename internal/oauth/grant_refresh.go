@@ -92,6 +92,7 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 			why = "rotated or revoked before"
 		}
 		p.log.WarnContext(ctx, "refresh token reused: revoked every token under its grant", "client_id", c.ID, "grant_id", old.GrantID, "why", why)
+		p.obs.RefreshReused()
 		return TokenResponse{}, errBadRefresh()
 	case err != nil:
 		return TokenResponse{}, storeErr(err, errBadRefresh().Description)

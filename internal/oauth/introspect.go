@@ -174,6 +174,15 @@ func (p *Provider) mayLearn(ctx context.Context, who *Introspector, in Introspec
 // §3), or a bearer caller (req.Bearer), which learns only what the rules of
 // Introspector give it and otherwise sees an inactive token.
 func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (Introspection, error) {
+	in, err := p.introspectFor(ctx, req)
+	if err == nil {
+		p.obs.Introspected(in.Active)
+	}
+	return in, err
+}
+
+// introspectFor is Introspect without the observer.
+func (p *Provider) introspectFor(ctx context.Context, req IntrospectRequest) (Introspection, error) {
 	if req.Bearer == nil {
 		if req.Client == (ClientAuth{}) {
 			return Introspection{}, grantd.E(grantd.CodeInvalidClient, "authentication is required: use HTTP Basic or client_id and client_secret in the body, or Authorization: Bearer with an API key or an access token for this API")

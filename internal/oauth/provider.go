@@ -87,7 +87,30 @@ type Provider struct {
 	log       *slog.Logger
 	now       func() time.Time
 	docs      *cimd.Fetcher // client ID metadata documents, on the engine's clock
+	obs       Observer
 }
+
+// Observer hears of the engine's outcomes that operators count (the
+// server's metrics); its methods must be cheap and safe for concurrent
+// use. Deps.Observer nil hears nothing.
+type Observer interface {
+	// TokenIssued: the token endpoint issued a token response.
+	TokenIssued(grantType string)
+	// Introspected: an introspection answered active or inactive.
+	Introspected(active bool)
+	// RefreshReused: a rotated-out refresh token was presented again and
+	// every token under its grant revoked.
+	RefreshReused()
+	// Registered: a client was registered (RFC 7591).
+	Registered()
+}
+
+type noObserver struct{}
+
+func (noObserver) TokenIssued(string) {}
+func (noObserver) Introspected(bool)  {}
+func (noObserver) RefreshReused()     {}
+func (noObserver) Registered()        {}
 
 // Deps are the Provider's dependencies; Now defaults to time.Now and
 // Logger to a discarding one.
@@ -98,6 +121,8 @@ type Deps struct {
 	Catalog *grantd.Catalog
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Observer hears what the metrics count; nil hears nothing.
+	Observer Observer
 }
 
 // NewProvider builds the engine. It fails for a resource that is not an
@@ -128,6 +153,10 @@ func NewProvider(d Deps) (*Provider, error) {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	p.docs = cimd.New(cfg.ClientMetadata, p.now)
+	p.obs = d.Observer
+	if p.obs == nil {
+		p.obs = noObserver{}
+	}
 	return p, nil
 }
 

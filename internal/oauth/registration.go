@@ -178,6 +178,7 @@ func (p *Provider) Register(ctx context.Context, owner grantd.User, md ClientMet
 		return Registration{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
 	reg.Client = c
+	p.obs.Registered()
 	return reg, nil
 }
 

@@ -71,6 +71,7 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 	}
 	if err == nil {
 		p.markUsed(ctx, client)
+		p.obs.TokenIssued(req.GrantType)
 	}
 	return resp, err
 }

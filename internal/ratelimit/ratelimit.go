@@ -80,6 +80,9 @@ func (d Decision) SetHeaders(h http.Header) {
 // errors.As to write the headers of its Decision.
 type Refusal struct {
 	Decision Decision
+	// Limit names the limit that refused (AddressLimit.Name or
+	// KeyLimit.Name), for the metrics; "" when unknown.
+	Limit string
 }
 
 func (r *Refusal) Error() string {

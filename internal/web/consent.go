@@ -145,6 +145,7 @@ func (h *handler) consentFailed(r *http.Request, addr ratelimit.Address, err err
 // address has presented too many consent tokens that could not be used.
 func (h *handler) tooManyConsents(w http.ResponseWriter, r *http.Request, d ratelimit.Decision) {
 	d.SetHeaders(w.Header())
+	h.rateLimited(ratelimit.ConsentToken.Name)
 	h.failWith(w, r, http.StatusTooManyRequests, errorData{
 		Heading: "Too many attempts",
 		Message: fmt.Sprintf("Too many requests from your network named an app request that cannot be used. Wait %d seconds and try again.", d.RetrySeconds()),

@@ -57,7 +57,7 @@ func (h *handler) caller(r *http.Request) (account, bool, error) {
 	}
 	ctx, addr := r.Context(), ratelimit.AddressOf(r)
 	if d := h.apiKeyLimit.Peek(ctx, addr); !d.Allowed {
-		return account{}, false, grantd.Wrap(grantd.CodeTooManyRequests, &ratelimit.Refusal{Decision: d}, "too many API keys that are not valid came from your network; try again in %d seconds", d.RetrySeconds())
+		return account{}, false, grantd.Wrap(grantd.CodeTooManyRequests, &ratelimit.Refusal{Decision: d, Limit: ratelimit.APIKey.Name}, "too many API keys that are not valid came from your network; try again in %d seconds", d.RetrySeconds())
 	}
 	u, _, err := h.p.APIKeyCaller(ctx, tok)
 	if err != nil {
@@ -76,6 +76,7 @@ func (h *handler) callerFailed(w http.ResponseWriter, r *http.Request, err error
 	var ref *ratelimit.Refusal
 	if errors.As(err, &ref) {
 		ref.Decision.SetHeaders(w.Header())
+		h.rateLimited(ref.Limit)
 	}
 	d := errorData{}
 	if grantd.ErrorCode(err) == grantd.CodeUnauthenticated {

@@ -76,13 +76,13 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	// before its check (so that concurrent attempts cannot overspend
 	// them), and a success gives it back: only failures count.
 	if d := h.signIn.Take(ctx, addr); !d.Allowed {
-		h.tooMany(w, r, d)
+		h.tooMany(w, r, ratelimit.SignIn.Name, d)
 		return
 	}
 	account := accountKey(email)
 	if d := h.signInEmail.Take(ctx, account); !d.Allowed {
 		h.signIn.Refund(ctx, addr)
-		h.tooMany(w, r, d)
+		h.tooMany(w, r, ratelimit.SignInAccount.Name, d)
 		return
 	}
 	lane := laneClean
@@ -173,8 +173,9 @@ func accountKey(email string) string {
 // tooMany answers a sign-in refused by a limit. Besides Retry-After it
 // names the limit met (SPEC §2: every 429 carries the RateLimit fields),
 // so that a script can tell how many attempts it gets.
-func (h *handler) tooMany(w http.ResponseWriter, r *http.Request, d ratelimit.Decision) {
+func (h *handler) tooMany(w http.ResponseWriter, r *http.Request, limit string, d ratelimit.Decision) {
 	d.SetHeaders(w.Header())
+	h.rateLimited(limit)
 	msg := "There have been too many attempts to sign in. Wait a minute and try again."
 	if secs := d.RetrySeconds(); secs > 90 {
 		msg = fmt.Sprintf("There have been too many attempts to sign in. Wait %d minutes and try again.", (secs+59)/60)

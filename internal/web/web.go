@@ -72,6 +72,9 @@ type Deps struct {
 	// CrossOrigin judges form posts by Sec-Fetch-Site (net/http's
 	// check); give the JSON API the same one. A new one when nil.
 	CrossOrigin *http.CrossOriginProtection
+	// RateLimited hears of every request a limit refused with 429, by the
+	// limit's name (the server's metrics); nil hears nothing.
+	RateLimited func(limit string)
 }
 
 // handler serves every page.
@@ -95,6 +98,7 @@ type handler struct {
 	mux          *http.ServeMux
 	maxFormSize  int64
 	crossOrigin  *http.CrossOriginProtection
+	rateLimited  func(limit string)
 }
 
 // New builds the handler of the pages.
@@ -145,6 +149,10 @@ func New(d Deps) (http.Handler, error) {
 		mux:          http.NewServeMux(),
 		crossOrigin:  crossOrigin,
 		maxFormSize:  64 << 10,
+		rateLimited:  d.RateLimited,
+	}
+	if h.rateLimited == nil {
+		h.rateLimited = func(string) {}
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

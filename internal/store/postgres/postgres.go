@@ -305,3 +305,10 @@ func (s *Store) read(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	defer rollback(ctx, tx) // read-only: there is nothing to keep
 	return fn(tx)
 }
+
+// ConnStats answers the pool's connections now: in use (acquired), idle,
+// and the most the pool may open.
+func (s *Store) ConnStats() (inUse, idle, maxOpen int) {
+	st := s.pool.Stat()
+	return int(st.AcquiredConns()), int(st.IdleConns()), int(st.MaxConns())
+}

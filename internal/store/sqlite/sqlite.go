@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"runtime"
 	"strings"
 
@@ -206,4 +207,35 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback() // read-only: there is nothing to keep
 	return fn(tx)
+}
+
+// ConnStats answers the database's connections now, the writer's and the
+// readers' together: in use, idle, and the most that may be open.
+func (s *Store) ConnStats() (inUse, idle, maxOpen int) {
+	for _, db := range []*sql.DB{s.w, s.r} {
+		st := db.Stats()
+		inUse += st.InUse
+		idle += st.Idle
+		maxOpen += st.MaxOpenConnections
+	}
+	return inUse, idle, maxOpen
+}
+
+// Backup writes a consistent copy of the whole database to path with
+// VACUUM INTO, while other processes keep reading and writing it. path
+// must not exist; it is created readable by its owner only, since the
+// database holds password hashes and sealed keys.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	f.Close()
+	// The writer's connection: the readers are query_only. VACUUM INTO
+	// reads in one transaction, so the copy is one moment of the database.
+	if _, err := s.w.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("sqlite: backup to %s: %w", path, err)
+	}
+	return nil
 }
