@@ -42,8 +42,10 @@ const busyTimeout = "10000"
 // Store is a grantd.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
 	*sqlstore.Store
-	w *sql.DB // one connection; every transaction is BEGIN IMMEDIATE
-	r *sql.DB // read-only connections
+	w  *sql.DB // one connection; every transaction is BEGIN IMMEDIATE
+	r  *sql.DB // read-only connections
+	ws *stmts  // the statements prepared on w
+	rs *stmts  // and on r
 }
 
 var _ grantd.Store = (*Store)(nil)
@@ -106,7 +108,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, ws: newStmts(w), rs: newStmts(r)}
 	s.Store = sqlstore.New(backend{s: s})
 	return s, nil
 }
@@ -173,10 +175,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools. The last connection to close checkpoints the
+// Close closes the prepared statements and both pools. The last connection to close checkpoints the
 // WAL into the database file.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.w.Close())
 }
 
 // write runs fn in one write transaction and commits when fn answers nil.
