@@ -88,6 +88,7 @@ type Provider struct {
 	now       func() time.Time
 	docs      *cimd.Fetcher  // client ID metadata documents, on the engine's clock
 	verified  *verifiedCache // access tokens verified before (verified.go)
+	marked    *idSet         // clients markUsed has marked (token.go)
 }
 
 // Deps are the Provider's dependencies; Now defaults to time.Now and
@@ -122,7 +123,7 @@ func NewProvider(d Deps) (*Provider, error) {
 	}
 	cfg.Resources = rs.List()
 	p := &Provider{cfg: cfg, store: d.Store, keys: d.Keys, catalog: d.Catalog, resources: rs, log: d.Logger, now: d.Now,
-		verified: newVerifiedCache(verifiedCacheSize)}
+		verified: newVerifiedCache(verifiedCacheSize), marked: newIDSet(markedSize)}
 	if p.now == nil {
 		p.now = time.Now
 	}

@@ -177,3 +177,55 @@ func TestIntrospectionReadsClientOnce(t *testing.T) {
 		t.Errorf("introspecting its own token read the client %d times; want 1", n)
 	}
 }
+
+// staleClients answers every client as not yet marked, as a cache that
+// has not seen the mark would, and counts the marks.
+type staleClients struct {
+	grantd.Store
+	marks atomic.Int64
+}
+
+func (s *staleClients) GetClient(ctx context.Context, id string) (grantd.Client, error) {
+	c, err := s.Store.GetClient(ctx, id)
+	c.ObtainedToken = false
+	return c, err
+}
+
+func (s *staleClients) MarkClientUsed(ctx context.Context, id string) error {
+	s.marks.Add(1)
+	return s.Store.MarkClientUsed(ctx, id)
+}
+
+// TestMarkClientUsedOnce: a registered client's first token marks it;
+// later tokens write nothing, even when the client is read without the
+// mark.
+func TestMarkClientUsedOnce(t *testing.T) {
+	t.Parallel()
+	base, _ := testenv.Store(t)
+	st := &staleClients{Store: base}
+	e := newFlowEnvOn(t, st)
+	c := e.client(t, func(c *grantd.Client) {
+		c.GrantTypes = []string{grantd.GrantClientCredentials}
+		c.Origin = grantd.OriginRegistration
+	})
+	auth := ClientAuth{ClientID: c.ID, ClientSecret: "secret"}
+	for range 5 {
+		if _, err := e.p.Token(context.Background(), TokenRequest{Client: auth, GrantType: grantd.GrantClientCredentials}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := st.marks.Load(); n != 1 {
+		t.Errorf("5 tokens marked the client %d times; want 1", n)
+	}
+	got, err := base.GetClient(context.Background(), c.ID)
+	if err != nil || !got.ObtainedToken {
+		t.Errorf("the client is not marked: %v, %v", got.ObtainedToken, err)
+	}
+	s := newIDSet(3)
+	for i := range 10 {
+		s.add(fmt.Sprint(i))
+		if len(s.m) > 3 {
+			t.Fatalf("the set holds %d ids; want at most 3", len(s.m))
+		}
+	}
+}
