@@ -22,7 +22,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 }
 
 func benchmarkClientCredentials(b *testing.B, alg string) {
-	env := newTestEnv(b, withIssuer(goldenIssuer), withAlgorithm(alg))
+	env := newTestEnv(b, withIssuer(goldenIssuer), withAlgorithm(alg), unchecked)
 	owner := env.createUser(b, "owner@example.com")
 	c, secret := env.createClient(b, owner, clientSpec{Scopes: []string{"read", "write"}})
 	body := []byte("grant_type=client_credentials&scope=read")
