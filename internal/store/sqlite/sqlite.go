@@ -50,13 +50,42 @@ type Store struct {
 
 var _ grantd.Store = (*Store)(nil)
 
-// Open opens the database file at path, creating it if it does not exist.
+// Options are the settings of a store beyond its file.
+type Options struct {
+	// Synchronous is SQLite's synchronous setting of the writer: "normal"
+	// (the default when "") or "full". In WAL mode both keep every
+	// committed transaction through a crash of the process; "full" also
+	// keeps them through a crash of the machine or a power loss, at the
+	// cost of an fsync on every commit (docs/OPERATIONS.md, Durability).
+	Synchronous string
+}
+
+// Synchronous values Options accepts.
+const (
+	SynchronousNormal = "normal"
+	SynchronousFull   = "full"
+)
+
+// Open opens the database file at path with the default Options.
+func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith opens the database file at path, creating it if it does not exist.
 // It does not touch the schema: call Migrate (grantd serve does unless
 // --no-migrate; grantd migrate does nothing else).
 //
 // path must name a file: the writer and the readers are separate
 // connections, and an in-memory database is private to one connection.
-func Open(ctx context.Context, path string) (*Store, error) {
+func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
+	sync := o.Synchronous
+	switch sync {
+	case "":
+		sync = SynchronousNormal
+	case SynchronousNormal, SynchronousFull:
+	default:
+		return nil, fmt.Errorf("sqlite: synchronous %q: want normal or full", o.Synchronous)
+	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, errors.New("sqlite: the database must be a file, not in memory")
 	}
@@ -64,12 +93,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// The pragmas go in the DSN so that the driver applies them to every
 	// connection it opens, including ones database/sql reopens later.
 	// busy_timeout is applied first by the driver, before journal_mode needs
-	// a lock. WAL and synchronous=NORMAL: commits do not fsync, yet a crash
-	// loses at most the last transactions, never consistency.
+	// a lock. WAL and synchronous=NORMAL: commits do not fsync; a crash of
+	// the process loses nothing committed (the WAL is in the OS's cache), a
+	// power loss may lose the last transactions, never consistency.
+	// synchronous=FULL fsyncs the WAL on every commit and loses nothing.
 	w, err := sql.Open("sqlite", dsn(path,
 		"_pragma=busy_timeout("+busyTimeout+")",
 		"_pragma=journal_mode(WAL)",
-		"_pragma=synchronous(NORMAL)",
+		"_pragma=synchronous("+strings.ToUpper(sync)+")",
 		"_pragma=foreign_keys(1)",
 		"_txlock=immediate",
 	))

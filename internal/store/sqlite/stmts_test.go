@@ -98,3 +98,26 @@ func TestStatementsSurviveReconnect(t *testing.T) {
 		t.Errorf("%d and %d statements prepared; want the same %d and %d", s.ws.len(), s.rs.len(), w, r)
 	}
 }
+
+// TestSynchronous: the writer runs with the synchronous setting asked
+// for, NORMAL by default; anything else is refused.
+func TestSynchronous(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ give, want string }{{"", "1"}, {SynchronousNormal, "1"}, {SynchronousFull, "2"}} {
+		s, err := OpenWith(t.Context(), filepath.Join(t.TempDir(), "grantd.db"), Options{Synchronous: tt.give})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := s.w.QueryRowContext(t.Context(), `PRAGMA synchronous`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if got != tt.want {
+			t.Errorf("synchronous %q: PRAGMA synchronous = %s, want %s", tt.give, got, tt.want)
+		}
+	}
+	if _, err := OpenWith(t.Context(), filepath.Join(t.TempDir(), "grantd.db"), Options{Synchronous: "off"}); err == nil {
+		t.Error("synchronous off was accepted")
+	}
+}
