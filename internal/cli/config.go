@@ -140,6 +140,9 @@ func (f *dbFlags) check() error {
 			return e.err
 		}
 	}
+	if f.sqliteSync == "" {
+		f.sqliteSync = sqlite.SynchronousNormal // dbFlags made without addDBFlags
+	}
 	if f.sqliteSync != sqlite.SynchronousNormal && f.sqliteSync != sqlite.SynchronousFull {
 		return fmt.Errorf("--sqlite-synchronous %q (env GRANTD_SQLITE_SYNCHRONOUS): want normal or full", f.sqliteSync)
 	}
