@@ -75,6 +75,7 @@ type dbFlags struct {
 	managementRateLimit string
 	managementRate      ratelimit.Rate
 
+	sqliteSync   string // --sqlite-synchronous: normal or full
 	dbTimeout    time.Duration
 	dbTimeoutEnv string                            // GRANTD_DB_TIMEOUT as given, checked by checkDBTimeout
 	envErrs      []envSetting                      // environment values that did not parse, refused by check
@@ -164,6 +165,12 @@ func (f *dbFlags) check() error {
 			return e.err
 		}
 	}
+	if f.sqliteSync == "" {
+		f.sqliteSync = sqlite.SynchronousNormal // dbFlags made without addDBFlags
+	}
+	if f.sqliteSync != sqlite.SynchronousNormal && f.sqliteSync != sqlite.SynchronousFull {
+		return fmt.Errorf("--sqlite-synchronous %q (env GRANTD_SQLITE_SYNCHRONOUS): want normal or full", f.sqliteSync)
+	}
 	return f.checkDBTimeout()
 }
 
@@ -177,6 +184,7 @@ func (a *app) addDBFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.StringVar(&f.signingAlg, "signing-alg", a.env("GRANTD_SIGNING_ALG", "ES256"), "algorithm of new signing keys: ES256, RS256 or EdDSA (env GRANTD_SIGNING_ALG)")
 	fs.DurationVar(&f.accessTTL, "access-token-ttl", a.envDuration(f, "access-token-ttl", "GRANTD_ACCESS_TOKEN_TTL", 30*time.Minute), "access token lifetime (env GRANTD_ACCESS_TOKEN_TTL)")
 	fs.StringVar(&f.logLevel, "log-level", a.env("GRANTD_LOG_LEVEL", "info"), "debug, info, warn or error (env GRANTD_LOG_LEVEL)")
+	fs.StringVar(&f.sqliteSync, "sqlite-synchronous", a.env("GRANTD_SQLITE_SYNCHRONOUS", sqlite.SynchronousNormal), "SQLite only: normal keeps every committed write through a crash of the process, full also through a power loss, at an fsync per commit (env GRANTD_SQLITE_SYNCHRONOUS)")
 	fs.DurationVar(&f.dbTimeout, "db-timeout", defaultDBTimeout, "deadline of every database call; a request whose database does not answer in time gets a 503 (env GRANTD_DB_TIMEOUT)")
 	f.dbTimeoutEnv = a.getenv("GRANTD_DB_TIMEOUT")
 	f.flags = fs
@@ -458,7 +466,7 @@ func (f *dbFlags) openMigratedStore(ctx context.Context, migrate bool) (migratin
 		f.Close()
 	}
 	octx, cancel := f.openCtx(ctx)
-	st, err := sqlite.Open(octx, path)
+	st, err := sqlite.OpenWith(octx, path, sqlite.Options{Synchronous: f.sqliteSync})
 	if err != nil {
 		err = f.connectErr(octx, path, err)
 		cancel()

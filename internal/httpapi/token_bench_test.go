@@ -36,7 +36,7 @@ func BenchmarkClientCredentialsCached(b *testing.B) {
 }
 
 func benchmarkClientCredentials(b *testing.B, alg string, opts ...testOption) {
-	env := newTestEnv(b, append([]testOption{withIssuer(goldenIssuer), withAlgorithm(alg)}, opts...)...)
+	env := newTestEnv(b, append([]testOption{withIssuer(goldenIssuer), withAlgorithm(alg), unchecked}, opts...)...)
 	owner := env.createUser(b, "owner@example.com")
 	c, secret := env.createClient(b, owner, clientSpec{Scopes: []string{"read", "write"}})
 	body := []byte("grant_type=client_credentials&scope=read")

@@ -16,8 +16,15 @@ import (
 // Anything else answers false; the error is for the store failing, never
 // for the token.
 func (p *Provider) ActiveAccessToken(ctx context.Context, tok string) (token.AccessClaims, grantd.Client, bool, error) {
-	c, err := p.keys.Verify(ctx, tok)
-	if err != nil || c.Valid(p.now(), p.cfg.Issuer) != nil {
+	return p.activeAccessToken(ctx, tok, nil)
+}
+
+// activeAccessToken is ActiveAccessToken; known, when not nil, is a
+// client this request has read already, used instead of reading the
+// token's client again when it is that client.
+func (p *Provider) activeAccessToken(ctx context.Context, tok string, known *grantd.Client) (token.AccessClaims, grantd.Client, bool, error) {
+	c, ok := p.verifyAccess(ctx, tok)
+	if !ok {
 		return token.AccessClaims{}, grantd.Client{}, false, nil
 	}
 	revoked, err := p.store.IsJTIRevoked(ctx, c.JTI)
@@ -40,6 +47,9 @@ func (p *Provider) ActiveAccessToken(ctx context.Context, tok string) (token.Acc
 		if (c.Act == nil && g.ClientID != c.ClientID) || g.UserID != c.Subject {
 			return token.AccessClaims{}, grantd.Client{}, false, nil
 		}
+	}
+	if known != nil && known.ID == c.ClientID {
+		return c, *known, true, nil
 	}
 	client, err := p.store.GetClient(ctx, c.ClientID)
 	if errors.Is(err, grantd.ErrNotFound) {
@@ -146,7 +156,8 @@ func (p *Provider) BearerIntrospector(ctx context.Context, tok string) (Introspe
 
 // mayLearn reports whether a bearer caller may learn about the live token
 // described by in (the rules of Introspector).
-func (p *Provider) mayLearn(ctx context.Context, who *Introspector, in Introspection) (bool, error) {
+// client is the token's client when the introspection read it already.
+func (p *Provider) mayLearn(ctx context.Context, who *Introspector, in Introspection, client *grantd.Client) (bool, error) {
 	if who.JTI != "" && in.JTI == who.JTI {
 		return true, nil
 	}
@@ -158,6 +169,9 @@ func (p *Provider) mayLearn(ctx context.Context, who *Introspector, in Introspec
 	// client's owner counts for it.
 	if (in.GrantID != "" || in.TokenType == TokenTypeRefresh) && in.Subject == who.UserID {
 		return true, nil
+	}
+	if client != nil && client.ID == in.ClientID {
+		return client.UserID != "" && client.UserID == who.UserID, nil
 	}
 	c, err := p.store.GetClient(ctx, in.ClientID)
 	if errors.Is(err, grantd.ErrNotFound) {
@@ -183,36 +197,42 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (Intro
 
 // introspectFor is Introspect without the observer.
 func (p *Provider) introspectFor(ctx context.Context, req IntrospectRequest) (Introspection, error) {
+	var caller *grantd.Client
 	if req.Bearer == nil {
 		if req.Client == (ClientAuth{}) {
 			return Introspection{}, grantd.E(grantd.CodeInvalidClient, "authentication is required: use HTTP Basic or client_id and client_secret in the body, or Authorization: Bearer with an API key or an access token for this API")
 		}
-		if _, err := p.AuthenticateClient(ctx, req.Client, false); err != nil {
+		c, err := p.AuthenticateClient(ctx, req.Client, false)
+		if err != nil {
 			return Introspection{}, err
 		}
+		caller = &c
 	}
 	if req.Token == "" {
 		return Introspection{}, grantd.E(grantd.CodeInvalidRequest, "token is required")
 	}
-	in, err := p.introspect(ctx, req.Token)
+	in, client, err := p.introspect(ctx, req.Token, caller)
 	if err != nil || !in.Active || req.Bearer == nil {
 		return in, err
 	}
-	ok, err := p.mayLearn(ctx, req.Bearer, in)
+	ok, err := p.mayLearn(ctx, req.Bearer, in, client)
 	if err != nil || !ok {
 		return Introspection{}, err
 	}
 	return in, nil
 }
 
-// introspect answers what the token is, for a caller that may know.
-func (p *Provider) introspect(ctx context.Context, tok string) (Introspection, error) {
+// introspect answers what the token is, for a caller that may know, and
+// the token's client when it read it (access tokens); known is a client
+// the request read already (see activeAccessToken).
+func (p *Provider) introspect(ctx context.Context, tok string, known *grantd.Client) (Introspection, *grantd.Client, error) {
 	if token.HasPrefix(tok, token.PrefixRefreshToken) {
-		return p.introspectRefresh(ctx, tok)
+		in, err := p.introspectRefresh(ctx, tok)
+		return in, nil, err
 	}
-	c, _, ok, err := p.ActiveAccessToken(ctx, tok)
+	c, client, ok, err := p.activeAccessToken(ctx, tok, known)
 	if err != nil || !ok {
-		return Introspection{}, err
+		return Introspection{}, nil, err
 	}
 	return Introspection{
 		Active:    true,
@@ -227,7 +247,7 @@ func (p *Provider) introspect(ctx context.Context, tok string) (Introspection, e
 		JTI:       c.JTI,
 		GrantID:   c.GrantID,
 		Act:       c.Act,
-	}, nil
+	}, &client, nil
 }
 
 // introspectRefresh answers a refresh token: live while it is stored, not

@@ -86,7 +86,9 @@ type Provider struct {
 	resources *Resources
 	log       *slog.Logger
 	now       func() time.Time
-	docs      *cimd.Fetcher // client ID metadata documents, on the engine's clock
+	docs      *cimd.Fetcher  // client ID metadata documents, on the engine's clock
+	verified  *verifiedCache // access tokens verified before (verified.go)
+	marked    *idSet         // clients markUsed has marked (token.go)
 	obs       Observer
 }
 
@@ -145,7 +147,8 @@ func NewProvider(d Deps) (*Provider, error) {
 		return nil, grantd.E(grantd.CodeInvalidRequest, "resource %q must be an absolute URI without a fragment", bad)
 	}
 	cfg.Resources = rs.List()
-	p := &Provider{cfg: cfg, store: d.Store, keys: d.Keys, catalog: d.Catalog, resources: rs, log: d.Logger, now: d.Now}
+	p := &Provider{cfg: cfg, store: d.Store, keys: d.Keys, catalog: d.Catalog, resources: rs, log: d.Logger, now: d.Now,
+		verified: newVerifiedCache(verifiedCacheSize), marked: newIDSet(markedSize)}
 	if p.now == nil {
 		p.now = time.Now
 	}

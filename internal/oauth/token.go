@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grantd/grantd"
@@ -81,13 +82,49 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 // it. A client of the API, or one already marked, costs nothing: the
 // client_credentials path of a confidential API client writes nothing.
 // A failed write is logged, not answered: the token is issued already.
+//
+// The engine also remembers, in memory, the clients it has marked, so
+// that a client read from a cache that does not show the mark yet (or
+// many first requests at once) makes one write, not one per token.
 func (p *Provider) markUsed(ctx context.Context, c grantd.Client) {
-	if c.ObtainedToken || c.OriginOf() == grantd.OriginAPI {
+	if c.ObtainedToken || c.OriginOf() == grantd.OriginAPI || p.marked.has(c.ID) {
 		return
 	}
 	if err := p.store.MarkClientUsed(ctx, c.ID); err != nil {
 		p.log.WarnContext(ctx, "recording a client's first token failed", "client_id", c.ID, "error", err)
+		return
 	}
+	p.marked.add(c.ID)
+}
+
+// markedSize bounds the clients markUsed remembers; past it the set is
+// emptied and fills again (a forgotten client costs one more write that
+// changes nothing).
+const markedSize = 100000
+
+// idSet is a bounded set of ids, safe for concurrent use.
+type idSet struct {
+	mu  sync.RWMutex
+	max int
+	m   map[string]struct{}
+}
+
+func newIDSet(max int) *idSet { return &idSet{max: max, m: make(map[string]struct{})} }
+
+func (s *idSet) has(id string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.m[id]
+	return ok
+}
+
+func (s *idSet) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= s.max {
+		clear(s.m)
+	}
+	s.m[id] = struct{}{}
 }
 
 // accessToken is an access token about to be issued.

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/grantd/grantd"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/password"
 	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/session"
 	"github.com/grantd/grantd/internal/token"
@@ -129,6 +131,19 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, afterLogin(d.ReturnTo), http.StatusSeeOther)
 }
 
+// dummyHash answers the dummy hash unknown emails are checked against,
+// made once, on first use: argon2id at its cost takes a fifth of a second
+// and its memory (64 MiB by default), which a server that never signs
+// anyone in (machine clients only) should not pay at start-up. The first
+// unknown email pays it twice (making the hash, then checking against
+// it), which tells nothing: which email comes first is the caller's
+// choice, and every later one costs one check like a real account.
+func dummyHash(p password.Params) func() string {
+	return sync.OnceValue(func() string {
+		return password.Hash("grantd dummy password: never matches a sign-in", p)
+	})
+}
+
 // checkPassword answers the user whose password this is. An unknown email,
 // or a user without a password, is checked against a dummy hash so that
 // the answer takes as long as for a real account and does not tell which
@@ -142,12 +157,12 @@ func (h *handler) checkPassword(ctx context.Context, lane int, email, pw string)
 	}
 	defer h.checks.release()
 	if len(email) > maxEmailLength || len(pw) > maxPasswordLength {
-		_, _ = h.verify(pw[:min(len(pw), maxPasswordLength)], h.dummyHash)
+		_, _ = h.verify(pw[:min(len(pw), maxPasswordLength)], h.dummyHash())
 		return grantd.User{}, false, nil
 	}
 	u, err := h.p.SignInAccount(ctx, email)
 	if errors.Is(err, grantd.ErrNotFound) || (err == nil && u.PasswordHash == "") {
-		_, _ = h.verify(pw, h.dummyHash)
+		_, _ = h.verify(pw, h.dummyHash())
 		return grantd.User{}, false, nil
 	}
 	if err != nil {

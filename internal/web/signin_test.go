@@ -36,6 +36,12 @@ type signInEnv struct {
 
 func newSignInEnv(t *testing.T, checks PasswordChecks) *signInEnv {
 	t.Helper()
+	return newSignInEnvParams(t, cheap, checks)
+}
+
+// newSignInEnvParams is newSignInEnv with the password cost params.
+func newSignInEnvParams(t *testing.T, params password.Params, checks PasswordChecks) *signInEnv {
+	t.Helper()
 	st, _ := testenv.Store(t)
 	clock := testenv.NewClock()
 	keys := testenv.Keyring(t, st, "", clock.Now, 30*time.Minute)
@@ -46,7 +52,7 @@ func newSignInEnv(t *testing.T, checks PasswordChecks) *signInEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hh, err := New(Deps{Provider: p, PasswordParams: cheap, PasswordChecks: checks})
+	hh, err := New(Deps{Provider: p, PasswordParams: params, PasswordChecks: checks})
 	if err != nil {
 		t.Fatal(err)
 	}

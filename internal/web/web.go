@@ -87,7 +87,7 @@ type handler struct {
 	pages  *pages
 	static *static
 
-	dummyHash    string
+	dummyHash    func() string // made on the first sign-in that needs it
 	verify       func(password, phc string) (bool, error)
 	checks       *gate
 	signIn       ratelimit.PerAddress // failed sign-ins per address
@@ -138,7 +138,7 @@ func New(d Deps) (http.Handler, error) {
 		origin:       origin(iss),
 		pages:        pg,
 		static:       st,
-		dummyHash:    password.Hash("grantd dummy password: never matches a sign-in", params),
+		dummyHash:    dummyHash(params),
 		verify:       checks.Verify,
 		checks:       newGate(checks),
 		signIn:       ratelimit.SignIn.Of(limits),

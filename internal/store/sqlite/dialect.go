@@ -69,15 +69,21 @@ type backend struct {
 }
 
 func (b backend) Write(ctx context.Context, fn func(q sqlstore.Querier) error) error {
-	return b.s.write(ctx, func(tx *sql.Tx) error { return fn(sqlQuerier{tx}) })
+	var missed []string
+	err := b.s.write(ctx, func(tx *sql.Tx) error { return fn(txQuerier{tx, b.s.ws, &missed}) })
+	b.s.ws.warm(ctx, missed)
+	return err
 }
 
 func (b backend) Read(ctx context.Context, fn func(q sqlstore.Querier) error) error {
-	return b.s.read(ctx, func(tx *sql.Tx) error { return fn(sqlQuerier{tx}) })
+	var missed []string
+	err := b.s.read(ctx, func(tx *sql.Tx) error { return fn(txQuerier{tx, b.s.rs, &missed}) })
+	b.s.rs.warm(ctx, missed)
+	return err
 }
 
-func (b backend) Reader() sqlstore.Querier { return sqlQuerier{b.s.r} }
-func (b backend) Writer() sqlstore.Querier { return sqlQuerier{b.s.w} }
+func (b backend) Reader() sqlstore.Querier { return poolQuerier{b.s.rs} }
+func (b backend) Writer() sqlstore.Querier { return poolQuerier{b.s.ws} }
 
 // on answers the shared queries on q.
 func on(q querier) sqlstore.DB { return sqlstore.On(sqlQuerier{q}, dialect{}) }

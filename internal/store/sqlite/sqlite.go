@@ -43,19 +43,50 @@ const busyTimeout = "10000"
 // Store is a grantd.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
 	*sqlstore.Store
-	w *sql.DB // one connection; every transaction is BEGIN IMMEDIATE
-	r *sql.DB // read-only connections
+	w  *sql.DB // one connection; every transaction is BEGIN IMMEDIATE
+	r  *sql.DB // read-only connections
+	ws *stmts  // the statements prepared on w
+	rs *stmts  // and on r
 }
 
 var _ grantd.Store = (*Store)(nil)
 
-// Open opens the database file at path, creating it if it does not exist.
+// Options are the settings of a store beyond its file.
+type Options struct {
+	// Synchronous is SQLite's synchronous setting of the writer: "normal"
+	// (the default when "") or "full". In WAL mode both keep every
+	// committed transaction through a crash of the process; "full" also
+	// keeps them through a crash of the machine or a power loss, at the
+	// cost of an fsync on every commit (docs/OPERATIONS.md, Durability).
+	Synchronous string
+}
+
+// Synchronous values Options accepts.
+const (
+	SynchronousNormal = "normal"
+	SynchronousFull   = "full"
+)
+
+// Open opens the database file at path with the default Options.
+func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith opens the database file at path, creating it if it does not exist.
 // It does not touch the schema: call Migrate (grantd serve does unless
 // --no-migrate; grantd migrate does nothing else).
 //
 // path must name a file: the writer and the readers are separate
 // connections, and an in-memory database is private to one connection.
-func Open(ctx context.Context, path string) (*Store, error) {
+func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
+	sync := o.Synchronous
+	switch sync {
+	case "":
+		sync = SynchronousNormal
+	case SynchronousNormal, SynchronousFull:
+	default:
+		return nil, fmt.Errorf("sqlite: synchronous %q: want normal or full", o.Synchronous)
+	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, errors.New("sqlite: the database must be a file, not in memory")
 	}
@@ -63,12 +94,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// The pragmas go in the DSN so that the driver applies them to every
 	// connection it opens, including ones database/sql reopens later.
 	// busy_timeout is applied first by the driver, before journal_mode needs
-	// a lock. WAL and synchronous=NORMAL: commits do not fsync, yet a crash
-	// loses at most the last transactions, never consistency.
+	// a lock. WAL and synchronous=NORMAL: commits do not fsync; a crash of
+	// the process loses nothing committed (the WAL is in the OS's cache), a
+	// power loss may lose the last transactions, never consistency.
+	// synchronous=FULL fsyncs the WAL on every commit and loses nothing.
 	w, err := sql.Open("sqlite", dsn(path,
 		"_pragma=busy_timeout("+busyTimeout+")",
 		"_pragma=journal_mode(WAL)",
-		"_pragma=synchronous(NORMAL)",
+		"_pragma=synchronous("+strings.ToUpper(sync)+")",
 		"_pragma=foreign_keys(1)",
 		"_txlock=immediate",
 	))
@@ -107,7 +140,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, ws: newStmts(w), rs: newStmts(r)}
 	s.Store = sqlstore.New(backend{s: s})
 	return s, nil
 }
@@ -174,10 +207,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools. The last connection to close checkpoints the
+// Close closes the prepared statements and both pools. The last connection to close checkpoints the
 // WAL into the database file.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.w.Close())
 }
 
 // write runs fn in one write transaction and commits when fn answers nil.
