@@ -225,18 +225,18 @@ func runScenario(ctx context.Context, cfg Config, name string) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("seeding: %w", err)
 	}
-	r := measure(ctx, ops, cfg.Duration)
+	r := measure(ctx, ops, cfg.Duration, requestTimeout)
 	r.Scenario, r.Unit = name, sc.unit
 	return r, nil
 }
 
 // measure runs every op in its own goroutine, closed loop, for d, and
-// answers what they did. An op still running at the end gets a short
-// grace to finish; one cancelled then is not counted at all.
-func measure(ctx context.Context, ops []op, d time.Duration) Result {
+// answers what they did. An op still running at the end gets grace to
+// finish; one cancelled then is not counted at all.
+func measure(ctx context.Context, ops []op, d, grace time.Duration) Result {
 	start := time.Now()
 	end := start.Add(d)
-	runCtx, cancel := context.WithDeadline(ctx, end.Add(requestTimeout))
+	runCtx, cancel := context.WithDeadline(ctx, end.Add(grace))
 	defer cancel()
 	type conn struct {
 		lat     []time.Duration
@@ -341,7 +341,7 @@ func measureCeiling(ctx context.Context, u string, conns int, d time.Duration) (
 			return nil
 		}
 	}
-	r := measure(ctx, ops, d)
+	r := measure(ctx, ops, d, requestTimeout)
 	if r.Errors > 0 {
 		return r, fmt.Errorf("the trivial handler failed %d times: %v", r.Errors, r.ErrorSamples)
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -126,5 +127,47 @@ func TestConfigRefused(t *testing.T) {
 		if _, err := Run(context.Background(), c); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
+	}
+}
+
+// A server that never answers cannot hold the run: an operation still
+// running at the end gets its grace, is then cut off, and counts neither
+// as a success nor as an error.
+func TestMeasureStopsByItself(t *testing.T) {
+	hang := func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	done := make(chan Result, 1)
+	go func() {
+		done <- measure(context.Background(), []op{hang, hang}, 100*time.Millisecond, 100*time.Millisecond)
+	}()
+	select {
+	case r := <-done:
+		if r.Count != 0 || r.Errors != 0 {
+			t.Fatalf("result: %+v", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("measure did not stop")
+	}
+}
+
+// Latencies and errors are counted per operation; quantiles come from the
+// sorted latencies.
+func TestMeasureCounts(t *testing.T) {
+	var n int
+	flaky := func(ctx context.Context) error {
+		n++
+		if n%2 == 0 {
+			return errors.New("wrong answer")
+		}
+		return nil
+	}
+	r := measure(context.Background(), []op{flaky}, 200*time.Millisecond, time.Second)
+	if r.Count == 0 || r.Errors == 0 || r.Count+r.Errors != int64(n) || len(r.ErrorSamples) != 1 || r.ErrorSamples[0] != "wrong answer" {
+		t.Fatalf("result: %+v after %d calls", r, n)
+	}
+	if got := quantile([]time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond}, 0.5); got != 2 {
+		t.Fatalf("p50 = %v", got)
 	}
 }

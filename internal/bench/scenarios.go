@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -143,7 +144,7 @@ func (s *seeded) client(ctx context.Context, clientType string, grants ...string
 		"name": "grantd bench", "client_type": clientType,
 		"allowed_scopes": []string{scope}, "allowed_grant_types": grants,
 	}
-	if slicesContains(grants, "authorization_code") {
+	if slices.Contains(grants, "authorization_code") {
 		body["redirect_uris"] = []string{redirectURI}
 	}
 	a, err := s.e.do(ctx, http.MethodPost, s.e.base+"/oauth_clients", body, s.e.bearer)
@@ -180,15 +181,6 @@ func (s *seeded) cleanup() {
 	}
 }
 
-func slicesContains(v []string, s string) bool {
-	for _, x := range v {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // tokenAnswer is a token endpoint success.
 type tokenAnswer struct {
 	AccessToken  string          `json:"access_token"`
@@ -212,7 +204,7 @@ func checkToken(a answer, wantRefresh bool) (tokenAnswer, error) {
 		return t, fmt.Errorf("token_type %q: %s", t.TokenType, a)
 	case json.Unmarshal(t.ExpiresIn, &exp) != nil || exp <= 0:
 		return t, fmt.Errorf("expires_in is not a positive number: %s", a)
-	case !slicesContains(strings.Fields(t.Scope), scope):
+	case !slices.Contains(strings.Fields(t.Scope), scope):
 		return t, fmt.Errorf("scope %q lacks %s", t.Scope, scope)
 	case wantRefresh && t.RefreshToken == "":
 		return t, fmt.Errorf("no refresh_token: %s", a)
@@ -384,7 +376,7 @@ func setupIntrospection(ctx context.Context, e *env, conns int) ([]op, func(), e
 		if err := decodeJSON(a, 200, &in); err != nil {
 			return err
 		}
-		if !in.Active || in.ClientID != id || in.TokenType != "access_token" || !slicesContains(strings.Fields(in.Scope), scope) {
+		if !in.Active || in.ClientID != id || in.TokenType != "access_token" || !slices.Contains(strings.Fields(in.Scope), scope) {
 			return fmt.Errorf("introspection of a live token: %s", a)
 		}
 		return nil
