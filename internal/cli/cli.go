@@ -78,6 +78,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.revokeCmd(),
 		a.metadataCmd(),
 		a.loginCmd(),
+		a.benchCmd(),
 	)
 	return root
 }

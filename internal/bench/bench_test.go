@@ -1,0 +1,173 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grantd/grantd/internal/apptest"
+	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/testenv"
+)
+
+// target is a real grantd, listening on loopback, and an API key of a
+// user of its own.
+func target(t *testing.T, o apptest.Options) (base, key string) {
+	t.Helper()
+	s := apptest.New(t, o)
+	u := testenv.User(t, s.Store, "bench@example.com", "", s.Clock.Now())
+	return s.URL + "/v2", testenv.APIKey(t, s.Store, u.ID, s.Clock.Now())
+}
+
+func TestEveryScenario(t *testing.T) {
+	// Registration under the api_key policy, as --self serves it: the
+	// default catalog holds only admin, which no client without an owner
+	// may have.
+	base, key := target(t, apptest.Options{Engine: oauth.Config{Registration: oauth.RegistrationAPIKey}})
+	for _, name := range Scenarios {
+		t.Run(name, func(t *testing.T) {
+			rs, err := Run(context.Background(), Config{BaseURL: base, APIKey: key, Connections: 2, Duration: time.Second, Scenarios: []string{name}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rs) != 1 {
+				t.Fatalf("results: %+v", rs)
+			}
+			r := rs[0]
+			if r.Scenario != name || r.Count == 0 || r.Rate <= 0 || r.Errors != 0 || r.P50Ms <= 0 || r.P99Ms < r.P50Ms {
+				t.Fatalf("result: %+v", r)
+			}
+			if r.CeilingRate <= 0 || r.Ratio <= 0 || r.Ratio != r.Rate/r.CeilingRate {
+				t.Fatalf("ceiling: %+v", r)
+			}
+			if (name == "code_flow") != (r.Unit == "flows") {
+				t.Fatalf("unit: %+v", r)
+			}
+		})
+	}
+}
+
+// A server that answers introspection with active=false for live tokens
+// is wrong: the tool counts every such answer as an error, none as rate.
+func TestWrongAnswerIsAnError(t *testing.T) {
+	base, key := target(t, apptest.Options{NoOpenAPICheck: true, Front: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/oauth/introspect" {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"active":false}`)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}})
+	rs, err := Run(context.Background(), Config{BaseURL: base, APIKey: key, Connections: 2, Duration: time.Second, Scenarios: []string{"introspection"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs[0]
+	if r.Errors == 0 || r.Count != 0 || r.Rate != 0 || len(r.ErrorSamples) == 0 || !strings.Contains(r.ErrorSamples[0], `"active":false`) {
+		t.Fatalf("result: %+v", r)
+	}
+}
+
+// A token answer missing what strict clients check is an error too.
+func TestTokenShapeChecked(t *testing.T) {
+	base, key := target(t, apptest.Options{NoOpenAPICheck: true, Front: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/oauth/token" {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Cache-Control", "no-store")
+				io.WriteString(w, `{"access_token":"x","token_type":"bearer-ish","expires_in":1800,"scope":"admin"}`)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}})
+	rs, err := Run(context.Background(), Config{BaseURL: base, APIKey: key, Connections: 2, Duration: 300 * time.Millisecond, Scenarios: []string{"client_credentials"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs[0]; r.Errors == 0 || r.Count != 0 {
+		t.Fatalf("result: %+v", r)
+	}
+}
+
+func TestCheckTarget(t *testing.T) {
+	ctx := context.Background()
+	for _, u := range []string{"http://127.0.0.1:8080/v2", "http://[::1]:8080/v2", "http://localhost:8080/v2"} {
+		if err := CheckTarget(ctx, u, false); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	for _, u := range []string{"http://192.0.2.1/v2", "http://10.0.0.1:8080/v2", "ftp://127.0.0.1/v2", "::"} {
+		if err := CheckTarget(ctx, u, false); err == nil {
+			t.Errorf("%s accepted", u)
+		}
+	}
+	if err := CheckTarget(ctx, "http://192.0.2.1/v2", true); err != nil {
+		t.Errorf("--allow-remote: %v", err)
+	}
+	// Run refuses before it sends anything.
+	if _, err := Run(ctx, Config{BaseURL: "http://192.0.2.1/v2", APIKey: "k", Duration: time.Second}); err == nil || !strings.Contains(err.Error(), "--allow-remote") {
+		t.Fatalf("remote run: %v", err)
+	}
+}
+
+func TestConfigRefused(t *testing.T) {
+	for _, c := range []Config{
+		{BaseURL: "http://127.0.0.1:1/v2"},                                                        // no key
+		{BaseURL: "http://127.0.0.1:1/v2", APIKey: "k", Duration: MaxDuration + time.Second},      // past the cap
+		{BaseURL: "http://127.0.0.1:1/v2", APIKey: "k", Connections: -1},                          // connections
+		{BaseURL: "http://127.0.0.1:1/v2", APIKey: "k", Scenarios: []string{"client_credential"}}, // unknown
+	} {
+		if _, err := Run(context.Background(), c); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+}
+
+// A server that never answers cannot hold the run: an operation still
+// running at the end gets its grace, is then cut off, and counts neither
+// as a success nor as an error.
+func TestMeasureStopsByItself(t *testing.T) {
+	hang := func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	done := make(chan Result, 1)
+	go func() {
+		done <- measure(context.Background(), []op{hang, hang}, 100*time.Millisecond, 100*time.Millisecond)
+	}()
+	select {
+	case r := <-done:
+		if r.Count != 0 || r.Errors != 0 {
+			t.Fatalf("result: %+v", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("measure did not stop")
+	}
+}
+
+// Latencies and errors are counted per operation; quantiles come from the
+// sorted latencies.
+func TestMeasureCounts(t *testing.T) {
+	var n int
+	flaky := func(ctx context.Context) error {
+		n++
+		if n%2 == 0 {
+			return errors.New("wrong answer")
+		}
+		return nil
+	}
+	r := measure(context.Background(), []op{flaky}, 200*time.Millisecond, time.Second)
+	if r.Count == 0 || r.Errors == 0 || r.Count+r.Errors != int64(n) || len(r.ErrorSamples) != 1 || r.ErrorSamples[0] != "wrong answer" {
+		t.Fatalf("result: %+v after %d calls", r, n)
+	}
+	if got := quantile([]time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond}, 0.5); got != 2 {
+		t.Fatalf("p50 = %v", got)
+	}
+}
