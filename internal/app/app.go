@@ -261,21 +261,27 @@ func New(cfg Config) (*App, error) {
 	return a, nil
 }
 
-// checkRotation refuses a rotation schedule whose rule cannot hold: a new
-// key must be published longer than the nodes take to reload their keys,
-// so that none signs with a key another node does not publish, and a key
-// must sign for longer than its successor waits.
+// checkRotation applies CheckKeyRotation to cfg.
 func checkRotation(cfg Config) error {
-	if cfg.KeyRotationPeriod < 0 {
-		return fmt.Errorf("--key-rotation-period %s (env GRANTD_KEY_ROTATION_PERIOD): must be 0 (off) or more", cfg.KeyRotationPeriod)
+	return CheckKeyRotation(cfg.KeyRotationPeriod, cfg.KeyActivationDelay, cfg.KeyReload)
+}
+
+// CheckKeyRotation refuses a rotation schedule whose rule cannot hold
+// (zero delay and reload mean their defaults): a new key must be
+// published longer than the nodes take to reload their keys, so that
+// none signs with a key another node does not publish yet, and a key
+// must sign for longer than its successor waits. Every refusal names the
+// settings.
+func CheckKeyRotation(period, delay, reload time.Duration) error {
+	if period < 0 {
+		return fmt.Errorf("--key-rotation-period %s (env GRANTD_KEY_ROTATION_PERIOD): must be 0 (off) or more", period)
 	}
-	if cfg.KeyActivationDelay < 0 {
-		return fmt.Errorf("--key-activation-delay %s (env GRANTD_KEY_ACTIVATION_DELAY): must be more than 0", cfg.KeyActivationDelay)
+	if delay < 0 {
+		return fmt.Errorf("--key-activation-delay %s (env GRANTD_KEY_ACTIVATION_DELAY): must be more than 0", delay)
 	}
-	if cfg.KeyRotationPeriod == 0 {
+	if period == 0 {
 		return nil
 	}
-	reload, delay := cfg.KeyReload, cfg.KeyActivationDelay
 	if reload == 0 {
 		reload = DefaultKeyReload
 	}
@@ -285,8 +291,8 @@ func checkRotation(cfg Config) error {
 	if delay <= reload {
 		return fmt.Errorf("--key-activation-delay %s (env GRANTD_KEY_ACTIVATION_DELAY) must be longer than --key-reload %s (env GRANTD_KEY_RELOAD): a key rotated on schedule must be published on every node before any signs with it", delay, reload)
 	}
-	if cfg.KeyRotationPeriod <= delay {
-		return fmt.Errorf("--key-rotation-period %s (env GRANTD_KEY_ROTATION_PERIOD) must be longer than --key-activation-delay %s (env GRANTD_KEY_ACTIVATION_DELAY)", cfg.KeyRotationPeriod, delay)
+	if period <= delay {
+		return fmt.Errorf("--key-rotation-period %s (env GRANTD_KEY_ROTATION_PERIOD) must be longer than --key-activation-delay %s (env GRANTD_KEY_ACTIVATION_DELAY)", period, delay)
 	}
 	return nil
 }

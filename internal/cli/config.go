@@ -52,6 +52,12 @@ type dbFlags struct {
 	keyReload       time.Duration
 	shutdownTimeout time.Duration
 
+	// Background jobs (run by the leader only): the GC interval and the
+	// signing key schedule.
+	gcEvery            time.Duration
+	keyRotationPeriod  time.Duration
+	keyActivationDelay time.Duration
+
 	// Client ID metadata documents: loopback for development, and the
 	// domain policy as given and as parsed by checkServe.
 	clientMetadataLoopback bool
@@ -209,6 +215,9 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.BoolVar(&f.clientMetadataLoopback, "client-metadata-allow-loopback", a.envBool(f, "client-metadata-allow-loopback", "GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK"), "for development and tests: accept client ID metadata documents at http(s)://127.0.0.1:PORT/… and localhost (env GRANTD_CLIENT_METADATA_ALLOW_LOOPBACK)")
 	fs.StringVar(&f.clientMetadataDomains, "client-metadata-domains", a.env("GRANTD_CLIENT_METADATA_DOMAINS", ""), "hosts whose client ID metadata documents are accepted, comma separated: app.example.com, *.example.com, !denied.example.com; default every public host (env GRANTD_CLIENT_METADATA_DOMAINS)")
 	fs.DurationVar(&f.keyReload, "key-reload", a.envDuration(f, "key-reload", "GRANTD_KEY_RELOAD", 30*time.Second), "how often to reload signing keys from the database (env GRANTD_KEY_RELOAD)")
+	fs.DurationVar(&f.gcEvery, "gc-every", a.envDuration(f, "gc-every", "GRANTD_GC_EVERY", grantdapp.DefaultGCEvery), "how often the leader of the background jobs removes expired rows and unused registrations (env GRANTD_GC_EVERY)")
+	fs.DurationVar(&f.keyRotationPeriod, "key-rotation-period", a.envDuration(f, "key-rotation-period", "GRANTD_KEY_ROTATION_PERIOD", 0), "rotate the signing key once the newest has signed this long, e.g. 720h; 0 (the default) never rotates on schedule (env GRANTD_KEY_ROTATION_PERIOD)")
+	fs.DurationVar(&f.keyActivationDelay, "key-activation-delay", a.envDuration(f, "key-activation-delay", "GRANTD_KEY_ACTIVATION_DELAY", grantdapp.DefaultKeyActivationDelay), "how long a key rotated on schedule is published before it signs; must be longer than --key-reload (env GRANTD_KEY_ACTIVATION_DELAY)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", a.envDuration(f, "shutdown-timeout", "GRANTD_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish at shutdown (env GRANTD_SHUTDOWN_TIMEOUT)")
 }
 
@@ -227,10 +236,15 @@ func (f *dbFlags) checkServe() error {
 		{"refresh-token-ttl", f.refreshTTL},
 		{"key-reload", f.keyReload},
 		{"registration-unused-ttl", f.unusedTTL},
+		{"gc-every", f.gcEvery},
+		{"key-activation-delay", f.keyActivationDelay},
 	} {
 		if d.v <= 0 {
 			return fmt.Errorf("--%s %s: must be more than 0 (env GRANTD_%s)", d.flag, d.v, strings.ToUpper(strings.ReplaceAll(d.flag, "-", "_")))
 		}
+	}
+	if err := grantdapp.CheckKeyRotation(f.keyRotationPeriod, f.keyActivationDelay, f.keyReload); err != nil {
+		return err
 	}
 	if f.registrationCap < 1 {
 		return fmt.Errorf("--registration-cap %d: must be 1 or more (env GRANTD_REGISTRATION_CAP)", f.registrationCap)

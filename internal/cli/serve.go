@@ -19,7 +19,9 @@ import (
 	grantdapp "github.com/grantd/grantd/internal/app"
 	"github.com/grantd/grantd/internal/cimd"
 	"github.com/grantd/grantd/internal/httpapi"
+	"github.com/grantd/grantd/internal/leader"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/store/postgres"
 )
 
 // bootstrapEmail is the user the first start creates, with an API key.
@@ -173,6 +175,10 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 	if err := a.bootstrap(ctx, st, dbPath); err != nil {
 		return fail(err)
 	}
+	elector, err := f.elector(dbPath)
+	if err != nil {
+		return fail(err)
+	}
 	prepared = true
 	cfg := grantdapp.Config{
 		Engine: oauth.Config{
@@ -197,8 +203,27 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 
 		CORSOrigins:           f.corsOrigins,
 		UnusedRegistrationTTL: f.unusedTTL,
+
+		Leader:             elector,
+		GCEvery:            f.gcEvery,
+		KeyRotationPeriod:  f.keyRotationPeriod,
+		KeyActivationDelay: f.keyActivationDelay,
 	}
 	return cfg, log, func() { closeStore(log, st) }, nil
+}
+
+// elector answers the lock that makes one node the leader of the
+// background jobs: an flock beside a SQLite database (the processes on
+// its host), a session-level advisory lock on PostgreSQL (every node).
+func (f *dbFlags) elector(sqliteFile string) (leader.Elector, error) {
+	if sqliteFile != "" {
+		return leader.NewFile(leader.LockPath(sqliteFile)), nil
+	}
+	e, err := postgres.NewElector(f.database)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // closeStore closes the database; the store waits at most --db-timeout
