@@ -155,10 +155,48 @@ type Store interface {
 
 	// DeleteExpired removes consents, codes, refresh tokens, sessions,
 	// exchanged token records, revoked jtis and signing keys whose time
-	// has passed. A used code stays while the access token of its first
-	// use lives, so that a late second use still revokes.
+	// has passed, and the change feed's old rows, each kind in batches of
+	// DefaultExpiredBatch rows (DeleteExpiredBatch). A used
+	// code stays while the access token of its first use lives, so that a
+	// late second use still revokes.
 	DeleteExpired(ctx context.Context, now time.Time) error
+	// DeleteExpiredBatch removes at most limit rows of one kind that
+	// DeleteExpired would remove, in one short transaction, and answers
+	// how many it removed: fewer than limit means none was left. Garbage
+	// collection calls it until then, so that a large backlog is removed
+	// in many small transactions rather than one that holds its locks
+	// for long. An unknown kind or a limit below 1 is an error.
+	DeleteExpiredBatch(ctx context.Context, kind ExpiredKind, now time.Time, limit int) (int, error)
 }
+
+// ExpiredKind names one kind of row that garbage collection removes.
+type ExpiredKind string
+
+// The kinds of expired rows (DeleteExpiredBatch).
+const (
+	ExpiredConsents      ExpiredKind = "consents"
+	ExpiredAuthCodes     ExpiredKind = "auth_codes"
+	ExpiredRefreshTokens ExpiredKind = "refresh_tokens"
+	ExpiredSessions      ExpiredKind = "sessions"
+	ExpiredRevokedJTIs   ExpiredKind = "revoked_jtis"
+	ExpiredSigningKeys   ExpiredKind = "signing_keys"
+	// ExpiredExchangedTokens: the records of exchanged access tokens
+	// (RecordExchangedToken) whose tokens have expired.
+	ExpiredExchangedTokens ExpiredKind = "exchanged_tokens"
+	// ExpiredChanges: the change feed's rows older than an hour, by the
+	// database's clock (now does not apply to them).
+	ExpiredChanges ExpiredKind = "changes"
+)
+
+// ExpiredKinds answers every kind, in the order garbage collection
+// removes them.
+func ExpiredKinds() []ExpiredKind {
+	return []ExpiredKind{ExpiredConsents, ExpiredAuthCodes, ExpiredRefreshTokens, ExpiredSessions, ExpiredExchangedTokens, ExpiredRevokedJTIs, ExpiredSigningKeys, ExpiredChanges}
+}
+
+// DefaultExpiredBatch is how many rows one DeleteExpiredBatch call of
+// garbage collection removes at most.
+const DefaultExpiredBatch = 1000
 
 // GrantTx is what a unit of work (Store.InGrant) may do: read and lock,
 // and write, the rows of one grant. Each method is one mechanical step; a

@@ -79,18 +79,18 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 }
 
-// countingStore counts DeleteExpired, the expiry GC's call.
+// countingStore counts DeleteExpiredBatch, the expiry GC's call.
 type countingStore struct {
 	grantd.Store
 	gc chan struct{}
 }
 
-func (c *countingStore) DeleteExpired(ctx context.Context, now time.Time) error {
+func (c *countingStore) DeleteExpiredBatch(ctx context.Context, kind grantd.ExpiredKind, now time.Time, limit int) (int, error) {
 	select {
 	case c.gc <- struct{}{}:
 	default:
 	}
-	return c.Store.DeleteExpired(ctx, now)
+	return c.Store.DeleteExpiredBatch(ctx, kind, now, limit)
 }
 
 // Run runs the expiry GC until its context ends.

@@ -145,11 +145,16 @@ func (a *app) bootstrapKey() string {
 	return strings.TrimSpace(string(b))
 }
 
+// benchManagementLimit is the management limit of --self: far above what
+// two cores serve.
+const benchManagementLimit = "1000000/1s"
+
 // benchSelf starts a grantd in this process, as serve builds it but with
 // none of the environment's settings, on a loopback port, with
 // registration under the api_key policy (the default catalog holds only
-// admin, which a client registered without an owner may not have), and
-// answers its API base and a new API key.
+// admin, which a client registered without an owner may not have), with
+// a management limit no run reaches (the run's one API key makes every
+// management call), and answers its API base and a new API key.
 func (a *app) benchSelf(ctx context.Context, database, secretFile string) (string, string, func(), error) {
 	dir, err := os.MkdirTemp("", "grantd-bench-")
 	if err != nil {
@@ -162,7 +167,8 @@ func (a *app) benchSelf(ctx context.Context, database, secretFile string) (strin
 	if database == "" {
 		database = filepath.Join(dir, "grantd.db")
 	}
-	args := []string{"--database", database, "--addr", "127.0.0.1:0", "--log-level", "error", "--registration", "api_key"}
+	args := []string{"--database", database, "--addr", "127.0.0.1:0", "--log-level", "error", "--registration", "api_key",
+		"--management-rate-limit", benchManagementLimit}
 	if sqlitePath(database) == "" {
 		if secretFile == "" {
 			secretFile = filepath.Join(dir, "grantd.secret")

@@ -47,7 +47,9 @@ func TestBenchSelf(t *testing.T) {
 func TestBenchBootstrapKeyFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	base, _, stop := runServe(t, dir)
+	// The run's one API key makes every management call: a server to
+	// load sets a management limit above what the run sends.
+	base, _, stop := runServe(t, dir, "--management-rate-limit", benchManagementLimit)
 	defer stop()
 	code, out, errOut := benchRun(t, map[string]string{"GRANTD_DATABASE": filepath.Join(dir, "grantd.db")},
 		"--base-url", base+"/v2", "--duration", "300ms", "--connections", "2", "--scenarios", "list_clients")

@@ -61,6 +61,12 @@ type dbFlags struct {
 	// last (for grantd_db_connections); nil before.
 	connStats func() (inUse, idle, maxOpen int)
 
+	// Background jobs (run by the leader only): the GC interval and the
+	// signing key schedule.
+	gcEvery            time.Duration
+	keyRotationPeriod  time.Duration
+	keyActivationDelay time.Duration
+
 	// Client ID metadata documents: loopback for development, and the
 	// domain policy as given and as parsed by checkServe.
 	clientMetadataLoopback bool
@@ -248,6 +254,9 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.StringVar(&f.managementRateLimit, "management-rate-limit", a.env("GRANTD_MANAGEMENT_RATE_LIMIT", defaultManagementRateLimit), "management API requests per caller (API key, or the client of an admin token): N/DURATION, a burst of N and N more every DURATION (env GRANTD_MANAGEMENT_RATE_LIMIT)")
 	fs.BoolVar(&f.metrics, "metrics", a.envBoolDefault(f, "metrics", "GRANTD_METRICS", true), "serve Prometheus metrics at /metrics, on the main listener or on --metrics-addr; false serves none (env GRANTD_METRICS)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", a.env("GRANTD_METRICS_ADDR", ""), "serve /metrics on this address of its own (such as 127.0.0.1:9090) instead of on the main listener (env GRANTD_METRICS_ADDR)")
+	fs.DurationVar(&f.gcEvery, "gc-every", a.envDuration(f, "gc-every", "GRANTD_GC_EVERY", grantdapp.DefaultGCEvery), "how often the leader of the background jobs removes expired rows and unused registrations (env GRANTD_GC_EVERY)")
+	fs.DurationVar(&f.keyRotationPeriod, "key-rotation-period", a.envDuration(f, "key-rotation-period", "GRANTD_KEY_ROTATION_PERIOD", 0), "rotate the signing key once the newest has signed this long, e.g. 720h; 0 (the default) never rotates on schedule (env GRANTD_KEY_ROTATION_PERIOD)")
+	fs.DurationVar(&f.keyActivationDelay, "key-activation-delay", a.envDuration(f, "key-activation-delay", "GRANTD_KEY_ACTIVATION_DELAY", grantdapp.DefaultKeyActivationDelay), "how long a key rotated on schedule is published before it signs; must be longer than --key-reload (env GRANTD_KEY_ACTIVATION_DELAY)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", a.envDuration(f, "shutdown-timeout", "GRANTD_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish at shutdown (env GRANTD_SHUTDOWN_TIMEOUT)")
 }
 
@@ -266,10 +275,15 @@ func (f *dbFlags) checkServe() error {
 		{"refresh-token-ttl", f.refreshTTL},
 		{"key-reload", f.keyReload},
 		{"registration-unused-ttl", f.unusedTTL},
+		{"gc-every", f.gcEvery},
+		{"key-activation-delay", f.keyActivationDelay},
 	} {
 		if d.v <= 0 {
 			return fmt.Errorf("--%s %s: must be more than 0 (env GRANTD_%s)", d.flag, d.v, strings.ToUpper(strings.ReplaceAll(d.flag, "-", "_")))
 		}
+	}
+	if err := grantdapp.CheckKeyRotation(f.keyRotationPeriod, f.keyActivationDelay, f.keyReload); err != nil {
+		return err
 	}
 	if f.registrationCap < 1 {
 		return fmt.Errorf("--registration-cap %d: must be 1 or more (env GRANTD_REGISTRATION_CAP)", f.registrationCap)

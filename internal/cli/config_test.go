@@ -44,6 +44,11 @@ func TestBadEnvironmentValuesStopTheCommand(t *testing.T) {
 		{"management rate limit per nothing", "GRANTD_MANAGEMENT_RATE_LIMIT", "600/0s", []string{"serve"}, "GRANTD_MANAGEMENT_RATE_LIMIT"},
 		{"metrics maybe", "GRANTD_METRICS", "maybe", []string{"serve"}, `GRANTD_METRICS "maybe"`},
 		{"metrics addr without a port", "GRANTD_METRICS_ADDR", "localhost", []string{"serve"}, "GRANTD_METRICS_ADDR"},
+		{"gc every", "GRANTD_GC_EVERY", "hourly", []string{"serve"}, "GRANTD_GC_EVERY"},
+		{"gc every zero", "GRANTD_GC_EVERY", "0s", []string{"serve"}, "GRANTD_GC_EVERY"},
+		{"key rotation period", "GRANTD_KEY_ROTATION_PERIOD", "monthly", []string{"serve"}, "GRANTD_KEY_ROTATION_PERIOD"},
+		{"key rotation period negative", "GRANTD_KEY_ROTATION_PERIOD", "-24h", []string{"serve"}, "GRANTD_KEY_ROTATION_PERIOD"},
+		{"key activation delay", "GRANTD_KEY_ACTIVATION_DELAY", "later", []string{"serve"}, "GRANTD_KEY_ACTIVATION_DELAY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +69,32 @@ func TestBadEnvironmentValuesStopTheCommand(t *testing.T) {
 				t.Error("the database was created before the bad setting was refused")
 			}
 		})
+	}
+}
+
+// A rotation schedule whose new keys could sign before every node has
+// loaded them is refused before the database is touched, naming the
+// settings.
+func TestServeRefusesAnActivationDelayWithinTheReload(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--key-rotation-period", "24h", "--key-activation-delay", "30s"}, nil, "must be longer than --key-reload 30s"},
+		{[]string{"--key-reload", "1m"}, map[string]string{"GRANTD_KEY_ROTATION_PERIOD": "24h", "GRANTD_KEY_ACTIVATION_DELAY": "45s"}, "--key-activation-delay 45s"},
+		{[]string{"--key-rotation-period", "5m"}, nil, "--key-rotation-period 5m0s (env GRANTD_KEY_ROTATION_PERIOD) must be longer than --key-activation-delay 10m0s"},
+	} {
+		db := filepath.Join(t.TempDir(), "g.db")
+		var out, errb bytes.Buffer
+		args := append([]string{"grantd", "serve", "--addr", "127.0.0.1:0", "--database", db}, tt.args...)
+		if code := Run(context.Background(), args, env(tt.env), strings.NewReader(""), &out, &errb); code == 0 || !strings.Contains(errb.String(), tt.want) {
+			t.Errorf("serve %v %v: exit %d, stderr %q; want a refusal containing %q", tt.args, tt.env, code, errb.String(), tt.want)
+		}
+		if _, err := os.Stat(db); err == nil {
+			t.Errorf("serve %v: the database was created before the schedule was refused", tt.args)
+		}
 	}
 }
 

@@ -19,9 +19,11 @@ import (
 	grantdapp "github.com/grantd/grantd/internal/app"
 	"github.com/grantd/grantd/internal/cimd"
 	"github.com/grantd/grantd/internal/httpapi"
+	"github.com/grantd/grantd/internal/leader"
 	"github.com/grantd/grantd/internal/metrics"
 	"github.com/grantd/grantd/internal/oauth"
 	"github.com/grantd/grantd/internal/ratelimit"
+	"github.com/grantd/grantd/internal/store/postgres"
 )
 
 // bootstrapEmail is the user the first start creates, with an API key.
@@ -210,6 +212,10 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 	if err := a.bootstrap(ctx, st, dbPath); err != nil {
 		return fail(err)
 	}
+	elector, err := f.elector(dbPath)
+	if err != nil {
+		return fail(err)
+	}
 	var limits *ratelimit.Redis
 	if f.redisURL != "" {
 		limits, err = ratelimit.NewRedis(ratelimit.RedisConfig{URL: f.redisURL, Prefix: f.redisPrefix, Timeout: f.redisTimeout, Logger: log})
@@ -247,6 +253,11 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 
 		MetricsOff:      !f.metrics,
 		MetricsSeparate: f.metricsAddr != "",
+
+		Leader:             elector,
+		GCEvery:            f.gcEvery,
+		KeyRotationPeriod:  f.keyRotationPeriod,
+		KeyActivationDelay: f.keyActivationDelay,
 	}
 	if cs := f.connStats; cs != nil {
 		cfg.DBStats = func() metrics.ConnStats {
@@ -263,6 +274,20 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 		}
 	}
 	return cfg, log, closeAll, nil
+}
+
+// elector answers the lock that makes one node the leader of the
+// background jobs: an flock beside a SQLite database (the processes on
+// its host), a session-level advisory lock on PostgreSQL (every node).
+func (f *dbFlags) elector(sqliteFile string) (leader.Elector, error) {
+	if sqliteFile != "" {
+		return leader.NewFile(leader.LockPath(sqliteFile)), nil
+	}
+	e, err := postgres.NewElector(f.database)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // closeStore closes the database; the store waits at most --db-timeout

@@ -44,8 +44,16 @@ func env(m map[string]string) Env { return func(k string) string { return m[k] }
 // that shuts it down and answers its exit code.
 func runServe(t *testing.T, dir string, extra ...string) (base string, stdout *syncBuffer, stop func() int) {
 	t.Helper()
+	base, stdout, _, stop = runServeLogs(t, dir, extra...)
+	return base, stdout, stop
+}
+
+// runServeLogs is runServe that also answers the server's stderr, its
+// log.
+func runServeLogs(t *testing.T, dir string, extra ...string) (base string, stdout, stderr *syncBuffer, stop func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	args := append([]string{"grantd", "serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(dir, "grantd.db")}, extra...)
 	done := make(chan int, 1)
 	go func() { done <- Run(ctx, args, env(nil), strings.NewReader(""), stdout, stderr) }()
@@ -95,7 +103,7 @@ func runServe(t *testing.T, dir string, extra ...string) (base string, stdout *s
 		return code
 	}
 	t.Cleanup(func() { stop() })
-	return base, stdout, stop
+	return base, stdout, stderr, stop
 }
 
 func TestServeFirstStartBootstrapAndClients(t *testing.T) {

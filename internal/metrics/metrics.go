@@ -71,6 +71,7 @@ type ConnStats struct {
 type Options struct {
 	GrantTypes []string // grant_type of grantd_tokens_issued_total
 	Limits     []string // limit of grantd_rate_limited_total
+	Jobs       []string // job of grantd_background_runs_total
 }
 
 // New builds the metrics in a registry of their own, with the Go runtime
@@ -133,6 +134,9 @@ func New(o Options) *Metrics {
 	m.introspect.WithLabelValues(IntrospectionInactive)
 	for _, l := range o.Limits {
 		m.limited.WithLabelValues(l)
+	}
+	for _, j := range o.Jobs {
+		m.background.WithLabelValues(j)
 	}
 	return m
 }

@@ -577,15 +577,32 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash string) error {
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	err := s.Store.DeleteExpired(ctx, now)
 	if err == nil {
-		s.mu.Lock()
-		for j, exp := range s.jtis {
-			if exp.Before(now) {
-				delete(s.jtis, j)
-			}
-		}
-		s.mu.Unlock()
+		s.forgetExpiredJTIs(now)
 	}
 	return err
+}
+
+// DeleteExpiredBatch is DeleteExpired for one kind: removing revoked
+// jtis drops the expired ones from memory too.
+func (s *Store) DeleteExpiredBatch(ctx context.Context, kind grantd.ExpiredKind, now time.Time, limit int) (int, error) {
+	n, err := s.Store.DeleteExpiredBatch(ctx, kind, now, limit)
+	if err == nil && kind == grantd.ExpiredRevokedJTIs {
+		s.forgetExpiredJTIs(now)
+	}
+	return n, err
+}
+
+// forgetExpiredJTIs drops the revocations that expired before now, as
+// the store's garbage collection does; the rest of the nodes drop them at
+// their next full refresh (an expired token is refused anyway).
+func (s *Store) forgetExpiredJTIs(now time.Time) {
+	s.mu.Lock()
+	for j, exp := range s.jtis {
+		if exp.Before(now) {
+			delete(s.jtis, j)
+		}
+	}
+	s.mu.Unlock()
 }
 
 // InGrant runs fn on a GrantTx that notes what it changes; after the

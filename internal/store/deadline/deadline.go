@@ -286,3 +286,7 @@ func (s *Store) UpdateSigningKey(ctx context.Context, id string, update func(gra
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	return call(s, ctx, func(ctx context.Context) error { return s.next.DeleteExpired(ctx, now) })
 }
+
+func (s *Store) DeleteExpiredBatch(ctx context.Context, kind grantd.ExpiredKind, now time.Time, limit int) (int, error) {
+	return call1(s, ctx, func(ctx context.Context) (int, error) { return s.next.DeleteExpiredBatch(ctx, kind, now, limit) })
+}

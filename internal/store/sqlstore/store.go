@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/grantd/grantd"
@@ -173,52 +172,95 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 	return s.w().mustAffect("session", n, err)
 }
 
-// DeleteExpired removes what can no longer be used. A row expiring exactly
-// at now is kept: whether it is still valid at that instant is the
-// caller's call, and keeping it one more round costs nothing.
+// DeleteExpired removes what can no longer be used, each kind in
+// batches of grantd.DefaultExpiredBatch rows (see DeleteExpiredBatch).
 //
 // Rotated and revoked refresh tokens go only when they expire, like live
 // ones: until then, presenting one again is detected as reuse. Likewise a
 // used code stays while the access token of its first use lives, so that
 // a second use arriving after the code's own expiry still revokes what the
 // first one issued.
-//
-// Each table is cleaned in a transaction of its own: nothing needs the
-// deletes to be seen together, and short transactions hold their locks
-// for less time against the requests being served.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
-	t := s.b.Time(now)
-	for _, q := range []struct {
-		query string
-		args  []any
-	}{
-		{`DELETE FROM consents WHERE expires_at < ?`, []any{t}},
-		{`DELETE FROM auth_codes WHERE expires_at < ? AND (access_expires_at IS NULL OR access_expires_at < ?)`, []any{t, t}},
-		{`DELETE FROM refresh_tokens WHERE expires_at < ?`, []any{t}},
-		{`DELETE FROM sessions WHERE expires_at < ?`, []any{t}},
-		{`DELETE FROM exchanged_tokens WHERE expires_at < ?`, []any{t}},
-		{`DELETE FROM revoked_jtis WHERE expires_at < ?`, []any{t}},
-		{`DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND expires_at < ?`, []any{t}},
-		// The feed's rows go by the database's clock, not by now: a
-		// caller's clock far ahead must not remove rows readers have
-		// not read yet.
-		{`DELETE FROM changes WHERE at < ` + s.b.Ago(), []any{changesKept.Microseconds()}},
-	} {
-		err := s.write(ctx, func(db DB) error {
-			n, err := db.exec(ctx, q.query, q.args...)
+	for _, kind := range grantd.ExpiredKinds() {
+		for {
+			n, err := s.DeleteExpiredBatch(ctx, kind, now, grantd.DefaultExpiredBatch)
 			if err != nil {
-				return s.b.Err("delete expired", err)
+				return err
 			}
-			if n > 0 && strings.HasPrefix(q.query, `DELETE FROM signing_keys`) {
-				return db.note(ctx, ChangeKeys, "")
+			if n < grantd.DefaultExpiredBatch {
+				break
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 	}
 	return nil
+}
+
+// expiredRows answers, for a kind, its table, its primary key and the
+// condition of its rows that can go, with as many ? as nows. A row
+// expiring exactly at now is kept: whether it is still valid at that
+// instant is the caller's call, and keeping it one more round costs
+// nothing.
+func expiredRows(kind grantd.ExpiredKind) (table, key, cond string, nows int, ok bool) {
+	switch kind {
+	case grantd.ExpiredConsents:
+		return "consents", "hash", "expires_at < ?", 1, true
+	case grantd.ExpiredAuthCodes:
+		return "auth_codes", "hash", "expires_at < ? AND (access_expires_at IS NULL OR access_expires_at < ?)", 2, true
+	case grantd.ExpiredRefreshTokens:
+		return "refresh_tokens", "hash", "expires_at < ?", 1, true
+	case grantd.ExpiredSessions:
+		return "sessions", "hash", "expires_at < ?", 1, true
+	case grantd.ExpiredRevokedJTIs:
+		return "revoked_jtis", "jti", "expires_at < ?", 1, true
+	case grantd.ExpiredSigningKeys:
+		return "signing_keys", "id", "expires_at IS NOT NULL AND expires_at < ?", 1, true
+	case grantd.ExpiredExchangedTokens:
+		return "exchanged_tokens", "jti", "expires_at < ?", 1, true
+	case grantd.ExpiredChanges:
+		return "changes", "id", "", 0, true // the condition: DeleteExpiredBatch
+	}
+	return "", "", "", 0, false
+}
+
+// DeleteExpiredBatch removes at most limit expired rows of kind in one
+// statement, in a transaction of its own: nothing needs the deletes to be
+// seen together, and short transactions hold their locks for less time
+// against the requests being served. The rows are chosen by a subquery
+// with a LIMIT, which both databases accept (neither takes a LIMIT on
+// DELETE in its default build), through the expiry index of each table.
+func (s *Store) DeleteExpiredBatch(ctx context.Context, kind grantd.ExpiredKind, now time.Time, limit int) (int, error) {
+	table, key, cond, nows, ok := expiredRows(kind)
+	if !ok {
+		return 0, fmt.Errorf("delete expired: unknown kind %q", kind)
+	}
+	if limit < 1 {
+		return 0, fmt.Errorf("delete expired %s: limit %d: must be 1 or more", kind, limit)
+	}
+	args := make([]any, 0, nows+1)
+	for range nows {
+		args = append(args, s.b.Time(now))
+	}
+	if kind == grantd.ExpiredChanges {
+		// The feed's rows go by the database's clock, not by now: a
+		// caller's clock far ahead must not remove rows readers have
+		// not read yet.
+		cond, args = `at < `+s.b.Ago(), []any{changesKept.Microseconds()}
+	}
+	args = append(args, int64(limit))
+	query := `DELETE FROM ` + table + ` WHERE ` + key + ` IN (SELECT ` + key + ` FROM ` + table + ` WHERE ` + cond + ` LIMIT ?)`
+	var n int64
+	err := s.write(ctx, func(db DB) error {
+		var err error
+		if n, err = db.exec(ctx, query, args...); err != nil {
+			return s.b.Err("delete expired "+string(kind), err)
+		}
+		if n > 0 && kind == grantd.ExpiredSigningKeys {
+			// Every node's key ring drops the keys (the change feed).
+			return db.note(ctx, ChangeKeys, "")
+		}
+		return nil
+	})
+	return int(n), err
 }
 
 // blob keeps a nil slice out of a NOT NULL column (drivers send nil as

@@ -43,6 +43,10 @@ func testEndedContext(e env) {
 		"ListSigningKeys": func() error { _, err := e.s.ListSigningKeys(ctx); return err },
 		"GetSession":      func() error { _, err := e.s.GetSession(ctx, hash("s")); return err },
 		"DeleteExpired":   func() error { return e.s.DeleteExpired(ctx, at(0)) },
+		"DeleteExpiredBatch": func() error {
+			_, err := e.s.DeleteExpiredBatch(ctx, grantd.ExpiredSessions, at(0), 10)
+			return err
+		},
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, grantd.ErrUnavailable) {

@@ -65,6 +65,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) grantd.Store) {
 		{"Sessions", testSessions},
 		{"SigningKeys", testSigningKeys},
 		{"DeleteExpired", testDeleteExpired},
+		{"DeleteExpiredBatch", testDeleteExpiredBatch},
+		{"DeleteExpiredManyBatches", testDeleteExpiredManyBatches},
 		{"DecideConsent", testDecideConsent},
 		{"DecideConsentFailsWhole", testDecideConsentFailsWhole},
 		{"RaceDecideConsent", testRaceDecideConsent},
