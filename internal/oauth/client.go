@@ -45,7 +45,9 @@ const (
 )
 
 // GrantTypes are the grant types a client may be allowed.
-var GrantTypes = []string{grantd.GrantClientCredentials, grantd.GrantAuthorizationCode, grantd.GrantRefreshToken}
+var GrantTypes = []string{grantd.GrantClientCredentials, grantd.GrantAuthorizationCode, grantd.GrantRefreshToken,
+	grantd.GrantDeviceCode,
+}
 
 // Apply checks the input and applies it to c. For a create every required
 // field must be present; for an update only the present ones change. It

@@ -20,7 +20,9 @@ type TokenRequest struct {
 	RedirectURI  string
 	CodeVerifier string
 	RefreshToken string
-	Scope        string
+	// DeviceCode is the device_code of the device grant (RFC 8628).
+	DeviceCode string
+	Scope      string
 	// Resources holds every resource parameter (RFC 8707); more than one
 	// is invalid_target, so the adapter must not drop repeats.
 	Resources []string
@@ -53,6 +55,8 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 		resp, err = p.authorizationCode(ctx, client, req)
 	case grantd.GrantRefreshToken:
 		resp, err = p.refreshToken(ctx, client, req)
+	case grantd.GrantDeviceCode:
+		resp, err = p.deviceCode(ctx, client, req)
 	default:
 		return TokenResponse{}, grantd.E(grantd.CodeUnsupportedGrantType, "grant_type %s is not supported; use authorization_code, client_credentials or refresh_token", token.Echo(req.GrantType))
 	}

@@ -73,6 +73,14 @@ func (s *Store) CreateAuthCode(ctx context.Context, c grantd.AuthCode) error {
 	return s.w().InsertAuthCode(ctx, c)
 }
 
+func (s *Store) CreateDeviceCode(ctx context.Context, d grantd.DeviceCode) error {
+	return s.w().InsertDeviceCode(ctx, d)
+}
+
+func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (grantd.DeviceCode, error) {
+	return s.r().DeviceCode(ctx, `user_code_hash = ?`, userCodeHash, false)
+}
+
 func (s *Store) CreateConsent(ctx context.Context, c grantd.Consent) error {
 	return s.w().InsertConsent(ctx, c)
 }
@@ -192,6 +200,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		args  []any
 	}{
 		{`DELETE FROM consents WHERE expires_at < ?`, []any{t}},
+		{`DELETE FROM device_codes WHERE expires_at < ?`, []any{t}},
 		{`DELETE FROM auth_codes WHERE expires_at < ? AND (access_expires_at IS NULL OR access_expires_at < ?)`, []any{t, t}},
 		{`DELETE FROM refresh_tokens WHERE expires_at < ?`, []any{t}},
 		{`DELETE FROM sessions WHERE expires_at < ?`, []any{t}},
