@@ -53,6 +53,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) grantd.Store) {
 		{"ListGrants", testListGrants},
 		{"DeleteGrant", testDeleteGrant},
 		{"Consents", testConsents},
+		{"DeviceCodes", testDeviceCodes},
+		{"RaceRedeemDeviceCode", testRaceRedeemDeviceCode},
 		{"AuthCodes", testAuthCodes},
 		{"AuthCodeSecondUse", testAuthCodeSecondUse},
 		{"RefreshRotation", testRefreshRotation},
