@@ -21,7 +21,9 @@ func (e *flowEnv) deviceClient(t *testing.T) grantd.Client {
 	})
 }
 
-func deviceAuth(c grantd.Client) ClientAuth { return ClientAuth{ClientID: c.ID, ClientSecret: "secret"} }
+func deviceAuth(c grantd.Client) ClientAuth {
+	return ClientAuth{ClientID: c.ID, ClientSecret: "secret"}
+}
 
 func (e *flowEnv) poll(c grantd.Client, deviceCode string) (TokenResponse, error) {
 	return e.p.Token(context.Background(), TokenRequest{Client: deviceAuth(c), GrantType: grantd.GrantDeviceCode, DeviceCode: deviceCode})
