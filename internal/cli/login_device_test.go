@@ -68,12 +68,14 @@ func TestLoginDevice(t *testing.T) {
 	res = must(http.DefaultClient.Do(req))
 	var details struct {
 		Data struct {
-			Name string `json:"name"`
+			Name        string `json:"name"`
+			RedirectURI string `json:"redirect_uri"`
+			Device      bool   `json:"device"`
 		} `json:"data"`
 	}
 	json.NewDecoder(res.Body).Decode(&details)
 	res.Body.Close()
-	if res.StatusCode != 200 || details.Data.Name != "CLI device app" {
+	if res.StatusCode != 200 || details.Data.Name != "CLI device app" || !details.Data.Device || details.Data.RedirectURI != "" {
 		t.Fatalf("consent details: %d %+v", res.StatusCode, details)
 	}
 	body, _ := json.Marshal(map[string]any{"allowed": true, "consent_token": tok})

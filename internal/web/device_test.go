@@ -137,6 +137,11 @@ func TestDeviceWithBearerAPIKey(t *testing.T) {
 		t.Fatalf("followed to %s: %d\n%s", p.Request.URL, p.StatusCode, p.text())
 	}
 	tok := p.Request.URL.Query().Get("consent_token")
+	// The consent API reads the same request, marked as a device's.
+	api := bearerDo(t, e, "GET", "/v2/oauth/consent/"+tok, key, nil)
+	if api.StatusCode != http.StatusOK || !strings.Contains(api.Body, `"device":true`) || !strings.Contains(api.Body, `"redirect_uri":""`) {
+		t.Fatalf("consent API: %d %s", api.StatusCode, api.Body)
+	}
 	d := bearerDo(t, e, "POST", "/consent", key, url.Values{"consent_token": {tok}, "allowed": {"false"}})
 	if d.Request.URL.String() != e.URL+"/device?result=denied" || !strings.Contains(d.Body, "Device not signed in") {
 		t.Fatalf("denial went to %s: %d", d.Request.URL, d.StatusCode)
