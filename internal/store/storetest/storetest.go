@@ -114,6 +114,8 @@ func testUnstorableKeys(e env) {
 		e.is(err, grantd.ErrNotFound, "GetConsent")
 		_, err = e.s.GetRefreshToken(e.ctx, k)
 		e.is(err, grantd.ErrNotFound, "GetRefreshToken")
+		_, err = e.s.GetDeviceCodeByUserCode(e.ctx, k)
+		e.is(err, grantd.ErrNotFound, "GetDeviceCodeByUserCode")
 		_, err = e.s.GetSession(e.ctx, k)
 		e.is(err, grantd.ErrNotFound, "GetSession")
 		revoked, err := e.s.IsJTIRevoked(e.ctx, k)
