@@ -77,3 +77,24 @@ func TestDeviceAuthorizationEndpoint(t *testing.T) {
 		t.Fatalf("poll after expiry: %v", got)
 	}
 }
+
+// A client made through the management API may be allowed the device
+// grant, and may then use it.
+func TestCreateDeviceClient(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	u := env.createUser(t, "a@example.com")
+	key := env.createAPIKey(t, u)
+	r := httptest.NewRequest(http.MethodPost, env.URL+"/v2/oauth_clients", strings.NewReader(
+		`{"name":"TV app","client_type":"public","allowed_scopes":["read"],"allowed_grant_types":["urn:ietf:params:oauth:grant-type:device_code"]}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer "+key)
+	rec := env.do(r)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	id := decodeJSON(t, rec.Body.Bytes())["data"].(map[string]any)["client_id"].(string)
+	if res := env.postForm(t, "/v2/oauth/device_authorization", url.Values{"client_id": {id}}, "", ""); res.Code != http.StatusOK {
+		t.Fatalf("device authorization of a public client: %d %s", res.Code, res.Body)
+	}
+}
