@@ -27,6 +27,10 @@ const (
 	CodeInvalidToken            Code = "invalid_token"
 	CodeInvalidClientMetadata   Code = "invalid_client_metadata"
 	CodeInvalidRedirectURI      Code = "invalid_redirect_uri"
+	// The device authorization grant's answers while polling (RFC 8628 §3.5).
+	CodeAuthorizationPending Code = "authorization_pending"
+	CodeSlowDown             Code = "slow_down"
+	CodeExpiredToken         Code = "expired_token"
 	// CodeServerError is the one internal error, on every endpoint: 500,
 	// server_error in RFC 6749 form, Telnyx 10007.
 	CodeServerError            Code = "server_error"

@@ -27,6 +27,8 @@ const (
 	// person's access token for one towards another resource, acting for
 	// them (Client.TokenExchangeResources).
 	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	// GrantDeviceCode is the device authorization grant (RFC 8628).
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // Token endpoint authentication methods (RFC 7591 §2).
@@ -189,6 +191,10 @@ type Consent struct {
 	CreatedAt           time.Time
 	ExpiresAt           time.Time
 	UsedAt              *time.Time
+	// DeviceCodeHash names the device authorization (RFC 8628) the
+	// consent decides; empty for a consent of the code flow, which has
+	// a redirect URI instead.
+	DeviceCodeHash string
 }
 
 // AuthCode is an authorization code (RFC 6749 §4.1) waiting to be redeemed.
@@ -247,6 +253,10 @@ type ConsentDecision struct {
 	Grant *Grant
 	// Code, when non-nil, is stored (under Grant, or the existing grant).
 	Code *AuthCode
+	// Device, when non-nil, is written over the device authorization the
+	// consent names (Consent.DeviceCodeHash), which must still be
+	// pending: approved under Grant, or denied.
+	Device *DeviceCode
 }
 
 // Check reports a decision that does not fit the consent it decides and
@@ -268,6 +278,17 @@ func (d ConsentDecision) Check(c Consent, existing *Grant) error {
 		}
 		grantID = g.ID
 	}
+	if c.DeviceCodeHash != "" && d.Code != nil {
+		return errors.New("consent decision: a code for a device authorization's consent")
+	}
+	if dc := d.Device; dc != nil {
+		switch {
+		case c.DeviceCodeHash == "" || dc.Hash != c.DeviceCodeHash || dc.ClientID != c.ClientID:
+			return errors.New("consent decision: the device authorization is not the consent's")
+		case dc.Status == DeviceApproved && (dc.UserID != c.UserID || grantID == "" || dc.GrantID != grantID):
+			return errors.New("consent decision: the device authorization is not approved under the decided grant")
+		}
+	}
 	if code := d.Code; code != nil {
 		switch {
 		case code.UserID != c.UserID || code.ClientID != c.ClientID:
@@ -278,6 +299,37 @@ func (d ConsentDecision) Check(c Consent, existing *Grant) error {
 	}
 	return nil
 }
+
+// DeviceCode is a device authorization (RFC 8628): a device_code the
+// client polls with and the user_code a person enters. Only hashes of
+// both are stored.
+type DeviceCode struct {
+	Hash         string // SHA-256 of the device_code
+	UserCodeHash string // SHA-256 of the normalised user_code
+	ClientID     string
+	Scopes       []string
+	Resource     string
+	// Interval is the polling interval in seconds the client must keep;
+	// it grows by 5 s at every slow_down (RFC 8628 §3.5).
+	Interval     int
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	LastPolledAt *time.Time
+	// Status is DevicePending until a person decides; UserID and GrantID
+	// are set with DeviceApproved.
+	Status  string
+	UserID  string
+	GrantID string
+	// UsedAt is set when the approved device code was redeemed.
+	UsedAt *time.Time
+}
+
+// DeviceCode statuses.
+const (
+	DevicePending  = "pending"
+	DeviceApproved = "approved"
+	DeviceDenied   = "denied"
+)
 
 // Session is a signed-in browser session.
 type Session struct {

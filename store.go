@@ -105,6 +105,13 @@ type Store interface {
 	// Authorization codes, by hash of the code.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
 
+	// Device authorizations (RFC 8628), by hash of the device code;
+	// UserCodeHash is unique (ErrAlreadyExists).
+	CreateDeviceCode(ctx context.Context, d DeviceCode) error
+	// GetDeviceCodeByUserCode answers the device authorization whose
+	// user code has the hash, expired or not.
+	GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (DeviceCode, error)
+
 	// Refresh tokens, by hash of the token. A token revoked by reuse
 	// detection or by its code's second use is ErrNotFound to
 	// GetRefreshToken and RevokeRefreshToken.
@@ -153,7 +160,7 @@ type Store interface {
 	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
 	UpdateSigningKey(ctx context.Context, id string, update func(SigningKey) (SigningKey, error)) (SigningKey, error)
 
-	// DeleteExpired removes consents, codes, refresh tokens, sessions,
+	// DeleteExpired removes consents, codes, device codes, refresh tokens, sessions,
 	// exchanged token records, revoked jtis and signing keys whose time
 	// has passed, and the change feed's old rows, each kind in batches of
 	// DefaultExpiredBatch rows (DeleteExpiredBatch). A used
@@ -180,6 +187,9 @@ const (
 	ExpiredSessions      ExpiredKind = "sessions"
 	ExpiredRevokedJTIs   ExpiredKind = "revoked_jtis"
 	ExpiredSigningKeys   ExpiredKind = "signing_keys"
+	// ExpiredDeviceCodes: device authorization requests (RFC 8628) past
+	// their expiry, used or not.
+	ExpiredDeviceCodes ExpiredKind = "device_codes"
 	// ExpiredExchangedTokens: the records of exchanged access tokens
 	// (RecordExchangedToken) whose tokens have expired.
 	ExpiredExchangedTokens ExpiredKind = "exchanged_tokens"
@@ -191,7 +201,7 @@ const (
 // ExpiredKinds answers every kind, in the order garbage collection
 // removes them.
 func ExpiredKinds() []ExpiredKind {
-	return []ExpiredKind{ExpiredConsents, ExpiredAuthCodes, ExpiredRefreshTokens, ExpiredSessions, ExpiredExchangedTokens, ExpiredRevokedJTIs, ExpiredSigningKeys, ExpiredChanges}
+	return []ExpiredKind{ExpiredConsents, ExpiredDeviceCodes, ExpiredAuthCodes, ExpiredRefreshTokens, ExpiredSessions, ExpiredExchangedTokens, ExpiredRevokedJTIs, ExpiredSigningKeys, ExpiredChanges}
 }
 
 // DefaultExpiredBatch is how many rows one DeleteExpiredBatch call of
@@ -236,6 +246,14 @@ type GrantTx interface {
 	Consent(hash string) (Consent, error)
 	// UseConsent marks the consent used at now.
 	UseConsent(hash string, now time.Time) error
+
+	// DeviceCode reads, and locks, the device authorization (and, once
+	// approved, its grant first).
+	DeviceCode(hash string) (DeviceCode, error)
+	// UpdateDeviceCode writes the mutable fields of d (Interval,
+	// LastPolledAt, Status, UserID, GrantID, UsedAt) over the device
+	// authorization with d's Hash.
+	UpdateDeviceCode(d DeviceCode) error
 
 	// GrantByUserClient reads, and locks, the user's grant for the client.
 	GrantByUserClient(userID, clientID string) (Grant, error)

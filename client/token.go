@@ -23,6 +23,9 @@ type TokenParams struct {
 	RedirectURI  string
 	CodeVerifier string
 	RefreshToken string
+
+	// For the device grant (RFC 8628): GrantType DeviceCodeGrantType.
+	DeviceCode string
 }
 
 // Token is a token endpoint answer.
@@ -67,8 +70,9 @@ func (c *Client) Token(ctx context.Context, p TokenParams) (*Token, error) {
 	set("redirect_uri", p.RedirectURI)
 	set("code_verifier", p.CodeVerifier)
 	set("refresh_token", p.RefreshToken)
+	set("device_code", p.DeviceCode)
 	r := request{method: http.MethodPost, path: "/oauth/token", body: form, auth: auth{clientID: p.ClientID, clientSecret: p.ClientSecret},
-		singleUse: p.Code != "" || p.RefreshToken != ""}
+		singleUse: p.Code != "" || p.RefreshToken != "" || p.DeviceCode != ""}
 	return c.postToken(ctx, r)
 }
 

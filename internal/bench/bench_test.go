@@ -11,13 +11,18 @@ import (
 
 	"github.com/grantd/grantd/internal/apptest"
 	"github.com/grantd/grantd/internal/oauth"
+	"github.com/grantd/grantd/internal/ratelimit"
 	"github.com/grantd/grantd/internal/testenv"
 )
 
 // target is a real grantd, listening on loopback, and an API key of a
-// user of its own.
+// user of its own. Its management limit is one no run reaches, as with
+// --self: the run's one key makes every management call.
 func target(t *testing.T, o apptest.Options) (base, key string) {
 	t.Helper()
+	if o.ManagementLimit == (ratelimit.Rate{}) {
+		o.ManagementLimit = ratelimit.Rate{Burst: 1 << 30, Every: time.Microsecond}
+	}
 	s := apptest.New(t, o)
 	u := testenv.User(t, s.Store, "bench@example.com", "", s.Clock.Now())
 	return s.URL + "/v2", testenv.APIKey(t, s.Store, u.ID, s.Clock.Now())

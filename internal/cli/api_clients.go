@@ -87,7 +87,7 @@ func (cf *clientFieldFlags) add(cmd *cobra.Command, create bool) {
 		fs.StringVar(&cf.clientType, "client-type", "", "public or confidential")
 	}
 	fs.StringArrayVar(&cf.scopes, "allowed-scopes", nil, "allowed scopes (repeatable or comma-separated)")
-	fs.StringArrayVar(&cf.grantTypes, "allowed-grant-types", nil, "client_credentials, authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:token-exchange (repeatable or comma-separated)")
+	fs.StringArrayVar(&cf.grantTypes, "allowed-grant-types", nil, "client_credentials, authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:token-exchange, urn:ietf:params:oauth:grant-type:device_code (repeatable or comma-separated)")
 	fs.StringArrayVar(&cf.redirectURIs, "redirect-uris", nil, "redirect URIs (repeatable or comma-separated)")
 	fs.BoolVar(&cf.requirePKCE, "require-pkce", false, "require PKCE (always on for public clients)")
 	fs.StringVar(&cf.logoURI, "logo-uri", "", "logo URL")

@@ -48,6 +48,7 @@ type dbFlags struct {
 	accessTTL       time.Duration
 	refreshTTL      time.Duration
 	refreshGrace    time.Duration
+	devicePoll      time.Duration
 	signingAlg      string
 	scopesFile      string
 	resourcesFile   string
@@ -221,6 +222,9 @@ func (f *dbFlags) checkDBTimeout() error {
 const (
 	defaultRefreshGrace = 5 * time.Second
 	maxRefreshGrace     = time.Minute
+	// defaultDevicePoll is the polling interval a device authorization
+	// (RFC 8628) tells its client, RFC 8628 §3.2's default.
+	defaultDevicePoll = 5 * time.Second
 )
 
 // addServeFlags registers the flags only serve needs.
@@ -242,6 +246,7 @@ func (a *app) addServeFlags(cmd *cobra.Command, f *dbFlags) {
 	fs.DurationVar(&f.unusedTTL, "registration-unused-ttl", a.envDuration(f, "registration-unused-ttl", "GRANTD_REGISTRATION_UNUSED_TTL", grantdapp.DefaultUnusedRegistrationTTL), "remove registered clients that have not obtained a token this long after registering (env GRANTD_REGISTRATION_UNUSED_TTL)")
 	fs.StringVar(&f.registration, "registration", a.env("GRANTD_REGISTRATION", "open"), "dynamic client registration: open, api_key or disabled (env GRANTD_REGISTRATION)")
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", a.envDuration(f, "refresh-token-ttl", "GRANTD_REFRESH_TOKEN_TTL", 30*24*time.Hour), "refresh token lifetime (env GRANTD_REFRESH_TOKEN_TTL)")
+	fs.DurationVar(&f.devicePoll, "device-poll-interval", a.envDuration(f, "device-poll-interval", "GRANTD_DEVICE_POLL_INTERVAL", defaultDevicePoll), "the polling interval device authorizations (RFC 8628) tell their clients, whole seconds from 1s to 1m (env GRANTD_DEVICE_POLL_INTERVAL)")
 	fs.DurationVar(&f.refreshGrace, "refresh-grace", a.envDuration(f, "refresh-grace", "GRANTD_REFRESH_GRACE", defaultRefreshGrace), "how long after a rotation the same client may retry it with the rotated-out refresh token and get the same answer again, at most 1m; 0 turns the grace off (env GRANTD_REFRESH_GRACE)")
 	fs.StringVar(&f.resourcesFile, "resources-file", a.env("GRANTD_RESOURCES_FILE", ""), "JSON resource registry: [{\"id\",\"name\",\"scopes\",\"trailing_slash_equivalent\"}]; merged with --resource (env GRANTD_RESOURCES_FILE)")
 	fs.StringVar(&f.scopesFile, "scopes-file", a.env("GRANTD_SCOPES_FILE", ""), "JSON scope catalog: [{\"id\",\"name\",\"description\",\"sensitive\"}]; sensitive scopes (admin always) are never given to clients without an owner (env GRANTD_SCOPES_FILE)")

@@ -35,6 +35,7 @@ type loginFlags struct {
 	redirectPath string
 	open         bool
 	timeout      time.Duration
+	device       bool
 }
 
 func (a *app) loginCmd() *cobra.Command {
@@ -46,7 +47,12 @@ func (a *app) loginCmd() *cobra.Command {
 It listens on http://127.0.0.1:PORT/callback, prints the authorization URL on
 stdout, waits for the browser to come back with a code, and prints the token as
 JSON. The client must be allowed authorization_code and have registered a
-loopback redirect URI such as http://127.0.0.1/callback (any port matches).`,
+loopback redirect URI such as http://127.0.0.1/callback (any port matches).
+
+With --device it runs the device authorization grant (RFC 8628) instead, for
+a terminal without a browser: it prints a URL and a code to enter there, on
+any device, and polls until the person decides. The client must be allowed
+urn:ietf:params:oauth:grant-type:device_code.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.login(cmd.Context(), &f)
@@ -61,6 +67,7 @@ loopback redirect URI such as http://127.0.0.1/callback (any port matches).`,
 	fs.StringVar(&f.redirectPath, "redirect-path", "/callback", "path of the loopback redirect URI")
 	fs.BoolVar(&f.open, "open", false, "try to open the URL in a browser (xdg-open, open or start)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long to wait for the browser")
+	fs.BoolVar(&f.device, "device", false, "sign in with the device authorization grant (RFC 8628): print a code to enter at the server's /device page, on any device, and poll for the token")
 	return cmd
 }
 
@@ -78,6 +85,9 @@ func (a *app) login(ctx context.Context, f *loginFlags) error {
 	id, secret, err := a.creds(&f.creds)
 	if err != nil {
 		return err
+	}
+	if f.device {
+		return a.loginDevice(ctx, c, f, id, secret)
 	}
 	if f.redirectPort < 0 || f.redirectPort > 65535 {
 		return fmt.Errorf("--redirect-port %d: use 0 to 65535", f.redirectPort)
@@ -158,16 +168,23 @@ func (a *app) login(ctx context.Context, f *loginFlags) error {
 		}
 		return fmt.Errorf("token request: %w", err)
 	}
-	out := struct {
-		AccessToken  string `json:"access_token"`
-		TokenType    string `json:"token_type"`
-		ExpiresIn    int64  `json:"expires_in,omitempty"`
-		Scope        string `json:"scope,omitempty"`
-		RefreshToken string `json:"refresh_token,omitempty"`
-	}{tok.AccessToken, tok.TokenType, tok.ExpiresIn, "", tok.RefreshToken}
+	out := loginToken{tok.AccessToken, tok.TokenType, tok.ExpiresIn, "", tok.RefreshToken}
 	if s, ok := tok.Extra("scope").(string); ok {
 		out.Scope = s
 	}
+	return a.printLoginToken(f, out)
+}
+
+// loginToken is what login prints.
+type loginToken struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+}
+
+func (a *app) printLoginToken(f *loginFlags, out loginToken) error {
 	if f.api.output == "table" {
 		pairs := [][2]string{{"access_token", out.AccessToken}, {"token_type", out.TokenType}, {"expires_in", strconv.FormatInt(out.ExpiresIn, 10)}, {"scope", orDash(out.Scope)}}
 		if out.RefreshToken != "" {
@@ -239,4 +256,44 @@ func openBrowser(u string) error {
 	}
 	go cmd.Wait()
 	return nil
+}
+
+// loginDevice is login --device: the device authorization grant (RFC
+// 8628). It asks for a device code, prints where to enter the user code,
+// and polls the token endpoint at the interval the server asks for.
+func (a *app) loginDevice(ctx context.Context, c *client.Client, f *loginFlags, id, secret string) error {
+	d, err := c.DeviceAuthorization(ctx, client.DeviceAuthorizationParams{ClientID: id, ClientSecret: secret, Scopes: splitList(f.scopes), Resource: f.resource})
+	if err != nil {
+		return fmt.Errorf("device authorization: %w", err)
+	}
+	fmt.Fprintf(a.stdout, "To sign in, open\n\n  %s\n\nand enter the code\n\n  %s\n\n", d.VerificationURI, d.UserCode)
+	if d.VerificationURIComplete != "" {
+		fmt.Fprintf(a.stdout, "or open %s\n\n", d.VerificationURIComplete)
+	}
+	fmt.Fprintf(a.stderr, "Waiting for the sign-in (polling every %d s) …\n", d.Interval)
+	if f.open {
+		u := d.VerificationURIComplete
+		if u == "" {
+			u = d.VerificationURI
+		}
+		if err := openBrowser(u); err != nil {
+			fmt.Fprintf(a.stderr, "could not open a browser (%v); open the URL yourself\n", err)
+		}
+	}
+	wait, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	tok, err := c.PollDeviceToken(wait, id, secret, d)
+	if err != nil {
+		var e *client.Error
+		switch {
+		case errors.As(err, &e) && e.Code != "":
+			return fmt.Errorf("token request: %s: %s", e.Code, e.Description)
+		case ctx.Err() != nil:
+			return fmt.Errorf("waiting for the sign-in: %w", ctx.Err())
+		case wait.Err() != nil:
+			return fmt.Errorf("no sign-in within %s", f.timeout)
+		}
+		return fmt.Errorf("token request: %w", err)
+	}
+	return a.printLoginToken(f, loginToken{tok.AccessToken, tok.TokenType, tok.ExpiresIn, tok.Scope, tok.RefreshToken})
 }

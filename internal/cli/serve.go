@@ -167,6 +167,9 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 	if f.refreshGrace < 0 || f.refreshGrace > maxRefreshGrace {
 		return fail(fmt.Errorf("--refresh-grace %v (env GRANTD_REFRESH_GRACE): must be between 0 (off) and %v", f.refreshGrace, maxRefreshGrace))
 	}
+	if f.devicePoll < time.Second || f.devicePoll > time.Minute || f.devicePoll%time.Second != 0 {
+		return fail(fmt.Errorf("--device-poll-interval %v (env GRANTD_DEVICE_POLL_INTERVAL): must be whole seconds from 1s to 1m", f.devicePoll))
+	}
 	if f.issuer != "" {
 		if err := checkIssuer(f.issuer); err != nil {
 			return fail(err)
@@ -228,14 +231,15 @@ func (a *app) open(ctx context.Context, f *dbFlags) (grantdapp.Config, *slog.Log
 	cfg := grantdapp.Config{
 		Metrics: m,
 		Engine: oauth.Config{
-			Resources:       f.resources,
-			Registry:        registry,
-			ConsentURL:      f.consentURL,
-			Registration:    f.registration,
-			RegistrationCap: f.registrationCap,
-			AccessTokenTTL:  f.accessTTL,
-			RefreshTokenTTL: f.refreshTTL,
-			RefreshGrace:    f.refreshGrace,
+			Resources:          f.resources,
+			Registry:           registry,
+			ConsentURL:         f.consentURL,
+			Registration:       f.registration,
+			RegistrationCap:    f.registrationCap,
+			AccessTokenTTL:     f.accessTTL,
+			RefreshTokenTTL:    f.refreshTTL,
+			RefreshGrace:       f.refreshGrace,
+			DevicePollInterval: f.devicePoll,
 			ClientMetadata: cimd.Config{
 				AllowLoopback: f.clientMetadataLoopback,
 				Domains:       f.clientMetadataPolicy,

@@ -213,7 +213,7 @@ func (s *Server) listClients(w http.ResponseWriter, r *http.Request, p Principal
 		case "filter[allowed_grant_types][contains]":
 			f.GrantTypeContains = v
 			if !slices.Contains(oauth.GrantTypes, v) {
-				return "filter[allowed_grant_types][contains] must be client_credentials, authorization_code or refresh_token"
+				return "filter[allowed_grant_types][contains] must be client_credentials, authorization_code, refresh_token, " + grantd.GrantTokenExchange + " or " + grantd.GrantDeviceCode
 			}
 		case "filter[verified]":
 			switch v {

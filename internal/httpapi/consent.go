@@ -27,6 +27,9 @@ type consentJSON struct {
 	// holds scopes already, is what the client can do before this
 	// request: a step-up request asks for more.
 	GrantedScopes []scopeJSON `json:"granted_scopes,omitempty"`
+	// Device, present (true) only for a request of the device
+	// authorization grant (RFC 8628), whose redirect_uri is empty.
+	Device bool `json:"device,omitempty"`
 }
 
 func scopesJSON(in []grantd.Scope) []scopeJSON {
@@ -97,5 +100,6 @@ func (s *Server) consentDetails(w http.ResponseWriter, r *http.Request) {
 		Verified:        v.Verified,
 		RequestedScopes: scopesJSON(v.RequestedScopes),
 		GrantedScopes:   scopesJSON(v.GrantedScopes),
+		Device:          v.Device,
 	}})
 }

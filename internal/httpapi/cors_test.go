@@ -20,6 +20,7 @@ var corsPublicPaths = map[string]string{
 	"/v2/oauth/register/some-client": "GET",
 	"/v2/oauth/token":                "POST",
 	"/v2/oauth/revoke":               "POST",
+	"/v2/oauth/device_authorization": "POST",
 }
 
 func preflightRequest(env *testEnv, path, method string) *http.Request {

@@ -23,6 +23,7 @@ type Engine interface {
 	ConsentDetails(ctx context.Context, userID, consentToken string) (oauth.ConsentView, error)
 	CreateClientVia(ctx context.Context, owner grantd.User, via oauth.Via, in oauth.ClientInput) (grantd.Client, string, error)
 	Decide(ctx context.Context, userID, consentToken string, allowed bool) (string, error)
+	DeviceAuthorization(ctx context.Context, req oauth.DeviceAuthRequest) (oauth.DeviceAuthResponse, error)
 	DeleteClient(ctx context.Context, userID, clientID string) error
 	DeleteRegistration(ctx context.Context, clientID, tok string) error
 	GetSession(ctx context.Context, hash string) (grantd.Session, error)

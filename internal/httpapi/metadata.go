@@ -24,6 +24,7 @@ type serverMetadata struct {
 	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
 	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 	ClientIDMetadataDocumentSupported          bool     `json:"client_id_metadata_document_supported"`
+	DeviceAuthorizationEndpoint                string   `json:"device_authorization_endpoint"`
 }
 
 // resourceMetadata is the wire form of RFC 9728 protected resource
@@ -60,6 +61,7 @@ func metadataDocuments(p Engine) (server, rootResource, apiResource http.Handler
 		RevocationEndpointAuthMethodsSupported:     m.RevocationEndpointAuthMethodsSupported,
 		AuthorizationResponseISSParameterSupported: m.AuthorizationResponseISSParameter,
 		ClientIDMetadataDocumentSupported:          m.ClientIDMetadataDocumentSupported,
+		DeviceAuthorizationEndpoint:                m.DeviceAuthorizationEndpoint,
 	})
 	resource := func(id string) http.Handler {
 		rm := p.ResourceMetadata(id)

@@ -48,6 +48,7 @@ func (s *Server) routes() {
 	s.routeCORS("/v2/oauth/token", corsPublic, methods{"POST": http.HandlerFunc(s.token)})
 	s.route("/v2/oauth/introspect", methods{"POST": http.HandlerFunc(s.introspect)})
 	s.routeCORS("/v2/oauth/revoke", corsPublic, methods{"POST": http.HandlerFunc(s.revoke)})
+	s.routeCORS("/v2/oauth/device_authorization", corsPublic, methods{"POST": http.HandlerFunc(s.deviceAuthorization)})
 	s.routeCORS("/v2/oauth/jwks", corsPublic, methods{"GET": http.HandlerFunc(s.jwks)})
 
 	// This API's OpenAPI document (docs/openapi.yaml).
@@ -83,7 +84,7 @@ func (s *Server) routes() {
 }
 
 // pagePaths are the patterns handed whole to the pages.
-var pagePaths = []string{"/{$}", "/login", "/logout", "/consent", "/apps", "/apps/", "/developer", "/developer/", "/static/"}
+var pagePaths = []string{"/{$}", "/login", "/logout", "/consent", "/apps", "/apps/", "/developer", "/developer/", "/static/", "/device"}
 
 // IsPagePath reports whether p (a clean path) is one of the people's
 // pages, HTML for browsers and outside the OpenAPI document.

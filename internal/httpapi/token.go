@@ -66,6 +66,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		RedirectURI:  v.Get("redirect_uri"),
 		CodeVerifier: v.Get("code_verifier"),
 		RefreshToken: v.Get("refresh_token"),
+		DeviceCode:   v.Get("device_code"),
 		Scope:        v.Get("scope"),
 		Resources:    nonEmpty(v["resource"]),
 

@@ -43,6 +43,9 @@ var table = map[grantd.Code]Row{
 	grantd.CodeInvalidToken:            {http.StatusUnauthorized, http.StatusUnauthorized, grantd.CodeInvalidToken, unauthorized, "Authentication failed", http.StatusBadRequest},
 	grantd.CodeInvalidClientMetadata:   oauthRow(http.StatusBadRequest, grantd.CodeInvalidClientMetadata, http.StatusBadRequest),
 	grantd.CodeInvalidRedirectURI:      oauthRow(http.StatusBadRequest, grantd.CodeInvalidRedirectURI, http.StatusBadRequest),
+	grantd.CodeAuthorizationPending:    oauthRow(http.StatusBadRequest, grantd.CodeAuthorizationPending, http.StatusBadRequest),
+	grantd.CodeSlowDown:                oauthRow(http.StatusBadRequest, grantd.CodeSlowDown, http.StatusBadRequest),
+	grantd.CodeExpiredToken:            oauthRow(http.StatusBadRequest, grantd.CodeExpiredToken, http.StatusBadRequest),
 	grantd.CodeServerError:             {http.StatusInternalServerError, http.StatusInternalServerError, grantd.CodeServerError, "10007", "Unexpected error", http.StatusInternalServerError},
 	grantd.CodeTemporarilyUnavailable:  {http.StatusServiceUnavailable, http.StatusServiceUnavailable, grantd.CodeTemporarilyUnavailable, "10007", "Unexpected error", http.StatusServiceUnavailable},
 

@@ -52,6 +52,7 @@ const (
 // GrantTypes are the grant types a client may be allowed.
 var GrantTypes = []string{grantd.GrantClientCredentials, grantd.GrantAuthorizationCode, grantd.GrantRefreshToken,
 	grantd.GrantTokenExchange,
+	grantd.GrantDeviceCode,
 }
 
 // Apply checks the input and applies it to c. For a create every required
@@ -120,7 +121,7 @@ func (in ClientInput) Apply(c *grantd.Client, create bool, catalog *grantd.Catal
 			ok := true
 			for i, g := range gts {
 				if !slices.Contains(GrantTypes, g) {
-					bad(fmt.Sprintf("/allowed_grant_types/%d", i), "%s is not a grant type; use client_credentials, authorization_code, refresh_token or %s", token.Echo(g), grantd.GrantTokenExchange)
+					bad(fmt.Sprintf("/allowed_grant_types/%d", i), "%s is not a grant type; use client_credentials, authorization_code, refresh_token, %s or %s", token.Echo(g), grantd.GrantTokenExchange, grantd.GrantDeviceCode)
 					ok = false
 				}
 			}

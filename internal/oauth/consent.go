@@ -31,6 +31,10 @@ type ConsentView struct {
 	// means the issuer) and ResourceName its display name from the
 	// registry ("" when it has none).
 	Resource, ResourceName string
+	// Device is set for a request of the device authorization grant (RFC
+	// 8628): the person entered a code shown by another device, and no
+	// browser is redirected to the client (RedirectURI is empty).
+	Device bool
 }
 
 // maxConsentTokenLength bounds what is hashed and looked up; a real token
@@ -93,6 +97,7 @@ func (p *Provider) ConsentDetails(ctx context.Context, userID, consentToken stri
 		GrantedScopes:   granted,
 		Origin:          client.OriginOf(),
 		RedirectURIs:    slices.Clone(client.RedirectURIs),
+		Device:          c.DeviceCodeHash != "",
 	}, nil
 }
 
@@ -117,6 +122,9 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 	client, redirect, err := p.consentClient(ctx, c)
 	if err != nil {
 		return "", err
+	}
+	if c.DeviceCodeHash != "" {
+		return p.decideDevice(ctx, userID, c, client, allowed, now)
 	}
 	req := authRequest{
 		client:    client,
@@ -166,7 +174,10 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 // ConsentDecision.Check), all or nothing. An error of decide, or of any
 // write, leaves the consent unused and nothing written. A consent already
 // used answers it with UsedAt set and ErrAlreadyUsed, without calling
-// decide. Of concurrent decisions on one consent exactly one is recorded;
+// decide. A decision with Device writes its status, user and grant over
+// the device authorization, which must still be pending and unexpired
+// (else errDeviceDecided, and nothing is written). Of concurrent
+// decisions on one consent exactly one is recorded;
 // concurrent decisions on two consents of one user and client see each
 // other's grant, so that there is never a second one. The answer is the
 // consent as stored.
@@ -215,6 +226,19 @@ func DecideConsent(ctx context.Context, st grantd.Store, hash string, now time.T
 		}
 		if d.Code != nil {
 			if err := tx.CreateAuthCode(*d.Code); err != nil {
+				return err
+			}
+		}
+		if d.Device != nil {
+			cur, err := tx.DeviceCode(d.Device.Hash)
+			if err != nil {
+				return err
+			}
+			if cur.Status != grantd.DevicePending || cur.UsedAt != nil || !now.Before(cur.ExpiresAt) {
+				return errDeviceDecided
+			}
+			cur.Status, cur.UserID, cur.GrantID = d.Device.Status, d.Device.UserID, d.Device.GrantID
+			if err := tx.UpdateDeviceCode(cur); err != nil {
 				return err
 			}
 		}
@@ -293,6 +317,10 @@ func (p *Provider) consentClient(ctx context.Context, c grantd.Consent) (grantd.
 	}
 	if err != nil {
 		return grantd.Client{}, "", grantd.Wrap(grantd.CodeServerError, err, "internal error")
+	}
+	if c.DeviceCodeHash != "" {
+		// A device authorization redirects no browser to the client.
+		return client, "", nil
 	}
 	redirect, ok := ResolveRedirect(client, c.RedirectURI)
 	if !ok {

@@ -20,6 +20,7 @@ type ServerMetadata struct {
 	RevocationEndpointAuthMethodsSupported []string
 	AuthorizationResponseISSParameter      bool
 	ClientIDMetadataDocumentSupported      bool
+	DeviceAuthorizationEndpoint            string // RFC 8628 §4
 }
 
 // APIBase is where every endpoint of this server lives: {issuer}/v2.
@@ -31,14 +32,16 @@ func (p *Provider) APIBase() string { return p.cfg.Issuer + "/v2" }
 func (p *Provider) ServerMetadata() ServerMetadata {
 	base := p.APIBase()
 	m := ServerMetadata{
-		Issuer:                        p.cfg.Issuer,
-		AuthorizationEndpoint:         base + "/oauth/authorize",
-		TokenEndpoint:                 base + "/oauth/token",
-		IntrospectionEndpoint:         base + "/oauth/introspect",
-		RevocationEndpoint:            base + "/oauth/revoke",
-		JWKSURI:                       base + "/oauth/jwks",
-		ResponseTypesSupported:        []string{"code"},
-		GrantTypesSupported:           []string{grantd.GrantAuthorizationCode, grantd.GrantClientCredentials, grantd.GrantRefreshToken},
+		Issuer:                 p.cfg.Issuer,
+		AuthorizationEndpoint:  base + "/oauth/authorize",
+		TokenEndpoint:          base + "/oauth/token",
+		IntrospectionEndpoint:  base + "/oauth/introspect",
+		RevocationEndpoint:     base + "/oauth/revoke",
+		JWKSURI:                base + "/oauth/jwks",
+		ResponseTypesSupported: []string{"code"},
+		GrantTypesSupported: []string{grantd.GrantAuthorizationCode, grantd.GrantClientCredentials, grantd.GrantRefreshToken,
+			grantd.GrantDeviceCode,
+		},
 		CodeChallengeMethodsSupported: []string{"S256"},
 		ScopesSupported:               p.catalog.IDs(),
 		TokenEndpointAuthMethodsSupported: []string{
@@ -52,6 +55,7 @@ func (p *Provider) ServerMetadata() ServerMetadata {
 		},
 		AuthorizationResponseISSParameter: true,
 		ClientIDMetadataDocumentSupported: true,
+		DeviceAuthorizationEndpoint:       base + "/oauth/device_authorization",
 	}
 	if p.cfg.Registration != RegistrationDisabled {
 		m.RegistrationEndpoint = base + "/oauth/register"

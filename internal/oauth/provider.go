@@ -45,6 +45,11 @@ type Config struct {
 	// RefreshGrace tolerates a client retrying with a just-rotated refresh
 	// token; zero (the default) treats every second use as reuse.
 	RefreshGrace time.Duration
+	// DeviceCodeTTL is how long a device authorization (RFC 8628) may be
+	// approved and polled (10 min by default); DevicePollInterval is the
+	// interval its client is told to poll at (5 s by default).
+	DeviceCodeTTL      time.Duration
+	DevicePollInterval time.Duration
 
 	// ClientMetadata is the fetch policy for client ID metadata documents
 	// (SPEC §3): loopback for development, the domain policy, limits.
@@ -63,6 +68,8 @@ func (c Config) WithDefaults() Config {
 	def(&c.CodeTTL, 60*time.Second)
 	def(&c.ConsentTTL, 10*time.Minute)
 	def(&c.SessionTTL, 12*time.Hour)
+	def(&c.DeviceCodeTTL, 10*time.Minute)
+	def(&c.DevicePollInterval, 5*time.Second)
 	if c.Registration == "" {
 		c.Registration = RegistrationOpen
 	}

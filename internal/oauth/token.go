@@ -21,7 +21,9 @@ type TokenRequest struct {
 	RedirectURI  string
 	CodeVerifier string
 	RefreshToken string
-	Scope        string
+	// DeviceCode is the device_code of the device grant (RFC 8628).
+	DeviceCode string
+	Scope      string
 	// Resources holds every resource parameter (RFC 8707); more than one
 	// is invalid_target, so the adapter must not drop repeats.
 	Resources []string
@@ -67,8 +69,10 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (TokenResponse, 
 		resp, err = p.refreshToken(ctx, client, req)
 	case grantd.GrantTokenExchange:
 		resp, err = p.tokenExchange(ctx, client, req)
+	case grantd.GrantDeviceCode:
+		resp, err = p.deviceCode(ctx, client, req)
 	default:
-		return TokenResponse{}, grantd.E(grantd.CodeUnsupportedGrantType, "grant_type %s is not supported; use authorization_code, client_credentials, refresh_token or %s", token.Echo(req.GrantType), grantd.GrantTokenExchange)
+		return TokenResponse{}, grantd.E(grantd.CodeUnsupportedGrantType, "grant_type %s is not supported; use authorization_code, client_credentials, refresh_token, %s or %s", token.Echo(req.GrantType), grantd.GrantTokenExchange, grantd.GrantDeviceCode)
 	}
 	if err == nil {
 		p.markUsed(ctx, client)

@@ -81,4 +81,12 @@ var (
 	// ConsentToken counts consent tokens that cannot be used, per address,
 	// at the consent API, the grant decision and the consent page.
 	ConsentToken = AddressLimit{Name: "consent-token", Tiers: failuresPerAddress}
+	// UserCode counts device user codes (RFC 8628) that cannot be used,
+	// per address, at the device page. A user code has about 34 bits, far
+	// fewer than a consent token's 256, so its budget is tighter: 10 at
+	// once, then one every 6 s (RFC 8628 §5.1).
+	UserCode = AddressLimit{Name: "user-code", Tiers: Tiers{
+		Narrow: Rate{Burst: 10, Every: 6 * time.Second},
+		Wide:   Rate{Burst: 50, Every: 1200 * time.Millisecond},
+	}}
 )

@@ -19,6 +19,7 @@ const (
 	PrefixConsentToken      = "grantd_consent_"
 	PrefixSession           = "grantd_session_"
 	PrefixRegistrationToken = "grantd_reg_"
+	PrefixDeviceCode        = "grantd_device_"
 )
 
 // NewOpaque answers a new random secret with the prefix (256 bits of

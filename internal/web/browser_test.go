@@ -345,6 +345,27 @@ func TestBrowser(t *testing.T) {
 	shoot("developer")
 	do("open an app", chromedp.Navigate(e.URL+"/developer/"+c.ID), chromedp.WaitVisible(chromedp.CSS(".danger-zone")))
 	shoot("developer-edit")
+	// The device flow (RFC 8628): the person opens the complete
+	// verification URI, finds the code filled in, submits it, and approves
+	// on the same consent page; the device's poll gets the tokens.
+	tv := e.deviceClient(t, u)
+	da := e.startDevice(t, tv)
+	do("open the device page", chromedp.Navigate(da["verification_uri_complete"].(string)), chromedp.WaitVisible(chromedp.ID("user_code")))
+	shoot("device")
+	do("submit the code", chromedp.Click(chromedp.CSS(`form.device-form button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS("form.decision")))
+	if got := text("main"); !strings.Contains(got, "Acme TV") || !strings.Contains(got, "This request is for a device") {
+		t.Errorf("device consent page: %q", got)
+	}
+	shoot("device-consent")
+	do("approve the device", chromedp.Click(chromedp.CSS(`button[name="allowed"][value="true"]`)), chromedp.WaitVisible(chromedp.CSS("p.device-result")))
+	if got := text("main"); !strings.Contains(got, "Device signed in") || location() != e.URL+"/device?result=approved" {
+		t.Errorf("after the device approval at %s: %q", location(), got)
+	}
+	shoot("device-done")
+	if st, tok := e.pollDevice(t, tv, da["device_code"].(string)); st != http.StatusOK || tok["access_token"] == nil {
+		t.Errorf("device poll after approval: %d %v", st, tok)
+	}
+
 	do("open a used consent request", chromedp.Navigate(e.URL+"/consent?consent_token=grantd_consent_gone"), chromedp.WaitVisible(chromedp.CSS("main.card h1")))
 	shoot("error")
 

@@ -22,6 +22,7 @@ type Engine interface {
 	Decide(ctx context.Context, userID, consentToken string, allowed bool) (string, error)
 	DeleteClient(ctx context.Context, userID, clientID string) error
 	DeleteSession(ctx context.Context, hash string) error
+	DeviceConsent(ctx context.Context, userID, userCode string) (string, error)
 	GetSession(ctx context.Context, hash string) (grantd.Session, error)
 	ListClients(ctx context.Context, f grantd.ClientFilter, page grantd.Page) ([]grantd.Client, int, error)
 	ListGrants(ctx context.Context, userID string, page grantd.Page) ([]grantd.Grant, int, error)

@@ -87,18 +87,19 @@ type handler struct {
 	pages  *pages
 	static *static
 
-	dummyHash    func() string // made on the first sign-in that needs it
-	verify       func(password, phc string) (bool, error)
-	checks       *gate
-	signIn       ratelimit.PerAddress // failed sign-ins per address
-	signInEmail  ratelimit.Limiter    // failed sign-ins per email
-	signInFailed ratelimit.PerAddress // addresses that failed a sign-in lately
-	consentLimit ratelimit.PerAddress // unusable consent tokens per address
-	apiKeyLimit  ratelimit.PerAddress // API keys that are not valid, per address
-	mux          *http.ServeMux
-	maxFormSize  int64
-	crossOrigin  *http.CrossOriginProtection
-	rateLimited  func(limit string)
+	dummyHash     func() string // made on the first sign-in that needs it
+	verify        func(password, phc string) (bool, error)
+	checks        *gate
+	signIn        ratelimit.PerAddress // failed sign-ins per address
+	signInEmail   ratelimit.Limiter    // failed sign-ins per email
+	signInFailed  ratelimit.PerAddress // addresses that failed a sign-in lately
+	consentLimit  ratelimit.PerAddress // unusable consent tokens per address
+	userCodeLimit ratelimit.PerAddress // unusable device user codes per address
+	apiKeyLimit   ratelimit.PerAddress // API keys that are not valid, per address
+	mux           *http.ServeMux
+	maxFormSize   int64
+	crossOrigin   *http.CrossOriginProtection
+	rateLimited   func(limit string)
 }
 
 // New builds the handler of the pages.
@@ -132,24 +133,25 @@ func New(d Deps) (http.Handler, error) {
 		crossOrigin = http.NewCrossOriginProtection()
 	}
 	h := &handler{
-		p:            d.Provider,
-		log:          d.Logger,
-		secure:       d.Secure,
-		origin:       origin(iss),
-		pages:        pg,
-		static:       st,
-		dummyHash:    dummyHash(params),
-		verify:       checks.Verify,
-		checks:       newGate(checks),
-		signIn:       ratelimit.SignIn.Of(limits),
-		signInEmail:  ratelimit.SignInAccount.Of(limits),
-		signInFailed: ratelimit.SignInFailed.Of(limits),
-		consentLimit: ratelimit.ConsentToken.Of(limits),
-		apiKeyLimit:  ratelimit.APIKey.Of(limits),
-		mux:          http.NewServeMux(),
-		crossOrigin:  crossOrigin,
-		maxFormSize:  64 << 10,
-		rateLimited:  d.RateLimited,
+		p:             d.Provider,
+		log:           d.Logger,
+		secure:        d.Secure,
+		origin:        origin(iss),
+		pages:         pg,
+		static:        st,
+		dummyHash:     dummyHash(params),
+		verify:        checks.Verify,
+		checks:        newGate(checks),
+		signIn:        ratelimit.SignIn.Of(limits),
+		signInEmail:   ratelimit.SignInAccount.Of(limits),
+		signInFailed:  ratelimit.SignInFailed.Of(limits),
+		consentLimit:  ratelimit.ConsentToken.Of(limits),
+		userCodeLimit: ratelimit.UserCode.Of(limits),
+		apiKeyLimit:   ratelimit.APIKey.Of(limits),
+		mux:           http.NewServeMux(),
+		crossOrigin:   crossOrigin,
+		maxFormSize:   64 << 10,
+		rateLimited:   d.RateLimited,
 	}
 	if h.rateLimited == nil {
 		h.rateLimited = func(string) {}
@@ -186,6 +188,7 @@ func (h *handler) routes() {
 	h.route("/login", methods{"GET": h.loginPage, "POST": h.login})
 	h.route("/logout", methods{"POST": h.logout})
 	h.route("/consent", methods{"GET": h.consentPage, "POST": h.consentDecide})
+	h.route("/device", methods{"GET": h.devicePage, "POST": h.deviceSubmit})
 	h.route("/apps", methods{"GET": h.appsPage})
 	h.route("/apps/{id}/revoke", methods{"POST": h.revokeApp})
 	h.route("/developer", methods{"GET": h.developerPage})

@@ -227,6 +227,16 @@ func (s *Store) GetConsent(ctx context.Context, hash string) (grantd.Consent, er
 	return call1(s, ctx, func(ctx context.Context) (grantd.Consent, error) { return s.next.GetConsent(ctx, hash) })
 }
 
+func (s *Store) CreateDeviceCode(ctx context.Context, d grantd.DeviceCode) error {
+	return call(s, ctx, func(ctx context.Context) error { return s.next.CreateDeviceCode(ctx, d) })
+}
+
+func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (grantd.DeviceCode, error) {
+	return call1(s, ctx, func(ctx context.Context) (grantd.DeviceCode, error) {
+		return s.next.GetDeviceCodeByUserCode(ctx, userCodeHash)
+	})
+}
+
 func (s *Store) CreateAuthCode(ctx context.Context, c grantd.AuthCode) error {
 	return call(s, ctx, func(ctx context.Context) error { return s.next.CreateAuthCode(ctx, c) })
 }

@@ -112,7 +112,7 @@ func (db DB) RevokeRefreshToken(ctx context.Context, hash string) error {
 }
 
 const consentCols = `hash, user_id, client_id, redirect_uri, scopes, state, code_challenge,
-	code_challenge_method, resource, created_at, expires_at, used_at`
+	code_challenge_method, resource, created_at, expires_at, used_at, device_code_hash`
 
 // Consent reads one consent; lock takes its row lock.
 func (db DB) Consent(ctx context.Context, hash string, lock bool) (grantd.Consent, error) {
@@ -120,7 +120,8 @@ func (db DB) Consent(ctx context.Context, hash string, lock bool) (grantd.Consen
 	d := db.d
 	err := db.row(ctx, `SELECT `+consentCols+` FROM consents WHERE hash = ?`+db.lock(lock), hash).
 		Scan(&c.Hash, &c.UserID, &c.ClientID, &c.RedirectURI, d.ScanList(&c.Scopes), &c.State, &c.CodeChallenge,
-			&c.CodeChallengeMethod, &c.Resource, d.ScanTime(&c.CreatedAt), d.ScanTime(&c.ExpiresAt), d.ScanNullTime(&c.UsedAt))
+			&c.CodeChallengeMethod, &c.Resource, d.ScanTime(&c.CreatedAt), d.ScanTime(&c.ExpiresAt), d.ScanNullTime(&c.UsedAt),
+			&c.DeviceCodeHash)
 	if err != nil {
 		return grantd.Consent{}, d.Err("consent", err)
 	}
@@ -131,9 +132,10 @@ func (db DB) Consent(ctx context.Context, hash string, lock bool) (grantd.Consen
 // InsertConsent stores a new consent.
 func (db DB) InsertConsent(ctx context.Context, c grantd.Consent) error {
 	d := db.d
-	_, err := db.exec(ctx, `INSERT INTO consents (`+consentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO consents (`+consentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.UserID, c.ClientID, c.RedirectURI, d.List(c.Scopes), c.State, c.CodeChallenge,
-		c.CodeChallengeMethod, c.Resource, d.Time(c.CreatedAt), d.Time(c.ExpiresAt), d.NullTime(c.UsedAt))
+		c.CodeChallengeMethod, c.Resource, d.Time(c.CreatedAt), d.Time(c.ExpiresAt), d.NullTime(c.UsedAt),
+		c.DeviceCodeHash)
 	if err != nil {
 		return d.Err("create consent", err)
 	}
@@ -232,4 +234,37 @@ func (db DB) lockOwnerGrant(ctx context.Context, what, query, hash string) error
 		return db.d.Err(what, err)
 	}
 	return db.LockGrant(ctx, grantID)
+}
+
+const deviceCodeCols = `hash, user_code_hash, client_id, scopes, resource, interval_s, created_at, expires_at,
+	last_polled_at, status, COALESCE(user_id, ''), COALESCE(grant_id, ''), used_at`
+
+// DeviceCode reads the device authorization where the condition (one
+// column = ?) holds; lock takes its row lock.
+func (db DB) DeviceCode(ctx context.Context, where string, arg any, lock bool) (grantd.DeviceCode, error) {
+	var c grantd.DeviceCode
+	d := db.d
+	err := db.row(ctx, `SELECT `+deviceCodeCols+` FROM device_codes WHERE `+where+db.lock(lock), arg).
+		Scan(&c.Hash, &c.UserCodeHash, &c.ClientID, d.ScanList(&c.Scopes), &c.Resource, &c.Interval,
+			d.ScanTime(&c.CreatedAt), d.ScanTime(&c.ExpiresAt), d.ScanNullTime(&c.LastPolledAt), &c.Status,
+			&c.UserID, &c.GrantID, d.ScanNullTime(&c.UsedAt))
+	if err != nil {
+		return grantd.DeviceCode{}, d.Err("device code", err)
+	}
+	c.Scopes = unlist(c.Scopes)
+	return c, nil
+}
+
+// InsertDeviceCode stores a new device authorization.
+func (db DB) InsertDeviceCode(ctx context.Context, c grantd.DeviceCode) error {
+	d := db.d
+	_, err := db.exec(ctx, `INSERT INTO device_codes (hash, user_code_hash, client_id, scopes, resource, interval_s,
+		created_at, expires_at, last_polled_at, status, user_id, grant_id, used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), ?)`,
+		c.Hash, c.UserCodeHash, c.ClientID, d.List(c.Scopes), c.Resource, c.Interval,
+		d.Time(c.CreatedAt), d.Time(c.ExpiresAt), d.NullTime(c.LastPolledAt), c.Status, c.UserID, c.GrantID, d.NullTime(c.UsedAt))
+	if err != nil {
+		return d.Err("create device code", err)
+	}
+	return nil
 }

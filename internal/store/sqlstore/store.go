@@ -73,6 +73,14 @@ func (s *Store) CreateAuthCode(ctx context.Context, c grantd.AuthCode) error {
 	return s.w().InsertAuthCode(ctx, c)
 }
 
+func (s *Store) CreateDeviceCode(ctx context.Context, d grantd.DeviceCode) error {
+	return s.w().InsertDeviceCode(ctx, d)
+}
+
+func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (grantd.DeviceCode, error) {
+	return s.r().DeviceCode(ctx, `user_code_hash = ?`, userCodeHash, false)
+}
+
 func (s *Store) CreateConsent(ctx context.Context, c grantd.Consent) error {
 	return s.w().InsertConsent(ctx, c)
 }
@@ -214,6 +222,8 @@ func expiredRows(kind grantd.ExpiredKind) (table, key, cond string, nows int, ok
 		return "revoked_jtis", "jti", "expires_at < ?", 1, true
 	case grantd.ExpiredSigningKeys:
 		return "signing_keys", "id", "expires_at IS NOT NULL AND expires_at < ?", 1, true
+	case grantd.ExpiredDeviceCodes:
+		return "device_codes", "hash", "expires_at < ?", 1, true
 	case grantd.ExpiredExchangedTokens:
 		return "exchanged_tokens", "jti", "expires_at < ?", 1, true
 	case grantd.ExpiredChanges:

@@ -122,3 +122,31 @@ func (t grantTx) CreateGrant(g grantd.Grant) error {
 func (t grantTx) UpdateGrant(g grantd.Grant) error { return t.db.WriteGrant(t.ctx, g) }
 
 func (t grantTx) TouchGrant(id string, now time.Time) error { return t.db.TouchGrant(t.ctx, id, now) }
+
+// DeviceCode locks the grant of an approved device authorization first
+// (the lock order), then the row. A row's grant is set once, by the unit
+// that approves it, which holds the row's lock: reading it first without
+// a lock and finding it empty means no grant to lock.
+func (t grantTx) DeviceCode(hash string) (grantd.DeviceCode, error) {
+	if t.db.d.ForUpdate() == "" {
+		return t.db.DeviceCode(t.ctx, `hash = ?`, hash, false)
+	}
+	dc, err := t.db.DeviceCode(t.ctx, `hash = ?`, hash, false)
+	if err != nil {
+		return grantd.DeviceCode{}, err
+	}
+	if dc.GrantID != "" {
+		if err := t.db.LockGrant(t.ctx, dc.GrantID); err != nil {
+			return grantd.DeviceCode{}, err
+		}
+	}
+	return t.db.DeviceCode(t.ctx, `hash = ?`, hash, true)
+}
+
+func (t grantTx) UpdateDeviceCode(dc grantd.DeviceCode) error {
+	d := t.db.d
+	n, err := t.db.exec(t.ctx, `UPDATE device_codes SET interval_s = ?, last_polled_at = ?, status = ?,
+		user_id = NULLIF(?, ''), grant_id = NULLIF(?, ''), used_at = ? WHERE hash = ?`,
+		dc.Interval, d.NullTime(dc.LastPolledAt), dc.Status, dc.UserID, dc.GrantID, d.NullTime(dc.UsedAt), dc.Hash)
+	return t.db.mustAffect("update device code", n, err)
+}

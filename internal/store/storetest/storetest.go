@@ -54,6 +54,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) grantd.Store) {
 		{"DeleteGrant", testDeleteGrant},
 		{"ExchangedTokens", testExchangedTokens},
 		{"Consents", testConsents},
+		{"DeviceCodes", testDeviceCodes},
+		{"RaceRedeemDeviceCode", testRaceRedeemDeviceCode},
 		{"AuthCodes", testAuthCodes},
 		{"AuthCodeSecondUse", testAuthCodeSecondUse},
 		{"RefreshRotation", testRefreshRotation},
@@ -115,6 +117,8 @@ func testUnstorableKeys(e env) {
 		e.is(err, grantd.ErrNotFound, "GetConsent")
 		_, err = e.s.GetRefreshToken(e.ctx, k)
 		e.is(err, grantd.ErrNotFound, "GetRefreshToken")
+		_, err = e.s.GetDeviceCodeByUserCode(e.ctx, k)
+		e.is(err, grantd.ErrNotFound, "GetDeviceCodeByUserCode")
 		_, err = e.s.GetSession(e.ctx, k)
 		e.is(err, grantd.ErrNotFound, "GetSession")
 		revoked, err := e.s.IsJTIRevoked(e.ctx, k)
