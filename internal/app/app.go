@@ -149,7 +149,7 @@ type Config struct {
 
 // KnownGrantTypes are the grant types whose series of
 // grantd_tokens_issued_total exist from the start.
-var KnownGrantTypes = []string{grantd.GrantClientCredentials, grantd.GrantAuthorizationCode, grantd.GrantRefreshToken, grantd.GrantTokenExchange}
+var KnownGrantTypes = []string{grantd.GrantClientCredentials, grantd.GrantAuthorizationCode, grantd.GrantRefreshToken, grantd.GrantTokenExchange, grantd.GrantDeviceCode}
 
 // KnownLimits are the names of grantd's rate limits, whose series of
 // grantd_rate_limited_total exist from the start.
