@@ -169,8 +169,12 @@ func TestCachedNodesOnePostgres(t *testing.T) {
 	// client and has looked the jti up; revoked on A, it is inactive on
 	// B within one second.
 	_, tok := tokenStatus(t, a.base, id, secret)
-	if !introspectActive(t, b.base, id, secret, tok) || !introspectActive(t, b.base, id, secret, tok) {
-		t.Fatal("A's token is not active on B")
+	// Twice: the second answer comes from what the first put in B's
+	// caches.
+	for range 2 {
+		if !introspectActive(t, b.base, id, secret, tok) {
+			t.Fatal("A's token is not active on B")
+		}
 	}
 	form := url.Values{"token": {tok}}
 	req, _ := http.NewRequest("POST", a.base+"/v2/oauth/revoke", strings.NewReader(form.Encode()))
@@ -211,8 +215,10 @@ func TestCachedNodesOnePostgres(t *testing.T) {
 	// A grant revoked on A: B, which introspected its token active,
 	// answers inactive within one second.
 	grantTok, grantID := userGrantToken(t, a.base, key)
-	if !introspectActive(t, b.base, id, secret, grantTok) || !introspectActive(t, b.base, id, secret, grantTok) {
-		t.Fatal("the user's token from A is not active on B")
+	for range 2 {
+		if !introspectActive(t, b.base, id, secret, grantTok) {
+			t.Fatal("the user's token from A is not active on B")
+		}
 	}
 	req, _ = http.NewRequest("DELETE", a.base+"/v2/oauth_grants/"+grantID, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
