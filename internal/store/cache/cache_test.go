@@ -116,8 +116,13 @@ func newClient(u grantd.User, by string) grantd.Client {
 // a clock that does not move: each step is explicit.
 func manual(t *testing.T, st inner, ev *events) *cache.Store {
 	clock := testenv.NewClock()
-	return wrap(t, st, st, cache.Config{Poll: time.Hour, Refresh: time.Hour, Now: clock.Now, Events: ev.add})
+	return wrap(t, st, feedOnly{st}, cache.Config{Poll: time.Hour, Refresh: time.Hour, Now: clock.Now, Events: ev.add})
 }
+
+// feedOnly is a Feed without PostgreSQL's LISTEN, so that a node of a
+// test reads the feed only when the test says so: a notification would
+// wake it at once, before the test has looked at what it answered.
+type feedOnly struct{ cache.Feed }
 
 // TestInvalidationAcrossNodes: what node A changes, node B, which had
 // it in memory, drops at its next read of the feed: a client's secret, a
