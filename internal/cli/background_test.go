@@ -52,8 +52,10 @@ func TestNodesBackgroundWorkOnOneNode(t *testing.T) {
 			args := append([]string{"--issuer", "http://auth.example.test", "--log-level", "debug",
 				"--gc-every", "100ms", "--key-reload", "200ms",
 				"--key-rotation-period", "6s", "--key-activation-delay", "4s"}, dbArgs...)
-			a, stdout, aLog, stopA := runServeLogs(t, dir, args...)
-			b, _, bLog, stopB := runServeLogs(t, dir, args...)
+			// Two processes of the built binary, as two machines run it.
+			na, nb := startNode(t, args...), startNode(t, args...)
+			a, stdout, aLog, stopA := na.base, na.stdout, na.stderr, na.stop
+			b, bLog, stopB := nb.base, nb.stderr, nb.stop
 			m := regexp.MustCompile(`(?m)^(grantd_key_\S+)$`).FindStringSubmatch(stdout.String())
 			if m == nil {
 				t.Fatalf("no bootstrap key on A's stdout:\n%s", stdout.String())

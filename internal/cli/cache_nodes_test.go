@@ -51,6 +51,15 @@ type node struct {
 	base   string
 	cmd    *exec.Cmd
 	stdout *syncBuffer
+	stderr *syncBuffer // the logs
+}
+
+// stop ends the process as an operator does (SIGTERM) and answers its
+// exit code.
+func (n *node) stop() int {
+	_ = n.cmd.Process.Signal(syscall.SIGTERM)
+	_ = n.cmd.Wait()
+	return n.cmd.ProcessState.ExitCode()
 }
 
 // startNode starts the built binary serving on a free port.
@@ -84,7 +93,7 @@ func startNode(t *testing.T, args ...string) *node {
 	}()
 	select {
 	case base := <-listening:
-		return &node{base: base, cmd: cmd, stdout: stdout}
+		return &node{base: base, cmd: cmd, stdout: stdout, stderr: stderr}
 	case <-time.After(60 * time.Second):
 		t.Fatalf("grantd serve did not start; stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 		return nil
