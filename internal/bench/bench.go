@@ -30,7 +30,7 @@ const MaxDuration = 10 * time.Minute
 const requestTimeout = 10 * time.Second
 
 // Scenarios are the scenarios' names, in the order they run.
-var Scenarios = []string{"client_credentials", "introspection", "refresh", "code_flow", "jwks", "list_clients", "registration"}
+var Scenarios = []string{"client_credentials", "introspection", "refresh", "code_flow", "jwks", "metadata", "list_clients", "registration"}
 
 // Config is one run.
 type Config struct {
@@ -85,6 +85,7 @@ var scenarios = map[string]scenario{
 	"refresh":            {"requests", setupRefresh},
 	"code_flow":          {"flows", setupCodeFlow},
 	"jwks":               {"requests", setupJWKS},
+	"metadata":           {"requests", setupMetadata},
 	"list_clients":       {"requests", setupListClients},
 	"registration":       {"requests", setupRegistration},
 }

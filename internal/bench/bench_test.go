@@ -176,3 +176,24 @@ func TestMeasureCounts(t *testing.T) {
 		t.Fatalf("p50 = %v", got)
 	}
 }
+
+// A metadata document without its jwks_uri is an error, not throughput.
+func TestMetadataChecked(t *testing.T) {
+	base, key := target(t, apptest.Options{NoOpenAPICheck: true, Front: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/.well-known/oauth-authorization-server" {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"issuer":"http://127.0.0.1","token_endpoint":"http://127.0.0.1/v2/oauth/token"}`)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}})
+	rs, err := Run(context.Background(), Config{BaseURL: base, APIKey: key, Connections: 2, Duration: 300 * time.Millisecond, Scenarios: []string{"metadata"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs[0]; r.Errors == 0 || r.Count != 0 || len(r.ErrorSamples) == 0 || !strings.Contains(r.ErrorSamples[0], "jwks_uri") {
+		t.Fatalf("result: %+v", r)
+	}
+}

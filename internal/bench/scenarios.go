@@ -462,6 +462,29 @@ func setupJWKS(ctx context.Context, e *env, conns int) ([]op, func(), error) {
 	}), nil, nil
 }
 
+// setupMetadata loads the authorization server metadata (RFC 8414) at
+// the API's well-known path, as clients discover the server.
+func setupMetadata(ctx context.Context, e *env, conns int) ([]op, func(), error) {
+	return each(conns, func(ctx context.Context) error {
+		a, err := e.do(ctx, http.MethodGet, e.base+"/.well-known/oauth-authorization-server", nil, nil)
+		if err != nil {
+			return err
+		}
+		var md struct {
+			Issuer        string `json:"issuer"`
+			TokenEndpoint string `json:"token_endpoint"`
+			JWKSURI       string `json:"jwks_uri"`
+		}
+		if err := decodeJSON(a, 200, &md); err != nil {
+			return err
+		}
+		if md.Issuer == "" || !strings.HasSuffix(md.TokenEndpoint, "/oauth/token") || !strings.HasSuffix(md.JWKSURI, "/oauth/jwks") {
+			return fmt.Errorf("metadata without issuer, token_endpoint or jwks_uri: %s", a)
+		}
+		return nil
+	}), nil, nil
+}
+
 func setupListClients(ctx context.Context, e *env, conns int) ([]op, func(), error) {
 	s := &seeded{e: e}
 	if _, _, err := s.client(ctx, "confidential", "client_credentials"); err != nil {

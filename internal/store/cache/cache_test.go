@@ -357,3 +357,90 @@ func TestBackgroundReadWithinBound(t *testing.T) {
 		})
 	}
 }
+
+// TestTouchIsNotAChange: setting a grant's last_used_at (every refresh
+// and code redemption) records nothing in the feed, so another node
+// keeps its copy of the grant, while a real change of the grant still
+// reaches it. The writing node drops its own copy and reads the new
+// last_used_at.
+func TestTouchIsNotAChange(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := t.Context()
+			open := b.open(t)
+			ia, ib := open(t), open(t)
+			var eva, evb events
+			a, bn := manual(t, ia, &eva), manual(t, ib, &evb)
+			u := testenv.User(t, a, "u@example.test", "", testenv.Start)
+			c := newClient(u, "")
+			if err := a.CreateClient(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			g := grantd.Grant{ID: uuid.NewString(), UserID: u.ID, ClientID: c.ID, Scopes: []string{"admin"}, CreatedAt: testenv.Start, UpdatedAt: testenv.Start}
+			if err := a.CreateGrant(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+			grantRows := func() int {
+				t.Helper()
+				cs, err := ia.Changes(ctx, time.Hour)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for _, ch := range cs {
+					if ch.Kind == sqlstore.ChangeGrant && ch.Key == g.ID {
+						n++
+					}
+				}
+				return n
+			}
+			before := grantRows()
+			for _, x := range []*cache.Store{a, bn} {
+				if _, err := x.GetGrant(ctx, g.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			syncFeed(t, bn)
+			used := testenv.Start.Add(time.Minute)
+			if err := a.TouchGrant(ctx, g.ID, used); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.InGrant(ctx, func(tx grantd.GrantTx) error { return tx.TouchGrant(g.ID, used.Add(time.Second)) }); err != nil {
+				t.Fatal(err)
+			}
+			if n := grantRows(); n != before {
+				t.Fatalf("touching the grant recorded %d changes of it, want none", n-before)
+			}
+			if got, err := a.GetGrant(ctx, g.ID); err != nil || got.LastUsedAt == nil || !got.LastUsedAt.Equal(used.Add(time.Second)) {
+				t.Fatalf("A after its own touch: %+v, %v; want last_used_at %v", got.LastUsedAt, err, used.Add(time.Second))
+			}
+			syncFeed(t, bn)
+			hits := evb.get("grant hit")
+			if _, err := bn.GetGrant(ctx, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			if evb.get("grant hit") != hits+1 {
+				t.Fatal("B read the grant again after a mere touch")
+			}
+
+			// A real change still reaches B.
+			if _, err := a.UpdateGrant(ctx, g.ID, func(g grantd.Grant) (grantd.Grant, error) {
+				g.Scopes = []string{"admin", "read"}
+				return g, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if n := grantRows(); n != before+1 {
+				t.Fatalf("updating the grant recorded %d changes of it, want 1", n-before)
+			}
+			syncFeed(t, bn)
+			got, err := bn.GetGrant(ctx, g.ID)
+			if err != nil || len(got.Scopes) != 2 {
+				t.Fatalf("B after the update: %v, %v; want two scopes", got.Scopes, err)
+			}
+			if got.LastUsedAt == nil || !got.LastUsedAt.Equal(used.Add(time.Second)) {
+				t.Fatalf("B after the update: last_used_at %v, want %v", got.LastUsedAt, used.Add(time.Second))
+			}
+		})
+	}
+}

@@ -188,13 +188,16 @@ func (db DB) WriteGrant(ctx context.Context, g grantd.Grant) error {
 	return db.note(ctx, ChangeGrant, g.ID)
 }
 
-// TouchGrant sets the grant's last_used_at.
+// TouchGrant sets the grant's last_used_at. It records no change in the
+// feed: last_used_at is bookkeeping that no decision reads, and a row on
+// every code redemption and refresh would make every other node drop and
+// read the grant again for nothing. The writing node's cache drops the
+// grant itself (internal/store/cache); another node's copy shows an older
+// last_used_at until the grant changes otherwise or its cache's next full
+// refresh (ARCHITECTURE.md, "Caches and staleness").
 func (db DB) TouchGrant(ctx context.Context, id string, now time.Time) error {
 	n, err := db.exec(ctx, `UPDATE grants SET last_used_at = ? WHERE id = ?`, db.d.Time(now), id)
-	if err := db.mustAffect("grant", n, err); err != nil {
-		return err
-	}
-	return db.note(ctx, ChangeGrant, id)
+	return db.mustAffect("grant", n, err)
 }
 
 // LockGrant takes the grant's lock, which every change to the grant's
