@@ -77,6 +77,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.revokeCmd(),
 		a.metadataCmd(),
 		a.loginCmd(),
+		a.seedCmd(),
 	)
 	return root
 }
