@@ -54,3 +54,12 @@ func errOr(d Dialect, what string, err error) error {
 	}
 	return nil
 }
+
+// Analyze refreshes the planner's statistics (ANALYZE), as after a bulk
+// load, so that plans are chosen for the tables' new sizes at once
+// rather than when autovacuum (PostgreSQL) gets to them, or never
+// (SQLite, where ANALYZE is only ever run by hand).
+func (s *Store) Analyze(ctx context.Context) error {
+	_, err := s.w().exec(ctx, `ANALYZE`)
+	return errOr(s.b, "analyze", err)
+}
