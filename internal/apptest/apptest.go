@@ -82,6 +82,10 @@ type Options struct {
 	// docs/openapi.yaml (openapi.go), for a test that serves what the
 	// document cannot describe (a stand-in engine, a broken store).
 	NoOpenAPICheck bool
+	// Store, when set, is the database the server runs on instead of a
+	// fresh SQLite file (a PostgreSQL store of testenv.Backends, or a
+	// seeded one); Server.Store and Server.DBPath are then unset.
+	Store grantd.Store
 	// Front, when set, is what the listener serves in front of the
 	// server's handler (to watch or alter some requests).
 	Front func(http.Handler) http.Handler
@@ -104,7 +108,17 @@ type Server struct {
 // composition root refuses the options.
 func New(t testing.TB, o Options) *Server {
 	t.Helper()
-	st, dbPath := testenv.Store(t)
+	var (
+		st     *sqlite.Store
+		dbPath string
+		base   grantd.Store
+	)
+	if o.Store != nil {
+		base = o.Store
+	} else {
+		st, dbPath = testenv.Store(t)
+		base = st
+	}
 	scopes := o.Scopes
 	if scopes == nil {
 		scopes = grantd.DefaultScopes
@@ -114,7 +128,7 @@ func New(t testing.TB, o Options) *Server {
 	if o.RealClock {
 		now = time.Now
 	}
-	keys := testenv.Keyring(t, st, o.Algorithm, now, o.Engine.WithDefaults().AccessTokenTTL)
+	keys := testenv.Keyring(t, base, o.Algorithm, now, o.Engine.WithDefaults().AccessTokenTTL)
 
 	var ts *httptest.Server
 	issuer := o.Issuer
@@ -126,7 +140,7 @@ func New(t testing.TB, o Options) *Server {
 	}
 	cfg := o.Engine
 	cfg.Issuer = issuer
-	var seen grantd.Store = st
+	seen := base
 	if o.DBTimeout > 0 {
 		seen = deadline.New(st, o.DBTimeout)
 	}
