@@ -156,6 +156,7 @@ var KnownGrantTypes = []string{grantd.GrantClientCredentials, grantd.GrantAuthor
 var KnownLimits = []string{
 	ratelimit.ClientAuth.Name, ratelimit.ClientID.Name, ratelimit.APIKey.Name, ratelimit.Register.Name,
 	ratelimit.ConsentToken.Name, ratelimit.SignIn.Name, ratelimit.SignInAccount.Name, ratelimit.Management.Name,
+	ratelimit.UserCode.Name,
 }
 
 // NewMetrics answers metrics with grantd's known grant types and limits

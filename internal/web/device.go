@@ -58,6 +58,7 @@ func (h *handler) deviceConsent(w http.ResponseWriter, r *http.Request, a accoun
 	addr := ratelimit.AddressOf(r)
 	if d := h.userCodeLimit.Peek(r.Context(), addr); !d.Allowed {
 		d.SetHeaders(w.Header())
+		h.rateLimited(ratelimit.UserCode.Name)
 		h.failWith(w, r, http.StatusTooManyRequests, errorData{
 			Heading: "Too many attempts",
 			Message: fmt.Sprintf("Too many codes that are not valid came from your network. Wait %d seconds and try again.", d.RetrySeconds()),

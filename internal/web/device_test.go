@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -192,5 +193,15 @@ func TestDeviceUserCodeGuessing(t *testing.T) {
 	}
 	if p := bearerDo(t, e, "POST", "/device", key, url.Values{"user_code": {da["user_code"].(string)}}); p.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("right code after the limit: %d", p.StatusCode)
+	}
+	// The refusals are counted under the limit's name.
+	resp, err := http.Get(e.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, _ := io.ReadAll(resp.Body)
+	if !regexp.MustCompile(`(?m)^grantd_rate_limited_total\{limit="user-code"\} [1-9]`).Match(metrics) {
+		t.Errorf("grantd_rate_limited_total does not count the user-code refusals:\n%s", metrics)
 	}
 }
