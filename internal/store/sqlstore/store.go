@@ -203,33 +203,36 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// expiredRows answers, for a kind, its table, its primary key and the
-// condition of its rows that can go, with as many ? as nows. A row
+// expiredRows answers, for a kind, its table, its primary key, the
+// condition of its rows that can go and the condition's arguments. A row
 // expiring exactly at now is kept: whether it is still valid at that
 // instant is the caller's call, and keeping it one more round costs
-// nothing.
-func expiredRows(kind grantd.ExpiredKind) (table, key, cond string, nows int, ok bool) {
+// nothing. The change feed's rows go by the database's clock, not by now:
+// a caller's clock far ahead must not remove rows readers have not read
+// yet.
+func (s *Store) expiredRows(kind grantd.ExpiredKind, now time.Time) (table, key, cond string, args []any, ok bool) {
+	t := s.b.Time(now)
 	switch kind {
 	case grantd.ExpiredConsents:
-		return "consents", "hash", "expires_at < ?", 1, true
+		return "consents", "hash", "expires_at < ?", []any{t}, true
 	case grantd.ExpiredAuthCodes:
-		return "auth_codes", "hash", "expires_at < ? AND (access_expires_at IS NULL OR access_expires_at < ?)", 2, true
+		return "auth_codes", "hash", "expires_at < ? AND (access_expires_at IS NULL OR access_expires_at < ?)", []any{t, t}, true
 	case grantd.ExpiredRefreshTokens:
-		return "refresh_tokens", "hash", "expires_at < ?", 1, true
+		return "refresh_tokens", "hash", "expires_at < ?", []any{t}, true
 	case grantd.ExpiredSessions:
-		return "sessions", "hash", "expires_at < ?", 1, true
+		return "sessions", "hash", "expires_at < ?", []any{t}, true
 	case grantd.ExpiredRevokedJTIs:
-		return "revoked_jtis", "jti", "expires_at < ?", 1, true
+		return "revoked_jtis", "jti", "expires_at < ?", []any{t}, true
 	case grantd.ExpiredSigningKeys:
-		return "signing_keys", "id", "expires_at IS NOT NULL AND expires_at < ?", 1, true
+		return "signing_keys", "id", "expires_at IS NOT NULL AND expires_at < ?", []any{t}, true
 	case grantd.ExpiredDeviceCodes:
-		return "device_codes", "hash", "expires_at < ?", 1, true
+		return "device_codes", "hash", "expires_at < ?", []any{t}, true
 	case grantd.ExpiredExchangedTokens:
-		return "exchanged_tokens", "jti", "expires_at < ?", 1, true
+		return "exchanged_tokens", "jti", "expires_at < ?", []any{t}, true
 	case grantd.ExpiredChanges:
-		return "changes", "id", "", 0, true // the condition: DeleteExpiredBatch
+		return "changes", "id", "at < " + s.b.Ago(), []any{changesKept.Microseconds()}, true
 	}
-	return "", "", "", 0, false
+	return "", "", "", nil, false
 }
 
 // DeleteExpiredBatch removes at most limit expired rows of kind in one
@@ -239,22 +242,12 @@ func expiredRows(kind grantd.ExpiredKind) (table, key, cond string, nows int, ok
 // with a LIMIT, which both databases accept (neither takes a LIMIT on
 // DELETE in its default build), through the expiry index of each table.
 func (s *Store) DeleteExpiredBatch(ctx context.Context, kind grantd.ExpiredKind, now time.Time, limit int) (int, error) {
-	table, key, cond, nows, ok := expiredRows(kind)
+	table, key, cond, args, ok := s.expiredRows(kind, now)
 	if !ok {
 		return 0, fmt.Errorf("delete expired: unknown kind %q", kind)
 	}
 	if limit < 1 {
 		return 0, fmt.Errorf("delete expired %s: limit %d: must be 1 or more", kind, limit)
-	}
-	args := make([]any, 0, nows+1)
-	for range nows {
-		args = append(args, s.b.Time(now))
-	}
-	if kind == grantd.ExpiredChanges {
-		// The feed's rows go by the database's clock, not by now: a
-		// caller's clock far ahead must not remove rows readers have
-		// not read yet.
-		cond, args = `at < `+s.b.Ago(), []any{changesKept.Microseconds()}
 	}
 	args = append(args, int64(limit))
 	query := `DELETE FROM ` + table + ` WHERE ` + key + ` IN (SELECT ` + key + ` FROM ` + table + ` WHERE ` + cond + ` LIMIT ?)`
