@@ -1,10 +1,11 @@
 // Package bench is grantd's load tool (`grantd bench`): it runs each
 // scenario closed loop, with a fixed number of connections for a fixed
 // time, against a grantd at a base URL, checks every answer, and compares
-// the rate with that of a trivial net/http handler it serves itself on
-// 127.0.0.1, measured right before each scenario with the same
-// connections and duration (the ceiling: what this machine's HTTP stack
-// does when the server does nothing).
+// the rate with that of a trivial net/http handler on 127.0.0.1, measured
+// right before each scenario with the same connections and duration (the
+// ceiling: what this machine's HTTP stack does when the server does
+// nothing). The handler runs in a child process of its own by default
+// (ceiling.go), as the server under test does.
 package bench
 
 import (
@@ -46,6 +47,10 @@ type Config struct {
 	Scenarios []string
 	// AllowRemote allows a base URL that is not on a loopback address.
 	AllowRemote bool
+	// Ceiling is where the trivial handler runs: CeilingProcess (the
+	// default when empty), a child process of its own, as the server under
+	// test is; or CeilingInProcess, inside the load tool.
+	Ceiling string
 	// Progress, when set, receives a line per phase.
 	Progress io.Writer
 }
@@ -64,6 +69,8 @@ type Result struct {
 	CeilingRate float64 `json:"ceiling_rate_per_second"`
 	// Ratio is Rate / CeilingRate.
 	Ratio float64 `json:"ratio"`
+	// Ceiling is where the trivial handler ran: "process" or "inprocess".
+	Ceiling string `json:"ceiling"`
 	// ErrorSamples are the first few distinct errors.
 	ErrorSamples []string `json:"error_samples,omitempty"`
 }
@@ -102,6 +109,12 @@ func (c *Config) defaults() error {
 	}
 	if c.Duration < 100*time.Millisecond || c.Duration > MaxDuration {
 		return fmt.Errorf("--duration %s: use 100ms to %s", c.Duration, MaxDuration)
+	}
+	if c.Ceiling == "" {
+		c.Ceiling = CeilingProcess
+	}
+	if c.Ceiling != CeilingProcess && c.Ceiling != CeilingInProcess {
+		return fmt.Errorf("--ceiling %q: use %s or %s", c.Ceiling, CeilingProcess, CeilingInProcess)
 	}
 	if len(c.Scenarios) == 0 {
 		c.Scenarios = Scenarios
@@ -160,7 +173,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if err := CheckTarget(ctx, cfg.BaseURL, cfg.AllowRemote); err != nil {
 		return nil, err
 	}
-	ceiling, stop, err := startCeiling()
+	ceiling, stop, err := startCeiling(ctx, cfg.Ceiling)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +190,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", name, err)
 		}
-		r.CeilingRate = cr.Rate
+		r.CeilingRate, r.Ceiling = cr.Rate, cfg.Ceiling
 		if cr.Rate > 0 {
 			r.Ratio = r.Rate / cr.Rate
 		}
@@ -299,23 +312,6 @@ func quantile(sorted []time.Duration, q float64) float64 {
 	}
 	i := int(q * float64(len(sorted)-1))
 	return float64(sorted[i]) / float64(time.Millisecond)
-}
-
-// ceilingBody is what the trivial handler answers.
-const ceilingBody = `{"ok":true}`
-
-// startCeiling serves the trivial handler on a loopback port.
-func startCeiling() (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("ceiling listener: %w", err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, ceilingBody)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return "http://" + ln.Addr().String() + "/", func() { srv.Close() }, nil
 }
 
 // measureCeiling measures the trivial handler as a scenario is measured.

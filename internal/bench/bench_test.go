@@ -46,7 +46,7 @@ func TestEveryScenario(t *testing.T) {
 			if r.Scenario != name || r.Count == 0 || r.Rate <= 0 || r.Errors != 0 || r.P50Ms <= 0 || r.P99Ms < r.P50Ms {
 				t.Fatalf("result: %+v", r)
 			}
-			if r.CeilingRate <= 0 || r.Ratio <= 0 || r.Ratio != r.Rate/r.CeilingRate {
+			if r.CeilingRate <= 0 || r.Ratio <= 0 || r.Ratio != r.Rate/r.CeilingRate || r.Ceiling != CeilingProcess {
 				t.Fatalf("ceiling: %+v", r)
 			}
 			if (name == "code_flow") != (r.Unit == "flows") {
