@@ -33,6 +33,7 @@ type benchFlags struct {
 	self         bool
 	selfDatabase string
 	selfSecret   string
+	ceiling      string
 }
 
 // benchEmail is the user --self makes for the run's API key.
@@ -46,9 +47,16 @@ func (a *app) benchCmd() *cobra.Command {
 		Long: `bench runs each scenario closed loop with --connections connections for
 --duration, checks every answer (a wrong answer is an error, never
 throughput) and prints, per scenario, the rate, p50, p99, errors and the
-ratio to a trivial net/http handler it serves itself on 127.0.0.1 and
-measures, with the same connections and duration, right before each
-scenario. Scenarios: ` + strings.Join(bench.Scenarios, ", ") + `.
+ratio to a trivial net/http handler on 127.0.0.1 that it measures, with the
+same connections and duration, right before each scenario (the ceiling).
+Scenarios: ` + strings.Join(bench.Scenarios, ", ") + `.
+
+The ceiling's handler runs in a child process of its own (this binary,
+started again and killed at the end of the run), so that it pays what a
+server in its own process pays: two processes sharing the cores, and the
+scheduling between them, as the performance issue's reference measured
+it. --ceiling inprocess serves it inside bench instead: the old, higher
+ceiling (no second process), and so lower ratios.
 
 It seeds what it needs (clients, tokens, consents) through the API with the
 API key: --api-key, GRANTD_API_KEY, TELNYX_API_KEY, or else the bootstrap key
@@ -71,6 +79,7 @@ and makes its own API key. It exits 1 when any scenario had an error.`,
 	fs.BoolVar(&f.json, "json", false, "print the results as JSON")
 	fs.BoolVar(&f.self, "self", false, "start a grantd in this process (temporary SQLite database by default) and load it")
 	fs.StringVar(&f.selfDatabase, "self-database", "", "with --self: the database, e.g. postgres://… (an empty one: the run adds clients); default a temporary SQLite file")
+	fs.StringVar(&f.ceiling, "ceiling", bench.CeilingProcess, "where the trivial handler runs: process (a child process of its own) or inprocess (inside bench: a higher ceiling)")
 	fs.StringVar(&f.selfSecret, "self-secret-file", "", "with --self and PostgreSQL: the master key file; default a new temporary one (then the database must hold no signing keys yet)")
 	return cmd
 }
@@ -81,7 +90,7 @@ func (a *app) bench(ctx context.Context, f *benchFlags) error {
 	}
 	cfg := bench.Config{
 		BaseURL: f.api.baseURL, Connections: f.connections, Duration: f.duration,
-		Scenarios: f.scenarios, AllowRemote: f.allowRemote, Progress: a.stderr,
+		Scenarios: f.scenarios, AllowRemote: f.allowRemote, Ceiling: f.ceiling, Progress: a.stderr,
 	}
 	if f.self {
 		base, key, stop, err := a.benchSelf(ctx, f.selfDatabase, f.selfSecret)
@@ -114,6 +123,9 @@ func (a *app) bench(ctx context.Context, f *benchFlags) error {
 		if err := table(a.stdout, []string{"SCENARIO", "UNIT", "RATE/S", "P50 MS", "P99 MS", "ERRORS", "CEILING/S", "RATIO"}, rows); err != nil {
 			return err
 		}
+		if len(results) > 0 {
+			fmt.Fprintln(a.stdout, ceilingNote(results[0].Ceiling))
+		}
 	}
 	failed := 0
 	for _, r := range results {
@@ -129,6 +141,29 @@ func (a *app) bench(ctx context.Context, f *benchFlags) error {
 		return &exitError{code: 1, err: fmt.Errorf("%d of %d scenarios had errors", failed, len(results))}
 	}
 	return nil
+}
+
+// ceilingNote is the line under the table that says what CEILING/S was.
+func ceilingNote(kind string) string {
+	if kind == bench.CeilingInProcess {
+		return "CEILING/S: a trivial net/http handler inside bench's own process (--ceiling inprocess)"
+	}
+	return "CEILING/S: a trivial net/http handler in a process of its own (--ceiling process)"
+}
+
+// benchCeilingCmd is the hidden command bench re-executes this binary
+// with to serve its ceiling in a child process (bench.ServeCeiling): it
+// prints its address and serves until its stdin closes.
+func (a *app) benchCeilingCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    bench.CeilingCommand,
+		Short:  "Serve only bench's trivial handler, until stdin closes (internal)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return bench.ServeCeiling(cmd.Context(), a.stdin, a.stdout)
+		},
+	}
 }
 
 // bootstrapKey reads the bootstrap key file serve wrote beside its SQLite

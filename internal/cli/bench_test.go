@@ -1,13 +1,18 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -36,7 +41,7 @@ func TestBenchSelf(t *testing.T) {
 		t.Fatalf("results: %+v", rs)
 	}
 	for _, r := range rs {
-		if r.Count == 0 || r.Errors != 0 || r.Ratio <= 0 {
+		if r.Count == 0 || r.Errors != 0 || r.Ratio <= 0 || r.Ceiling != bench.CeilingProcess {
 			t.Fatalf("result: %+v", r)
 		}
 	}
@@ -57,7 +62,8 @@ func TestBenchBootstrapKeyFile(t *testing.T) {
 		t.Fatalf("exit %d; stderr:\n%s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "SCENARIO") || !strings.HasPrefix(lines[1], "list_clients") {
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "SCENARIO") || !strings.HasPrefix(lines[1], "list_clients") ||
+		lines[2] != "CEILING/S: a trivial net/http handler in a process of its own (--ceiling process)" {
 		t.Fatalf("table:\n%s", out)
 	}
 	// No key at all: refused before any load.
@@ -110,9 +116,120 @@ func TestBenchFlagsRefused(t *testing.T) {
 		{"--base-url", "http://192.0.2.1/v2", "--api-key", "k"},
 		{"--self", "--scenarios", "nope"},
 		{"--self", "--duration", "11m"},
+		{"--self", "--ceiling", "elsewhere"},
 	} {
 		if code, _, _ := benchRun(t, nil, args...); code == 0 {
 			t.Errorf("%v accepted", args)
 		}
+	}
+}
+
+// --ceiling inprocess rates against the handler inside bench, and says so
+// in the JSON and under the table.
+func TestBenchCeilingInProcess(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := benchRun(t, nil, "--self", "--duration", "200ms", "--connections", "2", "--scenarios", "jwks", "--json", "--ceiling", "inprocess")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut)
+	}
+	var rs []bench.Result
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if len(rs) != 1 || rs[0].Ceiling != bench.CeilingInProcess || rs[0].CeilingRate <= 0 || !strings.Contains(out, `"ceiling": "inprocess"`) {
+		t.Fatalf("results: %s", out)
+	}
+	code, out, errOut = benchRun(t, nil, "--self", "--duration", "200ms", "--connections", "2", "--scenarios", "jwks", "--ceiling", "inprocess")
+	if code != 0 || !strings.HasSuffix(strings.TrimSpace(out), "CEILING/S: a trivial net/http handler inside bench's own process (--ceiling inprocess)") {
+		t.Fatalf("exit %d; table:\n%s\n%s", code, out, errOut)
+	}
+}
+
+// ceilingChildren answers the pids of processes running exe bench-ceiling.
+func ceilingChildren(t *testing.T, exe string) []int {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) >= 2 && args[0] == exe && args[1] == bench.CeilingCommand {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// The real binary: grantd bench re-executes itself with the hidden
+// bench-ceiling command, rates against it, and leaves no child behind.
+func TestBenchCeilingProcessBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds grantd")
+	}
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("needs /proc")
+	}
+	t.Parallel()
+	exe := filepath.Join(t.TempDir(), "grantd")
+	if b, err := exec.Command("go", "build", "-o", exe, "github.com/grantd/grantd/cmd/grantd").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	// The hidden command serves the handler and exits when stdin closes.
+	child := exec.Command(exe, bench.CeilingCommand)
+	stdin, err := child.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get("http://" + strings.TrimSpace(line) + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(body) != `{"ok":true}` {
+		t.Fatalf("body %q", body)
+	}
+	stdin.Close()
+	if err := child.Wait(); err != nil {
+		t.Fatalf("bench-ceiling after its stdin closed: %v", err)
+	}
+	// bench itself.
+	cmd := exec.Command(exe, "bench", "--self", "--duration", "300ms", "--connections", "2", "--scenarios", "jwks", "--json")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench: %v\n%s", err, errOut.String())
+	}
+	var rs []bench.Result
+	if err := json.Unmarshal(out.Bytes(), &rs); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out.String())
+	}
+	if len(rs) != 1 || rs[0].Ceiling != bench.CeilingProcess || rs[0].CeilingRate <= 0 || rs[0].Errors != 0 {
+		t.Fatalf("results: %s", out.String())
+	}
+	if pids := ceilingChildren(t, exe); len(pids) > 0 {
+		t.Fatalf("ceiling processes remain after the run: %v", pids)
 	}
 }

@@ -79,6 +79,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.metadataCmd(),
 		a.loginCmd(),
 		a.benchCmd(),
+		a.benchCeilingCmd(),
 		a.seedCmd(),
 	)
 	return root
