@@ -70,20 +70,48 @@ type backend struct {
 
 func (b backend) Write(ctx context.Context, fn func(q sqlstore.Querier) error) error {
 	var missed []string
-	err := b.s.write(ctx, func(tx *sql.Tx) error { return fn(txQuerier{tx, b.s.ws, &missed}) })
+	err := b.s.write(ctx, func(tx *sql.Tx, ctx context.Context) error {
+		return fn(txQuerier{tx: tx, c: b.s.ws, missed: &missed, ctx: ctx})
+	})
 	b.s.ws.warm(ctx, missed)
 	return err
 }
 
 func (b backend) Read(ctx context.Context, fn func(q sqlstore.Querier) error) error {
 	var missed []string
-	err := b.s.read(ctx, func(tx *sql.Tx) error { return fn(txQuerier{tx, b.s.rs, &missed}) })
+	err := b.s.read(ctx, func(tx *sql.Tx) error { return fn(txQuerier{tx: tx, c: b.s.rs, missed: &missed}) })
 	b.s.rs.warm(ctx, missed)
 	return err
 }
 
 func (b backend) Reader() sqlstore.Querier { return poolQuerier{b.s.rs} }
-func (b backend) Writer() sqlstore.Querier { return poolQuerier{b.s.ws} }
+
+// Writer runs a single statement as a write of its own, grouped with the
+// others (group.go).
+func (b backend) Writer() sqlstore.Querier { return writeQuerier{b} }
+
+// writeQuerier runs each Exec as one unit of the writer's groups. Reads
+// through it go to the writer's pool directly; the shared store reads
+// nothing through Writer.
+type writeQuerier struct{ b backend }
+
+func (w writeQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := w.b.Write(ctx, func(q sqlstore.Querier) error {
+		var err error
+		n, err = q.Exec(ctx, query, args...)
+		return err
+	})
+	return n, err
+}
+
+func (w writeQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return poolQuerier{w.b.s.ws}.QueryRow(ctx, query, args...)
+}
+
+func (w writeQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return poolQuerier{w.b.s.ws}.Query(ctx, query, args...)
+}
 
 // on answers the shared queries on q.
 func on(q querier) sqlstore.DB { return sqlstore.On(sqlQuerier{q}, dialect{}) }

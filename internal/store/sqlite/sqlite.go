@@ -47,6 +47,8 @@ type Store struct {
 	r  *sql.DB // read-only connections
 	ws *stmts  // the statements prepared on w
 	rs *stmts  // and on r
+
+	group group // the writes queued for w (group.go)
 }
 
 var _ grantd.Store = (*Store)(nil)
@@ -142,6 +144,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
 	}
 	s := &Store{w: w, r: r, ws: newStmts(w), rs: newStmts(r)}
 	s.Store = sqlstore.New(backend{s: s})
+	s.startGroup()
 	return s, nil
 }
 
@@ -210,25 +213,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the prepared statements and both pools. The last connection to close checkpoints the
 // WAL into the database file.
 func (s *Store) Close() error {
+	s.stopGroup()
 	return errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.w.Close())
-}
-
-// write runs fn in one write transaction and commits when fn answers nil.
-// fn's error is returned unchanged (an updater's *grantd.Error must reach
-// the caller intact); nothing fn wrote survives it.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return dbErr("begin", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return dbErr("commit", err)
-	}
-	return nil
 }
 
 // read runs fn in one read transaction, so that a page and its total come

@@ -163,7 +163,7 @@ func TestReadersDoNotWaitForWriter(t *testing.T) {
 	release := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- s.write(ctx, func(tx *sql.Tx) error {
+		done <- s.write(ctx, func(tx *sql.Tx, ctx context.Context) error {
 			if err := on(tx).RevokeJTI(ctx, "uncommitted", time.Now().Add(time.Hour)); err != nil {
 				return err
 			}

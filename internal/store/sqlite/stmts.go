@@ -140,11 +140,20 @@ func (p poolQuerier) Query(ctx context.Context, query string, args ...any) (sqls
 
 // txQuerier runs the statements of one transaction: the pool's prepared
 // statement where there is one, otherwise unprepared, noting the query
-// in missed for warm.
+// in missed for warm. When ctx is set, every statement runs with it
+// instead of the one it is given (a unit of a group: see group).
 type txQuerier struct {
 	tx     *sql.Tx
 	c      *stmts
 	missed *[]string
+	ctx    context.Context
+}
+
+func (t txQuerier) use(ctx context.Context) context.Context {
+	if t.ctx != nil {
+		return t.ctx
+	}
+	return ctx
 }
 
 // stmt answers the transaction's use of query's prepared statement, or
@@ -160,6 +169,7 @@ func (t txQuerier) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (t txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	ctx = t.use(ctx)
 	var res sql.Result
 	var err error
 	if st := t.stmt(ctx, query); st != nil {
@@ -174,6 +184,7 @@ func (t txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, 
 }
 
 func (t txQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	ctx = t.use(ctx)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -181,6 +192,7 @@ func (t txQuerier) QueryRow(ctx context.Context, query string, args ...any) sqls
 }
 
 func (t txQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	ctx = t.use(ctx)
 	var rows *sql.Rows
 	var err error
 	if st := t.stmt(ctx, query); st != nil {
