@@ -31,7 +31,10 @@ func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req T
 	withRefresh := c.Allows(grantd.GrantRefreshToken)
 	now := p.now()
 
-	var resp TokenResponse
+	var (
+		resp   TokenResponse
+		claims token.AccessClaims
+	)
 	code, err := RedeemAuthCode(ctx, p.store, token.Hash(req.Code), now, func(code grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		// Nothing is written when this answers an error, so the code
 		// stays redeemable: a client that sent a wrong verifier or
@@ -48,15 +51,14 @@ func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req T
 			return code, nil, err
 		}
 		scope := joinScopes(scopes)
-		at, err := p.sign(now, accessToken{subject: code.UserID, clientID: c.ID, audience: aud, scope: scope, grantID: code.GrantID})
-		if err != nil {
-			return code, nil, err
-		}
-		exp := at.expiresAt
+		// Signed after the commit (below): the unit records only the
+		// token's jti and expiry, and runs under the one writer.
+		claims = p.claims(now, accessToken{subject: code.UserID, clientID: c.ID, audience: aud, scope: scope, grantID: code.GrantID})
+		exp := claims.ExpiresAt
 		code.FamilyID = token.NewID()
-		code.AccessJTI = at.jti
+		code.AccessJTI = claims.JTI
 		code.AccessExpiresAt = &exp
-		resp = TokenResponse{AccessToken: at.token, ExpiresIn: p.expiresIn(), Scope: scope}
+		resp = TokenResponse{ExpiresIn: p.expiresIn(), Scope: scope}
 
 		if !withRefresh {
 			return code, nil, nil
@@ -73,7 +75,7 @@ func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req T
 		rt.Resource = code.Resource
 		rt.CreatedAt = now
 		rt.ExpiresAt = now.Add(p.cfg.RefreshTokenTTL)
-		rt.AccessJTI = at.jti
+		rt.AccessJTI = claims.JTI
 		rt.AccessExpiresAt = exp
 		rt.AccessScopes = scopes
 		return code, &rt, nil
@@ -85,6 +87,14 @@ func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req T
 	case err != nil:
 		return TokenResponse{}, storeErr(err, "the authorization code is invalid or expired")
 	}
+	// The code is used now. Should signing fail (it does not, short of a
+	// broken key), the client's answer is lost as on a dropped
+	// connection: the code cannot be redeemed again.
+	at, err := p.signClaims(claims)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	resp.AccessToken = at.token
 	return resp, nil
 }
 

@@ -43,9 +43,10 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 	now := p.now()
 
 	var (
-		resp  TokenResponse
-		retry bool
-		why   string // why a retry was refused as reuse, for the log
+		resp   TokenResponse
+		claims token.AccessClaims // of the new access token, signed after the commit
+		retry  bool
+		why    string // why a retry was refused as reuse, for the log
 	)
 	old, err := RotateRefreshToken(ctx, p.store, token.Hash(req.RefreshToken), now, p.cfg.RefreshGrace, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
 		resp, retry, why = TokenResponse{}, false, ""
@@ -57,11 +58,10 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 			return old, err
 		}
 		scope := joinScopes(scopes)
-		at, err := p.sign(now, accessToken{subject: old.UserID, clientID: c.ID, audience: aud, scope: scope, grantID: old.GrantID})
-		if err != nil {
-			return old, err
-		}
-		resp = TokenResponse{AccessToken: at.token, ExpiresIn: p.expiresIn(), Scope: scope, RefreshToken: p.keys.RefreshSuccessor(req.RefreshToken)}
+		// The unit records the new access token's jti and expiry; the
+		// signature is made after the commit, outside the one writer.
+		claims = p.claims(now, accessToken{subject: old.UserID, clientID: c.ID, audience: aud, scope: scope, grantID: old.GrantID})
+		resp = TokenResponse{ExpiresIn: p.expiresIn(), Scope: scope, RefreshToken: p.keys.RefreshSuccessor(req.RefreshToken)}
 		return grantd.RefreshToken{
 			Hash:     token.Hash(resp.RefreshToken),
 			FamilyID: old.FamilyID,
@@ -76,8 +76,8 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 			// Sliding: a token in use stays usable; one left alone for
 			// RefreshTokenTTL dies.
 			ExpiresAt:       now.Add(p.cfg.RefreshTokenTTL),
-			AccessJTI:       at.jti,
-			AccessExpiresAt: at.expiresAt,
+			AccessJTI:       claims.JTI,
+			AccessExpiresAt: claims.ExpiresAt,
 			AccessScopes:    scopes,
 		}, nil
 	}, func(old, succ grantd.RefreshToken) error {
@@ -99,7 +99,16 @@ func (p *Provider) refreshToken(ctx context.Context, c grantd.Client, req TokenR
 	}
 	if retry {
 		p.log.InfoContext(ctx, "refresh token retried within grace: answered its successor again", "client_id", c.ID, "grant_id", old.GrantID)
+		return resp, nil
 	}
+	// The rotation is committed. Should signing fail (it does not, short
+	// of a broken key), the client's answer is lost as on a dropped
+	// connection, and its retry within grace is answered again.
+	at, err := p.signClaims(claims)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	resp.AccessToken = at.token
 	return resp, nil
 }
 

@@ -152,27 +152,39 @@ type issuedAccess struct {
 // sign makes the RFC 9068 access token. It touches no database: the JWT
 // is self-contained, and revocation is recorded only when it happens.
 func (p *Provider) sign(now time.Time, a accessToken) (issuedAccess, error) {
+	return p.signClaims(p.claims(now, a))
+}
+
+// claims answers the claims of the access token a, issued at now, with a
+// new jti: what the store records of a token (its jti and expiry) is
+// known before it is signed, so that a unit of work records it and the
+// signature is made after the commit, outside the one writer.
+func (p *Provider) claims(now time.Time, a accessToken) token.AccessClaims {
 	exp := now.Add(p.cfg.AccessTokenTTL)
 	if !a.notAfter.IsZero() && a.notAfter.Before(exp) {
 		exp = a.notAfter
 	}
-	jti := token.NewID()
-	tok, err := p.keys.Sign(token.AccessClaims{
+	return token.AccessClaims{
 		Issuer:    p.cfg.Issuer,
 		Subject:   a.subject,
 		Audience:  a.audience,
 		ClientID:  a.clientID,
 		Scope:     a.scope,
-		JTI:       jti,
+		JTI:       token.NewID(),
 		IssuedAt:  now,
 		ExpiresAt: exp,
 		GrantID:   a.grantID,
 		Act:       a.act,
-	})
+	}
+}
+
+// signClaims signs the access token of claims.
+func (p *Provider) signClaims(cl token.AccessClaims) (issuedAccess, error) {
+	tok, err := p.keys.Sign(cl)
 	if err != nil {
 		return issuedAccess{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
 	}
-	return issuedAccess{token: tok, jti: jti, expiresAt: exp}, nil
+	return issuedAccess{token: tok, jti: cl.JTI, expiresAt: cl.ExpiresAt}, nil
 }
 
 func (p *Provider) expiresIn() int64 { return int64(p.cfg.AccessTokenTTL / time.Second) }
