@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -195,5 +196,63 @@ func TestMetadataChecked(t *testing.T) {
 	}
 	if r := rs[0]; r.Errors == 0 || r.Count != 0 || len(r.ErrorSamples) == 0 || !strings.Contains(r.ErrorSamples[0], "jwks_uri") {
 		t.Fatalf("result: %+v", r)
+	}
+}
+
+// TestSeenChecksEveryNewAnswer: an answer equal to one accepted before is
+// accepted by its bytes; any other, even one that differs from it only in
+// its status or content type, is checked in full, and a wrong one is an
+// error however many right ones came before.
+func TestSeenChecksEveryNewAnswer(t *testing.T) {
+	var s seen
+	full := 0
+	check := func(a answer) error {
+		full++
+		return checkJWKS(a)
+	}
+	json := http.Header{"Content-Type": {"application/json"}}
+	good := answer{status: 200, header: json, body: []byte(`{"keys":[{"kid":"k1","kty":"EC"}]}`)}
+	for range 3 {
+		if err := s.check(good, check); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if full != 1 {
+		t.Fatalf("a repeated right answer was checked in full %d times, want once", full)
+	}
+	for what, a := range map[string]answer{
+		"another body":         {status: 200, header: json, body: []byte(`{"keys":[]}`)},
+		"another status":       {status: 500, header: json, body: good.body},
+		"another content type": {status: 200, header: http.Header{"Content-Type": {"text/html"}}, body: good.body},
+	} {
+		before := full
+		if err := s.check(a, check); err == nil || full != before+1 {
+			t.Errorf("%s: err = %v, checked in full %d times; want an error from a full check", what, err, full-before)
+		}
+	}
+}
+
+// TestJWKSWrongAfterRightIsError: a server whose key set turns wrong after
+// a while gets an error for every wrong answer, though the right ones
+// before were accepted by their bytes.
+func TestJWKSWrongAfterRightIsError(t *testing.T) {
+	var n atomic.Int64
+	base, key := target(t, apptest.Options{NoOpenAPICheck: true, Front: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/oauth/jwks" && n.Add(1) > 50 {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"keys":[{"kid":"","kty":"EC"}]}`)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}})
+	rs, err := Run(context.Background(), Config{BaseURL: base, APIKey: key, Connections: 2, Duration: 300 * time.Millisecond, Scenarios: []string{"jwks"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs[0]
+	if r.Count < 40 || r.Errors == 0 || r.Count+r.Errors < n.Load()-2 || !strings.Contains(r.ErrorSamples[0], "without kid") {
+		t.Fatalf("result: %+v after %d answers; want about 50 right ones and an error for each later one", r, n.Load())
 	}
 }
