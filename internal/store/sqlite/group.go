@@ -140,7 +140,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx, ctx context.Conte
 	}
 	select {
 	case err := <-u.done:
-		return err
+		return unitErr(err)
 	case <-ctx.Done():
 	}
 	g.mu.Lock()
@@ -152,7 +152,34 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx, ctx context.Conte
 		return dbErr("begin", ctx.Err())
 	}
 	g.mu.Unlock()
-	return <-u.done // it runs: its statements end by themselves
+	return unitErr(<-u.done) // it runs: its statements end by themselves
+}
+
+// run runs the unit's fn on tx. A panic in it is caught, so that the
+// committer and the rest of the group survive a bug in one write, and
+// answered as a panicked error, which write panics with again on the
+// caller's goroutine, where net/http's recovery and the logs see it as
+// before.
+func (u *unit) run(tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = panicked{p}
+		}
+	}()
+	return u.fn(tx, context.WithoutCancel(u.ctx))
+}
+
+// panicked carries a unit's panic to its caller.
+type panicked struct{ v any }
+
+func (p panicked) Error() string { return fmt.Sprintf("sqlite: a write panicked: %v", p.v) }
+
+// unitErr answers a unit's error, panicking again with a unit's panic.
+func unitErr(err error) error {
+	if p, ok := err.(panicked); ok {
+		panic(p.v)
+	}
+	return err
 }
 
 // next answers the next queued unit for a group of n so far, taken, or
@@ -211,7 +238,7 @@ func (s *Store) runGroup(first *unit) {
 
 	// The first unit runs without a savepoint: when it fails, the
 	// transaction holds nothing else and is rolled back whole.
-	if err := first.fn(tx, context.WithoutCancel(first.ctx)); err != nil {
+	if err := first.run(tx); err != nil {
 		_ = tx.Rollback()
 		first.done <- err
 		return
@@ -227,7 +254,7 @@ func (s *Store) runGroup(first *unit) {
 			s.failGroup(tx, ok, err)
 			return
 		}
-		ferr := u.fn(tx, context.WithoutCancel(u.ctx))
+		ferr := u.run(tx)
 		if ferr == nil {
 			if _, err := tx.ExecContext(tctx, "RELEASE unit"); err != nil {
 				u.done <- dbErr("release savepoint", err)

@@ -231,3 +231,48 @@ func TestGroupClosed(t *testing.T) {
 		t.Errorf("a write after Close: err = %v, want errClosed", err)
 	}
 }
+
+// TestGroupPanic: a write that panics panics on its caller's goroutine,
+// its writes rolled back; the others of its group commit and the writer
+// serves on.
+func TestGroupPanic(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "grantd.db"))
+	ctx := t.Context()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	release, first := blockCommitter(t, s)
+	recovered := make(chan any, 1)
+	go func() {
+		defer func() { recovered <- recover() }()
+		_ = s.write(ctx, func(tx *sql.Tx, ctx context.Context) error {
+			if err := on(tx).RevokeJTI(ctx, "panicked", time.Now().Add(time.Hour)); err != nil {
+				return err
+			}
+			panic("a bug in a write")
+		})
+	}()
+	queued(t, s, 1)
+	after := make(chan error, 1)
+	go func() {
+		after <- s.write(ctx, func(tx *sql.Tx, ctx context.Context) error {
+			return on(tx).RevokeJTI(ctx, "after-the-panic", time.Now().Add(time.Hour))
+		})
+	}()
+	queued(t, s, 2)
+	release()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if p := <-recovered; p != "a bug in a write" {
+		t.Fatalf("the caller recovered %v, want the write's panic", p)
+	}
+	if err := <-after; err != nil {
+		t.Fatal(err)
+	}
+	for jti, want := range map[string]bool{"first": true, "panicked": false, "after-the-panic": true} {
+		if got := revoked(t, s, jti); got != want {
+			t.Errorf("%s written = %v, want %v", jti, got, want)
+		}
+	}
+}
