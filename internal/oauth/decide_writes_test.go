@@ -87,3 +87,46 @@ func TestDecideUnchangedGrantNotWritten(t *testing.T) {
 		t.Errorf("grant after step-up = %+v, want read write", g)
 	}
 }
+
+// readsStore counts the reads an API key's caller costs.
+type readsStore struct {
+	grantd.Store
+	keyUser, key, user atomic.Int64
+}
+
+func (s *readsStore) GetAPIKeyUser(ctx context.Context, hash string) (grantd.APIKey, grantd.User, error) {
+	s.keyUser.Add(1)
+	return s.Store.GetAPIKeyUser(ctx, hash)
+}
+
+func (s *readsStore) GetAPIKeyByHash(ctx context.Context, hash string) (grantd.APIKey, error) {
+	s.key.Add(1)
+	return s.Store.GetAPIKeyByHash(ctx, hash)
+}
+
+func (s *readsStore) GetUser(ctx context.Context, id string) (grantd.User, error) {
+	s.user.Add(1)
+	return s.Store.GetUser(ctx, id)
+}
+
+// An API key's caller is one read of the store: the key with its user.
+func TestAPIKeyCallerOneRead(t *testing.T) {
+	t.Parallel()
+	inner, _ := testenv.Store(t)
+	st := &readsStore{Store: inner}
+	e := newFlowEnvOn(t, st)
+	alice := e.user(t, "alice@example.com")
+	key := testenv.APIKey(t, st, alice, e.clock.Now())
+	for range 3 {
+		u, _, err := e.p.APIKeyCaller(context.Background(), key)
+		if err != nil || u.ID != alice {
+			t.Fatalf("APIKeyCaller = %q, %v; want alice", u.ID, err)
+		}
+	}
+	if st.keyUser.Load() != 3 || st.key.Load() != 0 || st.user.Load() != 0 {
+		t.Errorf("3 calls: %d key+user reads, %d key reads, %d user reads; want 3, 0, 0", st.keyUser.Load(), st.key.Load(), st.user.Load())
+	}
+	if _, _, err := e.p.APIKeyCaller(context.Background(), "grantd_key_unknown"); grantd.ErrorCode(err) != grantd.CodeUnauthenticated {
+		t.Errorf("unknown key: %v, want unauthenticated", err)
+	}
+}
