@@ -13,7 +13,7 @@ import (
 // writesStore counts the grant writes of the units of work run on it.
 type writesStore struct {
 	grantd.Store
-	updates, creates atomic.Int64
+	updates, creates, consents, codes atomic.Int64
 }
 
 func (s *writesStore) InGrant(ctx context.Context, fn func(tx grantd.GrantTx) error) error {
@@ -28,6 +28,16 @@ type writesTx struct {
 func (t *writesTx) UpdateGrant(g grantd.Grant) error {
 	t.s.updates.Add(1)
 	return t.GrantTx.UpdateGrant(g)
+}
+
+func (t *writesTx) Consent(hash string) (grantd.Consent, error) {
+	t.s.consents.Add(1)
+	return t.GrantTx.Consent(hash)
+}
+
+func (t *writesTx) AuthCode(hash string) (grantd.AuthCode, error) {
+	t.s.codes.Add(1)
+	return t.GrantTx.AuthCode(hash)
 }
 
 func (t *writesTx) CreateGrant(g grantd.Grant) error {
@@ -128,5 +138,38 @@ func TestAPIKeyCallerOneRead(t *testing.T) {
 	}
 	if _, _, err := e.p.APIKeyCaller(context.Background(), "grantd_key_unknown"); grantd.ErrorCode(err) != grantd.CodeUnauthenticated {
 		t.Errorf("unknown key: %v, want unauthenticated", err)
+	}
+}
+
+// The engine's units of work read the consent and the code once, on the
+// one writer: not again after writing them.
+func TestUnitsReadOnce(t *testing.T) {
+	t.Parallel()
+	inner, _ := testenv.Store(t)
+	st := &writesStore{Store: inner}
+	e := newFlowEnvOn(t, st)
+	ctx := context.Background()
+	alice := e.user(t, "alice@example.com")
+	c := e.client(t)
+
+	to := approve(t, e, alice, authzQuery(c, "scope", "read"))
+	if n := st.consents.Load(); n != 1 {
+		t.Errorf("a decision read the consent %d times in its unit, want 1", n)
+	}
+	code := answerParams(t, to, "https://app.example/cb").Get("code")
+	req := TokenRequest{
+		Client:    ClientAuth{ClientID: c.ID, ClientSecret: "secret"},
+		GrantType: grantd.GrantAuthorizationCode, Code: code,
+		RedirectURI: "https://app.example/cb", CodeVerifier: strings.Repeat("v", 43),
+	}
+	if _, err := e.p.Token(ctx, req); err != nil {
+		t.Fatalf("token: %v", err)
+	}
+	if n := st.codes.Load(); n != 1 {
+		t.Errorf("a redemption read the code %d times in its unit, want 1", n)
+	}
+	// A second use is still refused, and revokes.
+	if _, err := e.p.Token(ctx, req); grantd.ErrorCode(err) != grantd.CodeInvalidGrant {
+		t.Errorf("second use: %v, want invalid_grant", err)
 	}
 }
