@@ -249,7 +249,8 @@ type RefreshToken struct {
 type ConsentDecision struct {
 	// Grant, when non-nil, is the user's grant for the consent's client
 	// as the decision leaves it: inserted when the user had none, else
-	// written over the one decide was given (the same ID).
+	// written over the one decide was given (the same ID), unless it
+	// equals that one.
 	Grant *Grant
 	// Code, when non-nil, is stored (under Grant, or the existing grant).
 	Code *AuthCode

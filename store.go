@@ -52,6 +52,10 @@ type Store interface {
 	CreateAPIKey(ctx context.Context, k APIKey) error
 	// GetAPIKeyByHash looks a key up by the hash of the presented key.
 	GetAPIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	// GetAPIKeyUser is GetAPIKeyByHash and GetUser of the key's owner in
+	// one read, as every request made with an API key needs both;
+	// ErrNotFound when there is no such key.
+	GetAPIKeyUser(ctx context.Context, hash string) (APIKey, User, error)
 	// TouchAPIKey sets last_used_at.
 	TouchAPIKey(ctx context.Context, id string, now time.Time) error
 

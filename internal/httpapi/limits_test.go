@@ -37,6 +37,11 @@ func (s *countingStore) GetAPIKeyByHash(ctx context.Context, hash string) (grant
 	return s.Store.GetAPIKeyByHash(ctx, hash)
 }
 
+func (s *countingStore) GetAPIKeyUser(ctx context.Context, hash string) (grantd.APIKey, grantd.User, error) {
+	s.getAPIKey.Add(1)
+	return s.Store.GetAPIKeyUser(ctx, hash)
+}
+
 func (s *countingStore) GetConsent(ctx context.Context, hash string) (grantd.Consent, error) {
 	s.getConsent.Add(1)
 	return s.Store.GetConsent(ctx, hash)

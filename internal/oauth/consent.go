@@ -139,7 +139,7 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 	code, row := p.newCode(req, userID, uuid.NewString(), now)
 
 	var answer string
-	_, err = DecideConsent(ctx, p.store, c.Hash, now, func(c grantd.Consent, g *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err = decideConsent(ctx, p.store, c.Hash, now, func(c grantd.Consent, g *grantd.Grant) (grantd.ConsentDecision, error) {
 		if c.UserID != userID {
 			return grantd.ConsentDecision{}, badConsent("is not valid")
 		}
@@ -150,7 +150,7 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 		}
 		answer = p.codeAnswer(req, code)
 		return d, nil
-	})
+	}, false)
 	switch {
 	case errors.Is(err, grantd.ErrAlreadyUsed):
 		return "", badConsent("has already been used")
@@ -171,7 +171,8 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 // unit of work (Store.InGrant): it runs decide on the unused consent and
 // the user's grant for its client (nil when there is none), then marks
 // the consent used and stores what decide answered (checked with
-// ConsentDecision.Check), all or nothing. An error of decide, or of any
+// ConsentDecision.Check), all or nothing; a Grant equal to the existing
+// one is not written again. An error of decide, or of any
 // write, leaves the consent unused and nothing written. A consent already
 // used answers it with UsedAt set and ErrAlreadyUsed, without calling
 // decide. A decision with Device writes its status, user and grant over
@@ -183,6 +184,15 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 // consent as stored.
 func DecideConsent(ctx context.Context, st grantd.Store, hash string, now time.Time,
 	decide func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error)) (grantd.Consent, error) {
+	return decideConsent(ctx, st, hash, now, decide, true)
+}
+
+// decideConsent is DecideConsent; without readBack a decision that is
+// recorded answers the zero Consent instead of reading the consent again
+// inside the unit (the engine's callers need only the error, and the
+// read would run on the one writer).
+func decideConsent(ctx context.Context, st grantd.Store, hash string, now time.Time,
+	decide func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error), readBack bool) (grantd.Consent, error) {
 	var (
 		out  grantd.Consent
 		used bool
@@ -218,7 +228,11 @@ func DecideConsent(ctx context.Context, st grantd.Store, hash string, now time.T
 		switch {
 		case d.Grant != nil && existing == nil:
 			err = tx.CreateGrant(*d.Grant)
-		case d.Grant != nil:
+		case d.Grant != nil && !sameGrant(*d.Grant, *existing):
+			// A grant the decision leaves as it was (a request for
+			// scopes the user granted already) is not written: the
+			// write would change nothing but the change feed, which
+			// would make every node's cache drop the grant.
 			err = tx.UpdateGrant(*d.Grant)
 		}
 		if err != nil {
@@ -242,10 +256,22 @@ func DecideConsent(ctx context.Context, st grantd.Store, hash string, now time.T
 				return err
 			}
 		}
+		if !readBack {
+			return nil
+		}
 		out, err = tx.Consent(hash)
 		return err
 	})
 	return settled(out, err, used, "consent", grantd.ErrAlreadyUsed)
+}
+
+// sameGrant reports whether two grants hold the same values.
+func sameGrant(a, b grantd.Grant) bool {
+	sameTime := func(x, y *time.Time) bool {
+		return (x == nil) == (y == nil) && (x == nil || x.Equal(*y))
+	}
+	return a.ID == b.ID && a.UserID == b.UserID && a.ClientID == b.ClientID && slices.Equal(a.Scopes, b.Scopes) &&
+		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt) && sameTime(a.LastUsedAt, b.LastUsedAt)
 }
 
 // decision is the policy of a consent decision: what the store records

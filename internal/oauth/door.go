@@ -23,14 +23,9 @@ const apiKeyTouchEvery = time.Minute
 // A key that is unknown, or whose user is gone, is unauthenticated; the
 // key's last use is recorded at most once a minute.
 func (p *Provider) APIKeyCaller(ctx context.Context, key string) (grantd.User, grantd.APIKey, error) {
-	k, err := p.store.GetAPIKeyByHash(ctx, token.Hash(key))
-	if errors.Is(err, grantd.ErrNotFound) {
-		return grantd.User{}, grantd.APIKey{}, grantd.E(grantd.CodeUnauthenticated, "the API key is not valid")
-	}
-	if err != nil {
-		return grantd.User{}, grantd.APIKey{}, grantd.Wrap(grantd.CodeServerError, err, "internal error")
-	}
-	u, err := p.store.GetUser(ctx, k.UserID)
+	// The key and its owner in one read: a key whose user is gone is
+	// not found either.
+	k, u, err := p.store.GetAPIKeyUser(ctx, token.Hash(key))
 	if errors.Is(err, grantd.ErrNotFound) {
 		return grantd.User{}, grantd.APIKey{}, grantd.E(grantd.CodeUnauthenticated, "the API key is not valid")
 	}

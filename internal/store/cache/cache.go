@@ -550,8 +550,39 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 
 func (s *Store) TouchGrant(ctx context.Context, id string, now time.Time) error {
 	err := s.Store.TouchGrant(ctx, id, now)
-	s.drop(nil, []string{id})
-	return err
+	if err != nil {
+		s.drop(nil, []string{id})
+		return err
+	}
+	s.touched([]touch{{id, now}})
+	return nil
+}
+
+// touch is a grant's last_used_at set by this store's own write.
+type touch struct {
+	id  string
+	now time.Time
+}
+
+// touched sets, after the commit, last_used_at of the grants this
+// store's own write touched in the copies it keeps, rather than dropping
+// them: a touch changes nothing else, so the next read of the grant (the
+// consent page's, the next authorization's) is still answered from
+// memory, and answers the new time. The generation moves as for a drop,
+// so that a read through that raced the touch does not keep the old
+// time.
+func (s *Store) touched(ts []touch) {
+	s.mu.Lock()
+	s.gen++
+	for _, t := range ts {
+		if g, ok := s.grants[t.id]; ok {
+			// As both backends store a time: microseconds, in UTC.
+			at := time.UnixMicro(t.now.UnixMicro()).UTC()
+			g.LastUsedAt = &at
+			s.grants[t.id] = g
+		}
+	}
+	s.mu.Unlock()
 }
 
 func (s *Store) RevokeJTI(ctx context.Context, jti string, expiresAt time.Time) error {
@@ -618,6 +649,13 @@ func (s *Store) InGrant(ctx context.Context, fn func(tx grantd.GrantTx) error) e
 	if !n.wrote() {
 		return err
 	}
+	if err == nil {
+		s.touched(n.touches)
+	} else {
+		for _, t := range n.touches {
+			n.grants = append(n.grants, t.id)
+		}
+	}
 	s.drop(nil, n.grants)
 	if n.cascade || len(n.jtis) > 0 {
 		s.afterCascade(ctx)
@@ -629,13 +667,16 @@ func (s *Store) InGrant(ctx context.Context, fn func(tx grantd.GrantTx) error) e
 type noting struct {
 	grantd.GrantTx
 	grants  []string
+	touches []touch
 	jtis    []string
 	cascade bool
 }
 
-func (n *noting) reset() { n.grants, n.jtis, n.cascade = nil, nil, false }
+func (n *noting) reset() { n.grants, n.touches, n.jtis, n.cascade = nil, nil, nil, false }
 
-func (n *noting) wrote() bool { return len(n.grants) > 0 || len(n.jtis) > 0 || n.cascade }
+func (n *noting) wrote() bool {
+	return len(n.grants) > 0 || len(n.touches) > 0 || len(n.jtis) > 0 || n.cascade
+}
 
 func (n *noting) RevokeFamily(familyID string, now time.Time) error {
 	n.cascade = true
@@ -658,6 +699,6 @@ func (n *noting) UpdateGrant(g grantd.Grant) error {
 }
 
 func (n *noting) TouchGrant(id string, now time.Time) error {
-	n.grants = append(n.grants, id)
+	n.touches = append(n.touches, touch{id, now})
 	return n.GrantTx.TouchGrant(id, now)
 }

@@ -361,8 +361,8 @@ func TestBackgroundReadWithinBound(t *testing.T) {
 // TestTouchIsNotAChange: setting a grant's last_used_at (every refresh
 // and code redemption) records nothing in the feed, so another node
 // keeps its copy of the grant, while a real change of the grant still
-// reaches it. The writing node drops its own copy and reads the new
-// last_used_at.
+// reaches it. The writing node sets the new last_used_at in its own copy
+// and keeps it.
 func TestTouchIsNotAChange(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -411,8 +411,32 @@ func TestTouchIsNotAChange(t *testing.T) {
 			if n := grantRows(); n != before {
 				t.Fatalf("touching the grant recorded %d changes of it, want none", n-before)
 			}
+			hitsA := eva.get("grant hit")
 			if got, err := a.GetGrant(ctx, g.ID); err != nil || got.LastUsedAt == nil || !got.LastUsedAt.Equal(used.Add(time.Second)) {
 				t.Fatalf("A after its own touch: %+v, %v; want last_used_at %v", got.LastUsedAt, err, used.Add(time.Second))
+			}
+			// A keeps its copy with the new time, as the store holds it
+			// (to the microsecond).
+			odd := used.Add(2*time.Second + 1234567*time.Nanosecond)
+			if err := a.InGrant(ctx, func(tx grantd.GrantTx) error { return tx.TouchGrant(g.ID, odd) }); err != nil {
+				t.Fatal(err)
+			}
+			got, err := a.GetGrantByUserClient(ctx, u.ID, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, err := ia.GetGrant(ctx, g.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.LastUsedAt == nil || stored.LastUsedAt == nil || *got.LastUsedAt != *stored.LastUsedAt {
+				t.Fatalf("A after its own touch: last_used_at %v, the store holds %v", got.LastUsedAt, stored.LastUsedAt)
+			}
+			if eva.get("grant hit") != hitsA+2 {
+				t.Fatalf("A read the grant again after its own touch: %d hits, want %d", eva.get("grant hit"), hitsA+2)
+			}
+			if err := a.TouchGrant(ctx, g.ID, used.Add(time.Second)); err != nil {
+				t.Fatal(err)
 			}
 			syncFeed(t, bn)
 			hits := evb.get("grant hit")
@@ -434,7 +458,7 @@ func TestTouchIsNotAChange(t *testing.T) {
 				t.Fatalf("updating the grant recorded %d changes of it, want 1", n-before)
 			}
 			syncFeed(t, bn)
-			got, err := bn.GetGrant(ctx, g.ID)
+			got, err = bn.GetGrant(ctx, g.ID)
 			if err != nil || len(got.Scopes) != 2 {
 				t.Fatalf("B after the update: %v, %v; want two scopes", got.Scopes, err)
 			}

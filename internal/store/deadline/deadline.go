@@ -141,6 +141,13 @@ func (s *Store) GetAPIKeyByHash(ctx context.Context, hash string) (grantd.APIKey
 	return call1(s, ctx, func(ctx context.Context) (grantd.APIKey, error) { return s.next.GetAPIKeyByHash(ctx, hash) })
 }
 
+func (s *Store) GetAPIKeyUser(ctx context.Context, hash string) (grantd.APIKey, grantd.User, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	k, u, err := s.next.GetAPIKeyUser(ctx, hash)
+	return k, u, s.err(ctx, err)
+}
+
 func (s *Store) TouchAPIKey(ctx context.Context, id string, now time.Time) error {
 	return call(s, ctx, func(ctx context.Context) error { return s.next.TouchAPIKey(ctx, id, now) })
 }

@@ -448,6 +448,24 @@ func (s *Store) GetAPIKeyByHash(ctx context.Context, hash string) (grantd.APIKey
 	return k, nil
 }
 
+// GetAPIKeyUser reads the key and its owner with one statement, not two
+// round trips.
+func (s *Store) GetAPIKeyUser(ctx context.Context, hash string) (grantd.APIKey, grantd.User, error) {
+	var (
+		k grantd.APIKey
+		u grantd.User
+	)
+	err := s.r().row(ctx, `SELECT k.id, k.user_id, k.name, k.hash, k.created_at, k.last_used_at,
+		u.id, u.org_id, u.email, u.password_hash, u.created_at, u.updated_at
+		FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = ?`, hash).
+		Scan(&k.ID, &k.UserID, &k.Name, &k.Hash, s.b.ScanTime(&k.CreatedAt), s.b.ScanNullTime(&k.LastUsedAt),
+			&u.ID, &u.OrgID, &u.Email, &u.PasswordHash, s.b.ScanTime(&u.CreatedAt), s.b.ScanTime(&u.UpdatedAt))
+	if err != nil {
+		return grantd.APIKey{}, grantd.User{}, s.b.Err("api key", err)
+	}
+	return k, u, nil
+}
+
 func (s *Store) TouchAPIKey(ctx context.Context, id string, now time.Time) error {
 	n, err := s.w().exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, s.b.Time(now), id)
 	return s.w().mustAffect("api key", n, err)

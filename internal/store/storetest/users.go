@@ -143,6 +143,14 @@ func testAPIKeys(e env) {
 	_, err = e.s.GetAPIKeyByHash(e.ctx, hash("grantd_key_unknown"))
 	e.is(err, grantd.ErrNotFound, "get missing api key")
 
+	// The key and its owner in one read.
+	gotKey, gotUser, err := e.s.GetAPIKeyUser(e.ctx, used.Hash)
+	e.ok(err, "get api key with its user")
+	e.equal("GetAPIKeyUser key", gotKey, used)
+	e.equal("GetAPIKeyUser user", gotUser, u)
+	_, _, err = e.s.GetAPIKeyUser(e.ctx, hash("grantd_key_unknown"))
+	e.is(err, grantd.ErrNotFound, "get missing api key with its user")
+
 	e.ok(e.s.TouchAPIKey(e.ctx, k.ID, at(time.Hour)), "touch api key")
 	got, err = e.s.GetAPIKeyByHash(e.ctx, k.Hash)
 	e.ok(err, "get api key")
