@@ -80,6 +80,12 @@ var _ grantd.Store = (*Store)(nil)
 //
 // Errors never quote dsn, which may hold a password.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return openWith(ctx, dsn, nil)
+}
+
+// openWith is Open with tracer (when non-nil) on every connection: the
+// tests count the statements, and so the round trips, of an operation.
+func openWith(ctx context.Context, dsn string, tracer pgx.QueryTracer) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message quotes the connection string with the password
@@ -103,6 +109,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
 		})
 		return nil
+	}
+	if tracer != nil {
+		cfg.ConnConfig.Tracer = tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -215,28 +215,35 @@ func (db DB) LockGrant(ctx context.Context, id string) error {
 	return nil
 }
 
-// lockCodeGrant takes the lock of the grant the code belongs to. A code's
-// grant never changes, so reading it without a lock is safe; a grant gone
-// since took the code with it, and answers ErrNotFound.
+// lockCodeGrant takes the lock of the grant the code belongs to, in one
+// statement: the grant's row is found through the code's grant_id, read
+// without a lock. A code's grant never changes, so that is safe; a grant
+// gone since took the code with it. A missing code (or grant) answers
+// ErrNotFound.
 func (db DB) lockCodeGrant(ctx context.Context, hash string) error {
-	return db.lockOwnerGrant(ctx, "auth code", `SELECT grant_id FROM auth_codes WHERE hash = ?`, hash)
+	return db.lockOwnerGrant(ctx, "auth code", "auth_codes", hash)
 }
 
 // lockTokenGrant takes the lock of the grant the refresh token belongs
 // to, as lockCodeGrant does for a code.
 func (db DB) lockTokenGrant(ctx context.Context, hash string) error {
-	return db.lockOwnerGrant(ctx, "refresh token", `SELECT grant_id FROM refresh_tokens WHERE hash = ?`, hash)
+	return db.lockOwnerGrant(ctx, "refresh token", "refresh_tokens", hash)
 }
 
-func (db DB) lockOwnerGrant(ctx context.Context, what, query, hash string) error {
+// lockOwnerGrant locks the grant of the row of table (a table with hash
+// and grant_id columns) with the hash, in one round trip. Only the
+// grant's row is locked (the locking clause of a query does not reach
+// its sub-select), so the lock order stays grant first; the caller then
+// locks the row itself.
+func (db DB) lockOwnerGrant(ctx context.Context, what, table, hash string) error {
 	if db.d.GrantLock() == "" {
 		return nil
 	}
-	var grantID string
-	if err := db.row(ctx, query, hash).Scan(&grantID); err != nil {
+	var one int
+	if err := db.row(ctx, `SELECT 1 FROM grants WHERE id = (SELECT grant_id FROM `+table+` WHERE hash = ?) `+db.d.GrantLock(), hash).Scan(&one); err != nil {
 		return db.d.Err(what, err)
 	}
-	return db.LockGrant(ctx, grantID)
+	return nil
 }
 
 const deviceCodeCols = `hash, user_code_hash, client_id, scopes, resource, interval_s, created_at, expires_at,
