@@ -30,9 +30,12 @@ var (
 // once, so updaters have no effect outside their return value. A method
 // given a key that matches no row answers ErrNotFound (deletes and touches
 // included), as does one given a key no row can have (a NUL byte, invalid
-// UTF-8). Time is always passed in. Every method gives up when ctx ends
-// (a deadline, a cancellation), also while it waits for a lock or a
-// connection, and answers an error wrapping ErrUnavailable then.
+// UTF-8). Time is always passed in, and kept to the microsecond: a time
+// is answered in UTC with finer digits dropped (truncated, as
+// time.UnixMicro(t.UnixMicro()) does), and an empty list as nil. Every
+// method gives up when ctx ends (a deadline, a cancellation), also while
+// it waits for a lock or a connection, and answers an error wrapping
+// ErrUnavailable then.
 type Store interface {
 	// Ping answers nil while the database answers a read.
 	Ping(ctx context.Context) error

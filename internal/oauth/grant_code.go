@@ -155,8 +155,13 @@ func RedeemAuthCode(ctx context.Context, st grantd.Store, hash string, now time.
 		if err := tx.TouchGrant(code.GrantID, now); err != nil {
 			return err
 		}
-		out, err = tx.AuthCode(hash)
-		return err
+		// The code as stored, without reading it back: code was read
+		// under its lock, and UseAuthCode wrote these four fields.
+		out = code
+		out.UsedAt = storedNullTime(&now)
+		out.FamilyID, out.AccessJTI = issued.FamilyID, issued.AccessJTI
+		out.AccessExpiresAt = storedNullTime(issued.AccessExpiresAt)
+		return nil
 	})
 	return settled(out, err, reused, "auth code", grantd.ErrAlreadyUsed)
 }

@@ -62,6 +62,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) grantd.Store) {
 		{"RefreshReuse", testRefreshReuse},
 		{"RefreshRetry", testRefreshRetry},
 		{"RefreshRetryRefused", testRefreshRetryRefused},
+		{"AnswersAsStored", testAnswersAsStored},
 		{"RevokeRefreshToken", testRevokeRefreshToken},
 		{"RevokedJTIs", testRevokedJTIs},
 		{"Sessions", testSessions},
