@@ -98,7 +98,9 @@ type Store interface {
 	// transaction, together with every client created through it
 	// (CreatedByGrantID), each deleted as DeleteClient does.
 	DeleteGrant(ctx context.Context, id string) error
-	// TouchGrant sets last_used_at.
+	// TouchGrant sets last_used_at to now, unless it already lies less
+	// than a second before now: a grant in constant use is written at
+	// most once a second. A missing grant is ErrNotFound either way.
 	TouchGrant(ctx context.Context, id string, now time.Time) error
 
 	// Consents, by hash of the consent token.
@@ -264,7 +266,8 @@ type GrantTx interface {
 	CreateGrant(g Grant) error
 	// UpdateGrant writes g over the grant with g's ID.
 	UpdateGrant(g Grant) error
-	// TouchGrant sets the grant's last_used_at.
+	// TouchGrant sets the grant's last_used_at as Store.TouchGrant does
+	// (not within a second of the recorded one).
 	TouchGrant(id string, now time.Time) error
 }
 

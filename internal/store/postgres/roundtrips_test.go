@@ -55,8 +55,9 @@ func wantStatements(t *testing.T, what string, got []string, prefixes ...string)
 
 // TestRoundTrips: a code redemption and a refresh rotation take one round
 // trip a step: the grant is locked in one statement, through the code's
-// or the token's grant_id, before the code or token itself, and what was
-// written is not read back.
+// or the token's grant_id, before the code or token itself; what was
+// written is not read back; and the grant's last_used_at, read with its
+// lock, is not written again within a second.
 func TestRoundTrips(t *testing.T) {
 	pgtest.Connect(t, pgtest.ServerDSN(t))
 	var rec statements
@@ -90,7 +91,7 @@ func TestRoundTrips(t *testing.T) {
 	}
 	wantStatements(t, "redeem", rec.take(),
 		"begin",
-		"SELECT 1 FROM grants WHERE id = (SELECT grant_id FROM auth_codes WHERE hash = $1) FOR NO KEY UPDATE",
+		"SELECT id, last_used_at FROM grants WHERE id = (SELECT grant_id FROM auth_codes WHERE hash = $1) FOR NO KEY UPDATE",
 		"SELECT hash, client_id",
 		"UPDATE auth_codes",
 		"INSERT INTO refresh_tokens",
@@ -106,11 +107,28 @@ func TestRoundTrips(t *testing.T) {
 	}
 	wantStatements(t, "rotate", rec.take(),
 		"begin",
-		"SELECT 1 FROM grants WHERE id = (SELECT grant_id FROM refresh_tokens WHERE hash = $1) FOR NO KEY UPDATE",
+		"SELECT id, last_used_at FROM grants WHERE id = (SELECT grant_id FROM refresh_tokens WHERE hash = $1) FOR NO KEY UPDATE",
 		"SELECT hash, family_id",
 		"UPDATE refresh_tokens SET rotated_at",
 		"INSERT INTO refresh_tokens",
 		"UPDATE grants SET last_used_at",
+		"commit")
+
+	// Within a second of the last touch, the grant's row is not written:
+	// the lock read its last_used_at.
+	if _, err := oauth.RotateRefreshToken(ctx, s, "rt-2", now.Add(time.Minute+500*time.Millisecond), 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+		next := old
+		next.Hash, next.AccessJTI = "rt-3", "jti-3"
+		return next, nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantStatements(t, "rotate within the second", rec.take(),
+		"begin",
+		"SELECT id, last_used_at FROM grants WHERE id = (SELECT grant_id FROM refresh_tokens WHERE hash = $1) FOR NO KEY UPDATE",
+		"SELECT hash, family_id",
+		"UPDATE refresh_tokens SET rotated_at",
+		"INSERT INTO refresh_tokens",
 		"commit")
 
 	// A missing token is not found, in the one statement that locks.
@@ -120,6 +138,6 @@ func TestRoundTrips(t *testing.T) {
 	}
 	wantStatements(t, "rotate a missing token", rec.take(),
 		"begin",
-		"SELECT 1 FROM grants WHERE id = (SELECT grant_id FROM refresh_tokens",
+		"SELECT id, last_used_at FROM grants WHERE id = (SELECT grant_id FROM refresh_tokens",
 		"rollback")
 }

@@ -52,6 +52,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) grantd.Store) {
 		{"Grants", testGrants},
 		{"ListGrants", testListGrants},
 		{"DeleteGrant", testDeleteGrant},
+		{"TouchEvery", testTouchEvery},
 		{"ExchangedTokens", testExchangedTokens},
 		{"Consents", testConsents},
 		{"DeviceCodes", testDeviceCodes},
