@@ -30,9 +30,12 @@ var (
 // once, so updaters have no effect outside their return value. A method
 // given a key that matches no row answers ErrNotFound (deletes and touches
 // included), as does one given a key no row can have (a NUL byte, invalid
-// UTF-8). Time is always passed in. Every method gives up when ctx ends
-// (a deadline, a cancellation), also while it waits for a lock or a
-// connection, and answers an error wrapping ErrUnavailable then.
+// UTF-8). Time is always passed in, and kept to the microsecond: a time
+// is answered in UTC with finer digits dropped (truncated, as
+// time.UnixMicro(t.UnixMicro()) does), and an empty list as nil. Every
+// method gives up when ctx ends (a deadline, a cancellation), also while
+// it waits for a lock or a connection, and answers an error wrapping
+// ErrUnavailable then.
 type Store interface {
 	// Ping answers nil while the database answers a read.
 	Ping(ctx context.Context) error
@@ -99,7 +102,9 @@ type Store interface {
 	// transaction, together with every client created through it
 	// (CreatedByGrantID), each deleted as DeleteClient does.
 	DeleteGrant(ctx context.Context, id string) error
-	// TouchGrant sets last_used_at.
+	// TouchGrant sets last_used_at to now, unless it already lies less
+	// than a second before now: a grant in constant use is written at
+	// most once a second. A missing grant is ErrNotFound either way.
 	TouchGrant(ctx context.Context, id string, now time.Time) error
 
 	// Consents, by hash of the consent token.
@@ -265,7 +270,8 @@ type GrantTx interface {
 	CreateGrant(g Grant) error
 	// UpdateGrant writes g over the grant with g's ID.
 	UpdateGrant(g Grant) error
-	// TouchGrant sets the grant's last_used_at.
+	// TouchGrant sets the grant's last_used_at as Store.TouchGrant does
+	// (not within a second of the recorded one).
 	TouchGrant(id string, now time.Time) error
 }
 

@@ -35,7 +35,7 @@ func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req T
 		resp   TokenResponse
 		claims token.AccessClaims
 	)
-	code, err := redeemAuthCode(ctx, p.store, token.Hash(req.Code), now, func(code grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+	code, err := RedeemAuthCode(ctx, p.store, token.Hash(req.Code), now, func(code grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
 		// Nothing is written when this answers an error, so the code
 		// stays redeemable: a client that sent a wrong verifier or
 		// redirect_uri has not used it.
@@ -79,7 +79,7 @@ func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req T
 		rt.AccessExpiresAt = exp
 		rt.AccessScopes = scopes
 		return code, &rt, nil
-	}, false)
+	})
 	switch {
 	case errors.Is(err, grantd.ErrAlreadyUsed):
 		p.log.WarnContext(ctx, "authorization code used twice: revoked the tokens of its first use", "client_id", c.ID, "grant_id", code.GrantID)
@@ -114,16 +114,6 @@ func (p *Provider) authorizationCode(ctx context.Context, c grantd.Client, req T
 // committed although the caller gets an error.
 func RedeemAuthCode(ctx context.Context, st grantd.Store, hash string, now time.Time,
 	issue func(grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error)) (grantd.AuthCode, error) {
-	return redeemAuthCode(ctx, st, hash, now, issue, true)
-}
-
-// redeemAuthCode is RedeemAuthCode; without readBack a redemption that
-// succeeds answers the code as read before it was used, with the
-// redemption fields issue answered, instead of reading it again inside
-// the unit (the token endpoint needs only the error and, on a second
-// use, the code's grant; the read would run on the one writer).
-func redeemAuthCode(ctx context.Context, st grantd.Store, hash string, now time.Time,
-	issue func(grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error), readBack bool) (grantd.AuthCode, error) {
 	var (
 		out    grantd.AuthCode
 		reused bool
@@ -165,13 +155,13 @@ func redeemAuthCode(ctx context.Context, st grantd.Store, hash string, now time.
 		if err := tx.TouchGrant(code.GrantID, now); err != nil {
 			return err
 		}
-		if !readBack {
-			out = code
-			out.UsedAt, out.FamilyID, out.AccessJTI, out.AccessExpiresAt = &now, issued.FamilyID, issued.AccessJTI, issued.AccessExpiresAt
-			return nil
-		}
-		out, err = tx.AuthCode(hash)
-		return err
+		// The code as stored, without reading it back: code was read
+		// under its lock, and UseAuthCode wrote these four fields.
+		out = code
+		out.UsedAt = storedNullTime(&now)
+		out.FamilyID, out.AccessJTI = issued.FamilyID, issued.AccessJTI
+		out.AccessExpiresAt = storedNullTime(issued.AccessExpiresAt)
+		return nil
 	})
 	return settled(out, err, reused, "auth code", grantd.ErrAlreadyUsed)
 }

@@ -565,8 +565,10 @@ type touch struct {
 }
 
 // touched sets, after the commit, last_used_at of the grants this
-// store's own write touched in the copies it keeps, rather than dropping
-// them: a touch changes nothing else, so the next read of the grant (the
+// store's own write touched in the copies it keeps, as the store set it
+// (not when the copy's lies within sqlstore.TouchEvery before the touch:
+// the store left that one as it was, sqlstore.TouchFresh), rather than
+// dropping them: a touch changes nothing else, so the next read of the grant (the
 // consent page's, the next authorization's) is still answered from
 // memory, and answers the new time. The generation moves as for a drop,
 // so that a read through that raced the touch does not keep the old
@@ -575,7 +577,7 @@ func (s *Store) touched(ts []touch) {
 	s.mu.Lock()
 	s.gen++
 	for _, t := range ts {
-		if g, ok := s.grants[t.id]; ok {
+		if g, ok := s.grants[t.id]; ok && !sqlstore.TouchFresh(g.LastUsedAt, t.now) {
 			// As both backends store a time: microseconds, in UTC.
 			at := time.UnixMicro(t.now.UnixMicro()).UTC()
 			g.LastUsedAt = &at

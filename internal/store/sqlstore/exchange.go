@@ -13,12 +13,16 @@ import (
 // then finds the grant gone (the foreign key: ErrNotFound).
 func (s *Store) RecordExchangedToken(ctx context.Context, t grantd.ExchangedToken, now time.Time) error {
 	return s.write(ctx, func(db DB) error {
-		if err := db.LockGrant(ctx, t.GrantID); err != nil {
+		g, locked, err := db.lockGrant(ctx, t.GrantID)
+		if err != nil {
 			return err
 		}
 		if _, err := db.exec(ctx, `INSERT INTO exchanged_tokens (jti, grant_id, client_id, expires_at) VALUES (?, ?, ?, ?)`,
 			t.JTI, t.GrantID, t.ClientID, db.d.Time(t.ExpiresAt)); err != nil {
 			return db.d.Err("record exchanged token", err)
+		}
+		if locked {
+			return db.touchLocked(ctx, g.id, g.lastUsed, now)
 		}
 		return db.TouchGrant(ctx, t.GrantID, now)
 	})

@@ -93,7 +93,7 @@ func (db DB) InsertRefreshToken(ctx context.Context, t grantd.RefreshToken) erro
 // RevokeRefreshToken deletes the live token and revokes the access token
 // issued with it. It runs in a write transaction.
 func (db DB) RevokeRefreshToken(ctx context.Context, hash string) error {
-	if err := db.lockTokenGrant(ctx, hash); err != nil {
+	if _, _, err := db.lockTokenGrant(ctx, hash); err != nil {
 		return err
 	}
 	t, err := db.LiveRefreshToken(ctx, hash, true)
@@ -188,16 +188,72 @@ func (db DB) WriteGrant(ctx context.Context, g grantd.Grant) error {
 	return db.note(ctx, ChangeGrant, g.ID)
 }
 
-// TouchGrant sets the grant's last_used_at. It records no change in the
-// feed: last_used_at is bookkeeping that no decision reads, and a row on
-// every code redemption and refresh would make every other node drop and
-// read the grant again for nothing. The writing node's cache drops the
-// grant itself (internal/store/cache); another node's copy shows an older
-// last_used_at until the grant changes otherwise or its cache's next full
-// refresh (ARCHITECTURE.md, "Caches and staleness").
+// TouchEvery is how often, at most, a grant in use has its last_used_at
+// written: TouchGrant leaves a last_used_at less than TouchEvery before
+// now as it is, so that a grant refreshed many times a second does not
+// have its row rewritten (a new row version and its WAL on PostgreSQL)
+// on every refresh.
+const TouchEvery = time.Second
+
+// TouchFresh reports whether touching a grant at now leaves last, its
+// last_used_at (nil: never), as it is: last lies less than TouchEvery
+// before now, to the microsecond (as stored). A last_used_at after now
+// (written by a node whose clock runs ahead) is overwritten, as it
+// always was.
+func TouchFresh(last *time.Time, now time.Time) bool {
+	if last == nil {
+		return false
+	}
+	l, n := last.UnixMicro(), now.UnixMicro()
+	return l <= n && l > n-TouchEvery.Microseconds()
+}
+
+// TouchGrant sets the grant's last_used_at to now unless it is fresh
+// (TouchFresh); a missing grant answers ErrNotFound either way. It
+// records no change in the feed: last_used_at is bookkeeping that no
+// decision reads, and a row on every code redemption and refresh would
+// make every other node drop and read the grant again for nothing. The
+// writing node's cache drops the grant itself (internal/store/cache);
+// another node's copy shows an older last_used_at until the grant
+// changes otherwise or its cache's next full refresh (ARCHITECTURE.md,
+// "Caches and staleness").
 func (db DB) TouchGrant(ctx context.Context, id string, now time.Time) error {
+	d := db.d
+	// The condition is TouchFresh's, negated, in SQL.
+	n, err := db.exec(ctx, `UPDATE grants SET last_used_at = ?
+		WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ? OR last_used_at > ?)`,
+		d.Time(now), id, d.Time(now.Add(-TouchEvery)), d.Time(now))
+	if err != nil {
+		return d.Err("grant", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	// Fresh, or missing.
+	var one int
+	if err := db.row(ctx, `SELECT 1 FROM grants WHERE id = ?`, id).Scan(&one); err != nil {
+		return d.Err("grant", err)
+	}
+	return nil
+}
+
+// touchLocked is TouchGrant on a grant whose row this transaction holds
+// locked since it read last, its last_used_at: nothing else can have
+// changed or deleted the row since, so a fresh last_used_at needs no
+// statement at all.
+func (db DB) touchLocked(ctx context.Context, id string, last *time.Time, now time.Time) error {
+	if TouchFresh(last, now) {
+		return nil
+	}
 	n, err := db.exec(ctx, `UPDATE grants SET last_used_at = ? WHERE id = ?`, db.d.Time(now), id)
 	return db.mustAffect("grant", n, err)
+}
+
+// lockedGrant is a grant whose row the transaction holds locked, and its
+// last_used_at as of the lock.
+type lockedGrant struct {
+	id       string
+	lastUsed *time.Time
 }
 
 // LockGrant takes the grant's lock, which every change to the grant's
@@ -205,38 +261,53 @@ func (db DB) TouchGrant(ctx context.Context, id string, now time.Time) error {
 // or refresh token, then revoked_jtis). Where there is no row lock
 // (Dialect.GrantLock is "") it does nothing.
 func (db DB) LockGrant(ctx context.Context, id string) error {
-	if db.d.GrantLock() == "" {
-		return nil
-	}
-	var one int
-	if err := db.row(ctx, `SELECT 1 FROM grants WHERE id = ? `+db.d.GrantLock(), id).Scan(&one); err != nil {
-		return db.d.Err("grant", err)
-	}
-	return nil
+	_, _, err := db.lockGrant(ctx, id)
+	return err
 }
 
-// lockCodeGrant takes the lock of the grant the code belongs to. A code's
-// grant never changes, so reading it without a lock is safe; a grant gone
-// since took the code with it, and answers ErrNotFound.
-func (db DB) lockCodeGrant(ctx context.Context, hash string) error {
-	return db.lockOwnerGrant(ctx, "auth code", `SELECT grant_id FROM auth_codes WHERE hash = ?`, hash)
+// lockGrant is LockGrant answering the locked grant; ok is false where
+// there is no row lock.
+func (db DB) lockGrant(ctx context.Context, id string) (g lockedGrant, ok bool, err error) {
+	if db.d.GrantLock() == "" {
+		return lockedGrant{}, false, nil
+	}
+	if err := db.row(ctx, `SELECT id, last_used_at FROM grants WHERE id = ? `+db.d.GrantLock(), id).
+		Scan(&g.id, db.d.ScanNullTime(&g.lastUsed)); err != nil {
+		return lockedGrant{}, false, db.d.Err("grant", err)
+	}
+	return g, true, nil
+}
+
+// lockCodeGrant takes the lock of the grant the code belongs to, in one
+// statement: the grant's row is found through the code's grant_id, read
+// without a lock. A code's grant never changes, so that is safe; a grant
+// gone since took the code with it. A missing code (or grant) answers
+// ErrNotFound.
+func (db DB) lockCodeGrant(ctx context.Context, hash string) (lockedGrant, bool, error) {
+	return db.lockOwnerGrant(ctx, "auth code", "auth_codes", hash)
 }
 
 // lockTokenGrant takes the lock of the grant the refresh token belongs
 // to, as lockCodeGrant does for a code.
-func (db DB) lockTokenGrant(ctx context.Context, hash string) error {
-	return db.lockOwnerGrant(ctx, "refresh token", `SELECT grant_id FROM refresh_tokens WHERE hash = ?`, hash)
+func (db DB) lockTokenGrant(ctx context.Context, hash string) (lockedGrant, bool, error) {
+	return db.lockOwnerGrant(ctx, "refresh token", "refresh_tokens", hash)
 }
 
-func (db DB) lockOwnerGrant(ctx context.Context, what, query, hash string) error {
+// lockOwnerGrant locks the grant of the row of table (a table with hash
+// and grant_id columns) with the hash, in one round trip, and answers it
+// (ok is false where there is no row lock). Only the grant's row is
+// locked (the locking clause of a query does not reach its sub-select),
+// so the lock order stays grant first; the caller then locks the row
+// itself.
+func (db DB) lockOwnerGrant(ctx context.Context, what, table, hash string) (g lockedGrant, ok bool, err error) {
 	if db.d.GrantLock() == "" {
-		return nil
+		return lockedGrant{}, false, nil
 	}
-	var grantID string
-	if err := db.row(ctx, query, hash).Scan(&grantID); err != nil {
-		return db.d.Err(what, err)
+	if err := db.row(ctx, `SELECT id, last_used_at FROM grants WHERE id = (SELECT grant_id FROM `+table+` WHERE hash = ?) `+db.d.GrantLock(), hash).
+		Scan(&g.id, db.d.ScanNullTime(&g.lastUsed)); err != nil {
+		return lockedGrant{}, false, db.d.Err(what, err)
 	}
-	return db.LockGrant(ctx, grantID)
+	return g, true, nil
 }
 
 const deviceCodeCols = `hash, user_code_hash, client_id, scopes, resource, interval_s, created_at, expires_at,

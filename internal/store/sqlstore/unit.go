@@ -13,17 +13,36 @@ import (
 // code, a refresh token or a consent takes its grant's lock first and
 // then its own (Dialect.GrantLock, Dialect.ForUpdate), so that concurrent
 // units on one grant queue and each reads what the one before committed.
-func (db DB) GrantTx(ctx context.Context) grantd.GrantTx { return grantTx{ctx, db} }
+//
+// The unit remembers the grant whose row it last locked, with its
+// last_used_at, so that TouchGrant on it needs no statement when that is
+// fresh (touchLocked).
+func (db DB) GrantTx(ctx context.Context) grantd.GrantTx { return grantTx{ctx, db, new(unitState)} }
 
 type grantTx struct {
 	ctx context.Context
 	db  DB
+	st  *unitState
+}
+
+// unitState is what a unit of work knows of the grant it locked.
+type unitState struct {
+	grant  lockedGrant
+	locked bool // grant's row is locked by this transaction
+}
+
+func (t grantTx) remember(g lockedGrant, locked bool) {
+	if locked {
+		t.st.grant, t.st.locked = g, true
+	}
 }
 
 func (t grantTx) AuthCode(hash string) (grantd.AuthCode, error) {
-	if err := t.db.lockCodeGrant(t.ctx, hash); err != nil {
+	g, locked, err := t.db.lockCodeGrant(t.ctx, hash)
+	if err != nil {
 		return grantd.AuthCode{}, err
 	}
+	t.remember(g, locked)
 	return t.db.AuthCode(t.ctx, hash, true)
 }
 
@@ -41,9 +60,11 @@ func (t grantTx) UseAuthCode(hash string, now time.Time, familyID, accessJTI str
 func (t grantTx) CreateAuthCode(c grantd.AuthCode) error { return t.db.InsertAuthCode(t.ctx, c) }
 
 func (t grantTx) RefreshToken(hash string) (grantd.RefreshToken, bool, error) {
-	if err := t.db.lockTokenGrant(t.ctx, hash); err != nil {
+	g, locked, err := t.db.lockTokenGrant(t.ctx, hash)
+	if err != nil {
 		return grantd.RefreshToken{}, false, err
 	}
+	t.remember(g, locked)
 	return t.db.RefreshToken(t.ctx, hash, true)
 }
 
@@ -86,7 +107,11 @@ func (t grantTx) Consent(hash string) (grantd.Consent, error) {
 	if err != nil {
 		return grantd.Consent{}, err
 	}
-	if _, err := t.db.Grant(t.ctx, `user_id = ? AND client_id = ?`, true, c.UserID, c.ClientID); err != nil && !errors.Is(err, grantd.ErrNotFound) {
+	g, err := t.db.Grant(t.ctx, `user_id = ? AND client_id = ?`, true, c.UserID, c.ClientID)
+	switch {
+	case err == nil:
+		t.remember(lockedGrant{g.ID, g.LastUsedAt}, true)
+	case !errors.Is(err, grantd.ErrNotFound):
 		return grantd.Consent{}, err
 	}
 	return t.db.Consent(t.ctx, hash, true)
@@ -98,7 +123,11 @@ func (t grantTx) UseConsent(hash string, now time.Time) error {
 }
 
 func (t grantTx) GrantByUserClient(userID, clientID string) (grantd.Grant, error) {
-	return t.db.Grant(t.ctx, `user_id = ? AND client_id = ?`, true, userID, clientID)
+	g, err := t.db.Grant(t.ctx, `user_id = ? AND client_id = ?`, true, userID, clientID)
+	if err == nil {
+		t.remember(lockedGrant{g.ID, g.LastUsedAt}, t.db.d.ForUpdate() != "")
+	}
+	return g, err
 }
 
 // CreateGrant inserts g. When a concurrent unit of work inserted the
@@ -119,9 +148,31 @@ func (t grantTx) CreateGrant(g grantd.Grant) error {
 	return nil
 }
 
-func (t grantTx) UpdateGrant(g grantd.Grant) error { return t.db.WriteGrant(t.ctx, g) }
+func (t grantTx) UpdateGrant(g grantd.Grant) error {
+	if err := t.db.WriteGrant(t.ctx, g); err != nil {
+		return err
+	}
+	if t.st.locked && t.st.grant.id == g.ID {
+		t.st.grant.lastUsed = g.LastUsedAt
+	}
+	return nil
+}
 
-func (t grantTx) TouchGrant(id string, now time.Time) error { return t.db.TouchGrant(t.ctx, id, now) }
+// TouchGrant on the grant the unit locked decides from the last_used_at
+// it read with the lock (touchLocked); on any other, or where there is no
+// row lock (SQLite), the statement decides (DB.TouchGrant).
+func (t grantTx) TouchGrant(id string, now time.Time) error {
+	if !t.st.locked || t.st.grant.id != id {
+		return t.db.TouchGrant(t.ctx, id, now)
+	}
+	if err := t.db.touchLocked(t.ctx, id, t.st.grant.lastUsed, now); err != nil {
+		return err
+	}
+	if !TouchFresh(t.st.grant.lastUsed, now) {
+		t.st.grant.lastUsed = &now
+	}
+	return nil
+}
 
 // DeviceCode locks the grant of an approved device authorization first
 // (the lock order), then the row. A row's grant is set once, by the unit
@@ -136,9 +187,11 @@ func (t grantTx) DeviceCode(hash string) (grantd.DeviceCode, error) {
 		return grantd.DeviceCode{}, err
 	}
 	if dc.GrantID != "" {
-		if err := t.db.LockGrant(t.ctx, dc.GrantID); err != nil {
+		g, locked, err := t.db.lockGrant(t.ctx, dc.GrantID)
+		if err != nil {
 			return grantd.DeviceCode{}, err
 		}
+		t.remember(g, locked)
 	}
 	return t.db.DeviceCode(t.ctx, `hash = ?`, hash, true)
 }

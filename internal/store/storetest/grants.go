@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/grantd/grantd"
@@ -174,4 +175,76 @@ func testDeleteGrant(e env) {
 	e.is(e.s.DeleteGrant(e.ctx, g1.ID), grantd.ErrNotFound, "delete deleted grant")
 	// A user may consent again after revoking.
 	e.grant(3, u1, c)
+}
+
+// testTouchEvery: a touch less than a second after the grant's recorded
+// last_used_at leaves it, so that a grant in constant use is written at
+// most once a second; a touch a second or more later, or before it (a
+// node whose clock ran ahead wrote it), sets it; a missing grant is
+// ErrNotFound. The same holds in a unit of work, whether it locked the
+// grant first (through one of its refresh tokens) or not, touching once
+// or twice, and for a rotation.
+func testTouchEvery(e env) {
+	u := e.user(1)
+	c := e.client(newClient("client-1", u))
+	g := e.grant(1, u, c)
+	lastUsed := func(what string, want time.Time) {
+		e.t.Helper()
+		got, err := e.s.GetGrant(e.ctx, g.ID)
+		e.ok(err, "get grant")
+		e.equal(what, got.LastUsedAt, ptr(want))
+	}
+
+	t0 := at(time.Minute)
+	e.ok(e.s.TouchGrant(e.ctx, g.ID, t0), "touch")
+	lastUsed("first touch", t0)
+	e.ok(e.s.TouchGrant(e.ctx, g.ID, t0.Add(time.Second-time.Microsecond)), "touch within the second")
+	lastUsed("after a touch within the second", t0)
+	e.is(e.s.TouchGrant(e.ctx, uuid(kindGrant, 99), t0), grantd.ErrNotFound, "touch missing grant")
+	t1 := t0.Add(time.Second)
+	e.ok(e.s.TouchGrant(e.ctx, g.ID, t1), "touch a second later")
+	lastUsed("after a touch a second later", t1)
+	early := t1.Add(-time.Millisecond)
+	e.ok(e.s.TouchGrant(e.ctx, g.ID, early), "touch before the recorded time")
+	lastUsed("after a touch before the recorded time", early)
+
+	rt := newRefresh("one", "fam-one", g, t0)
+	e.ok(e.s.InGrant(e.ctx, func(tx grantd.GrantTx) error { return tx.CreateRefreshToken(rt) }), "create refresh token")
+	for i, lock := range []bool{false, true} {
+		unit := func(times ...time.Time) {
+			e.t.Helper()
+			err := e.s.InGrant(e.ctx, func(tx grantd.GrantTx) error {
+				if lock {
+					if _, _, err := tx.RefreshToken(rt.Hash); err != nil {
+						return err
+					}
+				}
+				for _, now := range times {
+					if err := tx.TouchGrant(g.ID, now); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			e.ok(err, fmt.Sprintf("unit touching at %v (grant locked first: %v)", times, lock))
+		}
+		base := at(time.Duration(i+1) * time.Hour)
+		unit(base)
+		lastUsed("after a unit", base)
+		unit(base.Add(999 * time.Millisecond))
+		lastUsed("after a unit within the second", base)
+		unit(base.Add(time.Second))
+		lastUsed("after a unit a second later", base.Add(time.Second))
+		unit(base.Add(2*time.Second), base.Add(2500*time.Millisecond))
+		lastUsed("after a unit touching twice within a second", base.Add(2*time.Second))
+		unit(base.Add(2500*time.Millisecond), base.Add(3*time.Second))
+		lastUsed("after a unit touching twice a second apart", base.Add(3*time.Second))
+		unit(base.Add(time.Second))
+		lastUsed("after a unit before the recorded time", base.Add(time.Second))
+	}
+
+	// A rotation within the second of the last touch leaves it too.
+	last := at(2*time.Hour + time.Second)
+	e.rotate(rt, "two", last.Add(500*time.Millisecond))
+	lastUsed("after a rotation within the second", last)
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/grantd/grantd"
@@ -311,4 +312,45 @@ func testRevokeRefreshToken(e env) {
 
 	e.is(e.s.RevokeRefreshToken(e.ctx, rt2.Hash), grantd.ErrNotFound, "revoke revoked refresh token")
 	e.is(e.s.RevokeRefreshToken(e.ctx, hash("rt-missing")), grantd.ErrNotFound, "revoke missing refresh token")
+}
+
+// testAnswersAsStored: what a redemption and a rotation answer is what
+// they stored, exactly as the store answers it when read (to the
+// microsecond, in UTC, an empty list nil), even when what was passed in
+// had nanoseconds, another zone or empty lists that are not nil.
+func testAnswersAsStored(e env) {
+	u := e.user(1)
+	c := e.client(newClient("client-1", u))
+	g := e.grant(1, u, c)
+	zone := time.FixedZone("UTC+1", 3600)
+	now := at(time.Second).Add(789 * time.Nanosecond).In(zone)
+	e.code("one", g)
+	issue := func(code grantd.AuthCode) (grantd.AuthCode, *grantd.RefreshToken, error) {
+		code.FamilyID, code.AccessJTI, code.AccessExpiresAt = "fam-one", "jti-one", ptr(now.Add(30*time.Minute))
+		rt := newRefresh("one", code.FamilyID, g, now)
+		return code, &rt, nil
+	}
+	code, err := oauth.RedeemAuthCode(e.ctx, e.s, hash("code-one"), now, issue)
+	e.ok(err, "redeem auth code")
+
+	later := now.Add(time.Minute + 1)
+	succ, err := oauth.RotateRefreshToken(e.ctx, e.s, hash("rt-one"), later, 0, func(old grantd.RefreshToken) (grantd.RefreshToken, error) {
+		next := successor(old, "two", later)
+		next.Scopes, next.AccessScopes = []string{}, []string{}
+		return next, nil
+	}, nil)
+	e.ok(err, "rotate refresh token")
+	stored, err := e.s.GetRefreshToken(e.ctx, succ.Hash)
+	e.ok(err, "get successor")
+	if !reflect.DeepEqual(succ, stored) {
+		e.t.Errorf("RotateRefreshToken answer is not the successor as stored:\n got %#v\nwant %#v", succ, stored)
+	}
+
+	// A second redemption answers the code as stored (and revokes its
+	// family, which is why it comes last).
+	again, err := oauth.RedeemAuthCode(e.ctx, e.s, hash("code-one"), now, issue)
+	e.is(err, grantd.ErrAlreadyUsed, "redeem auth code again")
+	if !reflect.DeepEqual(code, again) {
+		e.t.Errorf("RedeemAuthCode answer is not the code as stored:\n got %#v\nwant %#v", code, again)
+	}
 }
