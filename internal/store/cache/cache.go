@@ -52,6 +52,7 @@ const (
 	CacheGrant  = "grant"
 	CacheJTI    = "jti"
 	CacheKeys   = "keys"
+	CacheAPIKey = "api_key"
 	CacheFeed   = "feed"
 
 	EventHit        = "hit"        // answered from memory
@@ -92,6 +93,12 @@ type Config struct {
 
 type userClient struct{ user, client string }
 
+// keyUser is an API key and its user, as GetAPIKeyUser answers them.
+type keyUser struct {
+	key  grantd.APIKey
+	user grantd.User
+}
+
 // Store is the caching grantd.Store.
 type Store struct {
 	grantd.Store
@@ -108,7 +115,8 @@ type Store struct {
 	grants      map[string]grantd.Grant
 	byUC        map[userClient]string
 	jtis        map[string]time.Time
-	gen         uint64 // bumped by every drop, so that a read that raced one is not kept
+	apiKeys     map[string]keyUser // by the key's hash
+	gen         uint64             // bumped by every drop, so that a read that raced one is not kept
 
 	onKeysMu sync.Mutex
 	wake     chan struct{}
@@ -143,7 +151,7 @@ func New(inner grantd.Store, feed Feed, cfg Config) *Store {
 	s := &Store{
 		Store: inner, feed: feed, cfg: cfg,
 		seen: map[int64]time.Time{}, clients: map[string]grantd.Client{}, grants: map[string]grantd.Grant{},
-		byUC: map[userClient]string{}, jtis: map[string]time.Time{},
+		byUC: map[userClient]string{}, jtis: map[string]time.Time{}, apiKeys: map[string]keyUser{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	ctx, stop := context.WithCancel(context.Background())
@@ -248,6 +256,7 @@ func (s *Store) Sync(ctx context.Context) error {
 		clear(s.clients)
 		clear(s.grants)
 		clear(s.byUC)
+		clear(s.apiKeys)
 		s.jtis = jtis
 		clear(s.seen)
 		for _, c := range changes {
@@ -258,6 +267,7 @@ func (s *Store) Sync(ctx context.Context) error {
 		s.event(CacheClient, EventRefresh)
 		s.event(CacheGrant, EventRefresh)
 		s.event(CacheJTI, EventRefresh)
+		s.event(CacheAPIKey, EventRefresh)
 		s.keysChanged(ctx)
 		return nil
 	}
@@ -300,6 +310,8 @@ func (s *Store) Sync(ctx context.Context) error {
 			s.dropClient(c.Key)
 		case sqlstore.ChangeGrant:
 			s.dropGrant(c.Key)
+		case sqlstore.ChangeUser:
+			s.dropUserKeys(c.Key)
 		}
 	}
 	for _, j := range jtiKeys {
@@ -345,6 +357,16 @@ func (s *Store) dropGrant(id string) {
 		delete(s.grants, id)
 	}
 	s.event(CacheGrant, EventInvalidate)
+}
+
+// dropUserKeys drops the API keys of the user id, under mu.
+func (s *Store) dropUserKeys(id string) {
+	for h, ku := range s.apiKeys {
+		if ku.user.ID == id {
+			delete(s.apiKeys, h)
+		}
+	}
+	s.event(CacheAPIKey, EventInvalidate)
 }
 
 // drop drops entries this store's own write changed, at once (other
@@ -424,6 +446,86 @@ func (s *Store) GetClient(ctx context.Context, id string) (grantd.Client, error)
 		s.mu.Unlock()
 	}
 	return c, err
+}
+
+// GetAPIKeyUser answers an API key and its user from memory once read:
+// every request made with an API key needs both. What changes the
+// answer is an update of the user (their organisation, their email),
+// which every node hears of through the feed (sqlstore.ChangeUser); keys
+// are never deleted or changed but for last_used_at, which this node's
+// own TouchAPIKey sets in its copy. A key not found is not kept, so a key
+// created on another node is found at its first use.
+func (s *Store) GetAPIKeyUser(ctx context.Context, hash string) (grantd.APIKey, grantd.User, error) {
+	s.mu.Lock()
+	gen, keep := s.begin(ctx)
+	if keep {
+		if ku, ok := s.apiKeys[hash]; ok {
+			s.mu.Unlock()
+			s.event(CacheAPIKey, EventHit)
+			return cloneKeyUser(ku)
+		}
+	}
+	s.mu.Unlock()
+	k, u, err := s.Store.GetAPIKeyUser(ctx, hash)
+	if !keep {
+		s.event(CacheAPIKey, EventBypass)
+		return k, u, err
+	}
+	s.event(CacheAPIKey, EventMiss)
+	if err == nil {
+		s.mu.Lock()
+		if s.gen == gen && s.fresh() {
+			if len(s.apiKeys) >= s.cfg.MaxEntries {
+				clear(s.apiKeys)
+			}
+			ku := keyUser{k, u}
+			ku.key, ku.user, _ = cloneKeyUser(ku)
+			s.apiKeys[hash] = ku
+		}
+		s.mu.Unlock()
+	}
+	return k, u, err
+}
+
+func cloneKeyUser(ku keyUser) (grantd.APIKey, grantd.User, error) {
+	if ku.key.LastUsedAt != nil {
+		at := *ku.key.LastUsedAt
+		ku.key.LastUsedAt = &at
+	}
+	return ku.key, ku.user, nil
+}
+
+func (s *Store) UpdateUser(ctx context.Context, id string, update func(grantd.User) (grantd.User, error)) (grantd.User, error) {
+	u, err := s.Store.UpdateUser(ctx, id, update)
+	s.mu.Lock()
+	s.gen++
+	s.dropUserKeys(id)
+	s.mu.Unlock()
+	return u, err
+}
+
+// TouchAPIKey sets the new last_used_at in this node's copy of the key
+// too, so that the key is not touched again on every request (the
+// caller writes it at most once a minute by the copy's time). Another
+// node's copy keeps its older time: that node writes it once more, at
+// most once a minute, which is all the staleness there is.
+func (s *Store) TouchAPIKey(ctx context.Context, id string, now time.Time) error {
+	err := s.Store.TouchAPIKey(ctx, id, now)
+	s.mu.Lock()
+	s.gen++
+	for h, ku := range s.apiKeys {
+		if ku.key.ID == id {
+			if err != nil {
+				delete(s.apiKeys, h)
+				continue
+			}
+			at := time.UnixMicro(now.UnixMicro()).UTC()
+			ku.key.LastUsedAt = &at
+			s.apiKeys[h] = ku
+		}
+	}
+	s.mu.Unlock()
+	return err
 }
 
 func (s *Store) keepGrant(gen uint64, g grantd.Grant) {

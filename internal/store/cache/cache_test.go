@@ -18,6 +18,7 @@ import (
 	"github.com/grantd/grantd/internal/store/sqlstore"
 	"github.com/grantd/grantd/internal/store/storetest"
 	"github.com/grantd/grantd/internal/testenv"
+	"github.com/grantd/grantd/internal/token"
 )
 
 // inner is a real store with its feed.
@@ -464,6 +465,65 @@ func TestTouchIsNotAChange(t *testing.T) {
 			}
 			if got.LastUsedAt == nil || !got.LastUsedAt.Equal(used.Add(time.Second)) {
 				t.Fatalf("B after the update: last_used_at %v, want %v", got.LastUsedAt, used.Add(time.Second))
+			}
+		})
+	}
+}
+
+// TestAPIKeyUserAcrossNodes: a key and its user are answered from memory
+// once read; a user moved to another organisation on node A is answered
+// with the new organisation on B after B reads the feed, and at once on
+// A; B's own touch of the key sets its copy's last_used_at.
+func TestAPIKeyUserAcrossNodes(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := t.Context()
+			open := b.open(t)
+			ia, ib := open(t), open(t)
+			var eva, evb events
+			a, bn := manual(t, ia, &eva), manual(t, ib, &evb)
+			u := testenv.User(t, a, "k@example.test", "", testenv.Start)
+			hash := token.Hash(testenv.APIKey(t, a, u.ID, testenv.Start))
+			for _, s := range []*cache.Store{a, bn} {
+				for range 2 {
+					k, ku, err := s.GetAPIKeyUser(ctx, hash)
+					if err != nil || k.UserID != u.ID || ku.OrgID != u.OrgID {
+						t.Fatalf("GetAPIKeyUser: %+v %+v %v", k, ku, err)
+					}
+				}
+			}
+			if eva.get("api_key hit") != 1 || evb.get("api_key hit") != 1 {
+				t.Fatalf("hits A %d, B %d; want 1 each (the second read)", eva.get("api_key hit"), evb.get("api_key hit"))
+			}
+			if _, _, err := bn.GetAPIKeyUser(ctx, token.Hash("grantd_key_unknown")); !errors.Is(err, grantd.ErrNotFound) {
+				t.Fatalf("an unknown key: %v", err)
+			}
+
+			if _, err := a.UpdateUser(ctx, u.ID, func(u grantd.User) (grantd.User, error) {
+				u.OrgID = "org-moved"
+				return u, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, ku, _ := a.GetAPIKeyUser(ctx, hash); ku.OrgID != "org-moved" {
+				t.Fatalf("A after its own update answers org %q", ku.OrgID)
+			}
+			if _, ku, _ := bn.GetAPIKeyUser(ctx, hash); ku.OrgID != u.OrgID {
+				t.Fatalf("B answered org %q before reading the feed: the test does not test the cache", ku.OrgID)
+			}
+			syncFeed(t, bn)
+			if _, ku, _ := bn.GetAPIKeyUser(ctx, hash); ku.OrgID != "org-moved" {
+				t.Fatalf("B after the feed answers org %q, want org-moved", ku.OrgID)
+			}
+
+			k, _, _ := bn.GetAPIKeyUser(ctx, hash)
+			used := testenv.Start.Add(time.Minute)
+			if err := bn.TouchAPIKey(ctx, k.ID, used); err != nil {
+				t.Fatal(err)
+			}
+			hits := evb.get("api_key hit")
+			if k, _, _ := bn.GetAPIKeyUser(ctx, hash); k.LastUsedAt == nil || !k.LastUsedAt.Equal(used) || evb.get("api_key hit") != hits+1 {
+				t.Fatalf("B after its touch answers last_used_at %v (hits %d → %d), want %v from memory", k.LastUsedAt, hits, evb.get("api_key hit"), used)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ const (
 	ChangeGrant  = "grant"  // key: the grant id
 	ChangeJTI    = "jti"    // key: the revoked jti
 	ChangeKeys   = "keys"   // key: the signing key id, or "" for any
+	ChangeUser   = "user"   // key: the user id (the answers of their API keys)
 )
 
 // Change is one row of the feed.

@@ -418,6 +418,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(grantd.Us
 		if err != nil {
 			return db.d.Err("update user", err)
 		}
+		// Every node's cache of API keys answers the key's user with it.
+		if err := db.note(ctx, ChangeUser, id); err != nil {
+			return err
+		}
 		out, err = db.user(ctx, `id = ?`, false, id)
 		return err
 	})
