@@ -465,14 +465,21 @@ func setupCodeFlow(ctx context.Context, e *env, conns int) ([]op, func(), error)
 }
 
 func setupJWKS(ctx context.Context, e *env, conns int) ([]op, func(), error) {
+	return e.getChecked(conns, "/oauth/jwks", checkJWKS), nil, nil
+}
+
+// getChecked answers, for every connection, a GET of path under the base
+// whose answer check accepts (through seen: the same bytes once checked
+// are compared, not decoded again).
+func (e *env) getChecked(conns int, path string, check func(answer) error) []op {
 	var checked seen
 	return each(conns, func(ctx context.Context) error {
-		a, err := e.do(ctx, http.MethodGet, e.base+"/oauth/jwks", nil, nil)
+		a, err := e.do(ctx, http.MethodGet, e.base+path, nil, nil)
 		if err != nil {
 			return err
 		}
-		return checked.check(a, checkJWKS)
-	}), nil, nil
+		return checked.check(a, check)
+	})
 }
 
 // checkJWKS accepts a key set of at least one key, each with kid and kty.
@@ -500,14 +507,7 @@ func checkJWKS(a answer) error {
 // setupMetadata loads the authorization server metadata (RFC 8414) at
 // the API's well-known path, as clients discover the server.
 func setupMetadata(ctx context.Context, e *env, conns int) ([]op, func(), error) {
-	var checked seen
-	return each(conns, func(ctx context.Context) error {
-		a, err := e.do(ctx, http.MethodGet, e.base+"/.well-known/oauth-authorization-server", nil, nil)
-		if err != nil {
-			return err
-		}
-		return checked.check(a, checkMetadata)
-	}), nil, nil
+	return e.getChecked(conns, "/.well-known/oauth-authorization-server", checkMetadata), nil, nil
 }
 
 // checkMetadata accepts authorization server metadata with an issuer, a

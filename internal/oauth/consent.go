@@ -139,7 +139,7 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 	code, row := p.newCode(req, userID, uuid.NewString(), now)
 
 	var answer string
-	_, err = decideConsent(ctx, p.store, c.Hash, now, func(c grantd.Consent, g *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err = DecideConsent(ctx, p.store, c.Hash, now, func(c grantd.Consent, g *grantd.Grant) (grantd.ConsentDecision, error) {
 		if c.UserID != userID {
 			return grantd.ConsentDecision{}, badConsent("is not valid")
 		}
@@ -150,7 +150,7 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 		}
 		answer = p.codeAnswer(req, code)
 		return d, nil
-	}, false)
+	})
 	switch {
 	case errors.Is(err, grantd.ErrAlreadyUsed):
 		return "", badConsent("has already been used")
@@ -184,15 +184,6 @@ func (p *Provider) Decide(ctx context.Context, userID, consentToken string, allo
 // consent as stored.
 func DecideConsent(ctx context.Context, st grantd.Store, hash string, now time.Time,
 	decide func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error)) (grantd.Consent, error) {
-	return decideConsent(ctx, st, hash, now, decide, true)
-}
-
-// decideConsent is DecideConsent; without readBack a decision that is
-// recorded answers the zero Consent instead of reading the consent again
-// inside the unit (the engine's callers need only the error, and the
-// read would run on the one writer).
-func decideConsent(ctx context.Context, st grantd.Store, hash string, now time.Time,
-	decide func(grantd.Consent, *grantd.Grant) (grantd.ConsentDecision, error), readBack bool) (grantd.Consent, error) {
 	var (
 		out  grantd.Consent
 		used bool
@@ -256,11 +247,11 @@ func decideConsent(ctx context.Context, st grantd.Store, hash string, now time.T
 				return err
 			}
 		}
-		if !readBack {
-			return nil
-		}
-		out, err = tx.Consent(hash)
-		return err
+		// The consent as stored, without reading it back: c was read
+		// under its lock, and UseConsent wrote its used_at.
+		out = c
+		out.UsedAt = storedNullTime(&now)
+		return nil
 	})
 	return settled(out, err, used, "consent", grantd.ErrAlreadyUsed)
 }

@@ -269,7 +269,7 @@ var errDeviceDecided = errors.New("device authorization: no longer pending")
 func (p *Provider) decideDevice(ctx context.Context, userID string, c grantd.Consent, client grantd.Client, allowed bool, now time.Time) (string, error) {
 	grantID := uuid.NewString()
 	approved := false
-	_, err := decideConsent(ctx, p.store, c.Hash, now, func(c grantd.Consent, g *grantd.Grant) (grantd.ConsentDecision, error) {
+	_, err := DecideConsent(ctx, p.store, c.Hash, now, func(c grantd.Consent, g *grantd.Grant) (grantd.ConsentDecision, error) {
 		approved = false
 		if c.UserID != userID {
 			return grantd.ConsentDecision{}, badConsent("is not valid")
@@ -284,7 +284,7 @@ func (p *Provider) decideDevice(ctx context.Context, userID string, c grantd.Con
 		return grantd.ConsentDecision{Grant: &grant, Device: &grantd.DeviceCode{
 			Hash: c.DeviceCodeHash, ClientID: c.ClientID, Status: grantd.DeviceApproved, UserID: userID, GrantID: grant.ID,
 		}}, nil
-	}, false)
+	})
 	switch {
 	case errors.Is(err, grantd.ErrAlreadyUsed):
 		return "", badConsent("has already been used")

@@ -418,34 +418,44 @@ func (s *Store) begin(ctx context.Context) (gen uint64, keep bool) {
 	return s.gen, s.fresh()
 }
 
-func (s *Store) GetClient(ctx context.Context, id string) (grantd.Client, error) {
+// readThrough answers m[key] from memory when the cache may answer, else
+// what load reads, which it keeps in m (clone's copy) when the read
+// succeeded and nothing was dropped meanwhile; a miss past MaxEntries
+// empties m first. cache names the events.
+func readThrough[V any](s *Store, ctx context.Context, cache string, m map[string]V, key string, clone func(V) V, load func() (V, error)) (V, error) {
 	s.mu.Lock()
 	gen, keep := s.begin(ctx)
 	if keep {
-		if c, ok := s.clients[id]; ok {
+		if v, ok := m[key]; ok {
 			s.mu.Unlock()
-			s.event(CacheClient, EventHit)
-			return cloneClient(c), nil
+			s.event(cache, EventHit)
+			return clone(v), nil
 		}
 	}
 	s.mu.Unlock()
-	c, err := s.Store.GetClient(ctx, id)
+	v, err := load()
 	if !keep {
-		s.event(CacheClient, EventBypass)
-		return c, err
+		s.event(cache, EventBypass)
+		return v, err
 	}
-	s.event(CacheClient, EventMiss)
+	s.event(cache, EventMiss)
 	if err == nil {
 		s.mu.Lock()
 		if s.gen == gen && s.fresh() {
-			if len(s.clients) >= s.cfg.MaxEntries {
-				clear(s.clients)
+			if len(m) >= s.cfg.MaxEntries {
+				clear(m)
 			}
-			s.clients[id] = cloneClient(c)
+			m[key] = clone(v)
 		}
 		s.mu.Unlock()
 	}
-	return c, err
+	return v, err
+}
+
+func (s *Store) GetClient(ctx context.Context, id string) (grantd.Client, error) {
+	return readThrough(s, ctx, CacheClient, s.clients, id, cloneClient, func() (grantd.Client, error) {
+		return s.Store.GetClient(ctx, id)
+	})
 }
 
 // GetAPIKeyUser answers an API key and its user from memory once read:
@@ -456,43 +466,19 @@ func (s *Store) GetClient(ctx context.Context, id string) (grantd.Client, error)
 // own TouchAPIKey sets in its copy. A key not found is not kept, so a key
 // created on another node is found at its first use.
 func (s *Store) GetAPIKeyUser(ctx context.Context, hash string) (grantd.APIKey, grantd.User, error) {
-	s.mu.Lock()
-	gen, keep := s.begin(ctx)
-	if keep {
-		if ku, ok := s.apiKeys[hash]; ok {
-			s.mu.Unlock()
-			s.event(CacheAPIKey, EventHit)
-			return cloneKeyUser(ku)
-		}
-	}
-	s.mu.Unlock()
-	k, u, err := s.Store.GetAPIKeyUser(ctx, hash)
-	if !keep {
-		s.event(CacheAPIKey, EventBypass)
-		return k, u, err
-	}
-	s.event(CacheAPIKey, EventMiss)
-	if err == nil {
-		s.mu.Lock()
-		if s.gen == gen && s.fresh() {
-			if len(s.apiKeys) >= s.cfg.MaxEntries {
-				clear(s.apiKeys)
-			}
-			ku := keyUser{k, u}
-			ku.key, ku.user, _ = cloneKeyUser(ku)
-			s.apiKeys[hash] = ku
-		}
-		s.mu.Unlock()
-	}
-	return k, u, err
+	ku, err := readThrough(s, ctx, CacheAPIKey, s.apiKeys, hash, cloneKeyUser, func() (keyUser, error) {
+		k, u, err := s.Store.GetAPIKeyUser(ctx, hash)
+		return keyUser{k, u}, err
+	})
+	return ku.key, ku.user, err
 }
 
-func cloneKeyUser(ku keyUser) (grantd.APIKey, grantd.User, error) {
+func cloneKeyUser(ku keyUser) keyUser {
 	if ku.key.LastUsedAt != nil {
 		at := *ku.key.LastUsedAt
 		ku.key.LastUsedAt = &at
 	}
-	return ku.key, ku.user, nil
+	return ku
 }
 
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(grantd.User) (grantd.User, error)) (grantd.User, error) {
